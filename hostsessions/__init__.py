@@ -1,0 +1,31 @@
+"""hostsessions: server-side sessions for any WSGI or ASGI app, on any host."""
+
+from __future__ import annotations
+
+from .config import CookieOptions, DriverConfig, SessionConfig
+from .errors import (
+    SessionConfigError,
+    SessionError,
+    SessionSerializationError,
+    SessionStorageError,
+    SessionTooLargeError,
+)
+from .keys import SessionKey
+from .url import URL
+
+__all__ = [
+    "URL",
+    "AsyncSession",
+    "CookieOptions",
+    "DriverConfig",
+    "Session",
+    "SessionConfig",
+    "SessionConfigError",
+    "SessionError",
+    "SessionKey",
+    "SessionSerializationError",
+    "SessionStorageError",
+    "SessionTooLargeError",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,82 @@
+"""Recognising the cloud host a process runs on, from the platforms' documented variables.
+
+The core knows every supported host even without its adapter, so that a serverless
+deployment without the right adapter fails at start-up instead of keeping sessions on
+an instance's short-lived local disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Host:
+    """A recognised hosting platform."""
+
+    key: str  # e.g. "aws-lambda"
+    label: str  # e.g. "AWS Lambda"
+    cloud: str  # "aws", "gcp" or "azure": the extra and adapter that serve it
+    evidence: tuple[str, ...]  # the variables that gave it away
+
+    @property
+    def install_hint(self) -> str:
+        return f"pip install 'hostsessions[{self.cloud}]'"
+
+
+def _present(environ: Mapping[str, str], *names: str) -> tuple[str, ...] | None:
+    if all(environ.get(name) for name in names):
+        return names
+    return None
+
+
+def detect_aws_lambda(environ: Mapping[str, str]) -> Host | None:
+    found = _present(environ, "AWS_LAMBDA_FUNCTION_NAME")
+    if found and (
+        environ.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda")
+        or environ.get("LAMBDA_TASK_ROOT")
+        or environ.get("AWS_LAMBDA_RUNTIME_API")
+    ):
+        return Host("aws-lambda", "AWS Lambda", "aws", found)
+    return None
+
+
+def detect_google_cloud(environ: Mapping[str, str]) -> Host | None:
+    # Cloud Run services and functions (and second-generation Cloud Functions) set the
+    # Knative trio; a local Functions Framework run sets at most FUNCTION_TARGET.
+    if found := _present(environ, "K_SERVICE", "K_REVISION", "K_CONFIGURATION"):
+        if environ.get("FUNCTION_TARGET"):
+            return Host("gcp-cloud-run-functions", "Cloud Run functions", "gcp", (*found, "FUNCTION_TARGET"))
+        return Host("gcp-cloud-run", "Cloud Run", "gcp", found)
+    # First-generation Cloud Functions on the oldest runtimes.
+    if found := _present(environ, "FUNCTION_NAME", "GCP_PROJECT"):
+        return Host("gcp-cloud-functions-gen1", "Cloud Functions (1st gen)", "gcp", found)
+    if found := _present(environ, "X_GOOGLE_FUNCTION_NAME"):
+        return Host("gcp-cloud-functions-gen1", "Cloud Functions (1st gen)", "gcp", found)
+    # App Engine; the local development server sets GAE_ENV=localdev.
+    if (found := _present(environ, "GAE_APPLICATION")) and environ.get("GAE_ENV") != "localdev":
+        return Host("gcp-app-engine", "App Engine", "gcp", found)
+    return None
+
+
+def detect_azure(environ: Mapping[str, str]) -> Host | None:
+    if found := _present(environ, "FUNCTIONS_WORKER_RUNTIME"):
+        return Host("azure-functions", "Azure Functions", "azure", found)
+    if found := _present(environ, "FUNCTIONS_EXTENSION_VERSION"):
+        return Host("azure-functions", "Azure Functions", "azure", found)
+    if found := _present(environ, "WEBSITE_SITE_NAME"):
+        return Host("azure-app-service", "Azure App Service", "azure", found)
+    return None
+
+
+DETECTORS = (detect_aws_lambda, detect_google_cloud, detect_azure)
+
+
+def detect_host(environ: Mapping[str, str]) -> Host | None:
+    """The cloud host these variables describe, or None for a machine of one's own."""
+    for detector in DETECTORS:
+        host = detector(environ)
+        if host is not None:
+            return host
+    return None
