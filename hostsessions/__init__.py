@@ -11,6 +11,7 @@ from .errors import (
     SessionTooLargeError,
 )
 from .keys import SessionKey
+from .session import AsyncSession, Session
 from .url import URL
 
 __all__ = [

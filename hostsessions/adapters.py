@@ -131,7 +131,9 @@ def choose_driver(config: SessionConfig, environ: Mapping[str, str] | None = Non
         resolved = resolve_driver_name(driver, config.options)
         return DriverChoice(resolved, f"named in code: driver={driver!r}", host, None)
     if driver is not None:
-        return DriverChoice(driver, f"given in code as a {type(driver).__name__} object", host, None)
+        return DriverChoice(
+            driver, f"given in code as a {type(driver).__name__} object", host, None
+        )
 
     adapters = installed_adapters()
     from_env = environ.get(DRIVER_ENV_VAR, "").strip()
@@ -145,7 +147,9 @@ def choose_driver(config: SessionConfig, environ: Mapping[str, str] | None = Non
             if config.options:
                 chosen = DriverConfig(chosen.entrypoint, {**chosen.options, **config.options})
             where = host.label if host else "this environment"
-            return DriverChoice(chosen, f"the {adapter.name} adapter recognised {where}", host, adapter.name)
+            return DriverChoice(
+                chosen, f"the {adapter.name} adapter recognised {where}", host, adapter.name
+            )
 
     if host is not None:
         raise SessionConfigError(
@@ -186,4 +190,6 @@ def build_driver(driver: DriverConfig | Any) -> Any:
     try:
         return factory(**dict(driver.options))
     except TypeError as exc:
-        raise SessionConfigError(f"driver {driver.entrypoint!r} rejected its options: {exc}") from exc
+        raise SessionConfigError(
+            f"driver {driver.entrypoint!r} rejected its options: {exc}"
+        ) from exc

@@ -45,9 +45,13 @@ class CookieOptions:
         if self.max_age is not None and (
             not isinstance(self.max_age, int) or isinstance(self.max_age, bool) or self.max_age < 0
         ):
-            raise SessionConfigError(f"max_age must be a whole number of seconds >= 0, not {self.max_age!r}")
+            raise SessionConfigError(
+                f"max_age must be a whole number of seconds >= 0, not {self.max_age!r}"
+            )
         if not isinstance(self.path, str) or not self.path.startswith("/") or ";" in self.path:
-            raise SessionConfigError(f"cookie path must start with '/' and contain no ';': {self.path!r}")
+            raise SessionConfigError(
+                f"cookie path must start with '/' and contain no ';': {self.path!r}"
+            )
         if self.domain is not None and (
             not isinstance(self.domain, str) or not re.fullmatch(r"[A-Za-z0-9.-]+", self.domain)
         ):
@@ -120,14 +124,20 @@ class SessionConfig:
             raise SessionConfigError(
                 f"cookie must be a CookieOptions or a cookie name, not {type(cookie).__name__}"
             )
-        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0):
-            raise SessionConfigError(f"ttl must be a positive number of seconds or None, not {ttl!r}")
+        if ttl is not None and (
+            isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0
+        ):
+            raise SessionConfigError(
+                f"ttl must be a positive number of seconds or None, not {ttl!r}"
+            )
         if isinstance(driver, str) and not driver:
             raise SessionConfigError("driver name must not be empty")
         if options is not None and not isinstance(options, Mapping):
             raise SessionConfigError("options must be a mapping of driver options")
         if not isinstance(retry_budget, int | float) or retry_budget <= 0:
-            raise SessionConfigError(f"retry_budget must be a positive number of seconds, not {retry_budget!r}")
+            raise SessionConfigError(
+                f"retry_budget must be a positive number of seconds, not {retry_budget!r}"
+            )
         object.__setattr__(self, "driver", driver)
         object.__setattr__(self, "options", dict(options or {}))
         object.__setattr__(self, "cookie", cookie)

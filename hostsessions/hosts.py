@@ -47,7 +47,9 @@ def detect_google_cloud(environ: Mapping[str, str]) -> Host | None:
     # Knative trio; a local Functions Framework run sets at most FUNCTION_TARGET.
     if found := _present(environ, "K_SERVICE", "K_REVISION", "K_CONFIGURATION"):
         if environ.get("FUNCTION_TARGET"):
-            return Host("gcp-cloud-run-functions", "Cloud Run functions", "gcp", (*found, "FUNCTION_TARGET"))
+            return Host(
+                "gcp-cloud-run-functions", "Cloud Run functions", "gcp", (*found, "FUNCTION_TARGET")
+            )
         return Host("gcp-cloud-run", "Cloud Run", "gcp", found)
     # First-generation Cloud Functions on the oldest runtimes.
     if found := _present(environ, "FUNCTION_NAME", "GCP_PROJECT"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -14,13 +14,22 @@ class SessionKey(Generic[T]):
     ``list[str] | None`` and ``session.set(CART, 3)`` a type error.
     """
 
-    __slots__ = ("name", "type")
+    __slots__ = ("name", "value_type")
 
-    def __init__(self, name: str, type_: type[T] | Any = object) -> None:
+    name: str
+    value_type: Any
+
+    @overload
+    def __init__(self, name: str, type_: type[T]) -> None: ...
+
+    @overload
+    def __init__(self: SessionKey[Any], name: str) -> None: ...
+
+    def __init__(self, name: str, type_: Any = object) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError("a SessionKey name must be a non-empty string")
         self.name = name
-        self.type = cast(Any, type_)
+        self.value_type = type_
 
     def __repr__(self) -> str:
         return f"SessionKey({self.name!r})"

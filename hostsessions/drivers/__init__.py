@@ -44,7 +44,10 @@ def memory() -> Any:
     return MemoryDriver()
 
 
-def fs(base: str | os.PathLike[str] = os.path.join(".hostsessions", "sessions"), **options: Any) -> Any:
+DEFAULT_FS_BASE = os.path.join(".hostsessions", "sessions")
+
+
+def fs(base: str | os.PathLike[str] = DEFAULT_FS_BASE, **options: Any) -> Any:
     """A store of one file per session under ``base``, written atomically."""
     from .fs import FsDriver
 
@@ -56,7 +59,8 @@ def _from_adapter(module: str, factory: str, extra: str, options: dict[str, Any]
         package = importlib.import_module(module)
     except ImportError as exc:
         raise SessionConfigError(
-            f"this driver needs the hostsessions-{extra} adapter: pip install 'hostsessions[{extra}]'"
+            f"this driver needs the hostsessions-{extra} adapter: "
+            f"pip install 'hostsessions[{extra}]'"
         ) from exc
     return getattr(package, factory)(**options)
 
@@ -67,7 +71,7 @@ def dynamodb(**options: Any) -> Any:
 
 
 def firestore(**options: Any) -> Any:
-    """Google Cloud Firestore (``pip install 'hostsessions[gcp]'``); see that adapter for options."""
+    """Google Cloud Firestore (``pip install 'hostsessions[gcp]'``); options: see that adapter."""
     return _from_adapter("hostsessions_gcp", "firestore", "gcp", options)
 
 

@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 
-class WriteConflict(Exception):  # noqa: N818 - contract name
+class WriteConflict(Exception):
     """A conditional write found a different version than the one expected."""
 
     def __init__(self, key: str, expected_version: str | None) -> None:
         self.key = key
         self.expected_version = expected_version
-        super().__init__(
-            f"record {key[:8]}... changed since version {expected_version!r} was read"
-        )
+        super().__init__(f"record {key[:8]}... changed since version {expected_version!r} was read")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,102 @@
+"""The ``hostsessions`` command: ``doctor``, ``gc`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from .adapters import DRIVER_ENV_VAR, choose_driver, installed_adapters
+from .config import DriverConfig, SessionConfig
+from .errors import SessionError
+from .hosts import detect_host
+
+
+def _config_from(args: argparse.Namespace) -> SessionConfig:
+    return SessionConfig(driver=getattr(args, "driver", None))
+
+
+def doctor(args: argparse.Namespace) -> int:
+    """Print what was detected, which driver was chosen and why."""
+    environ = os.environ
+    host = detect_host(environ)
+    if host is not None:
+        print(f"host:      {host.label} (from {', '.join(host.evidence)})")
+    else:
+        print("host:      none recognised (a machine of your own)")
+    adapters = installed_adapters()
+    if adapters:
+        for adapter in adapters:
+            verdict = (
+                "detects this environment" if adapter.detect(environ) else "not this environment"
+            )
+            names = ", ".join(sorted(adapter.drivers))
+            print(f"adapter:   {adapter.name} ({verdict}); drivers: {names}")
+    else:
+        print("adapter:   none installed (pip install 'hostsessions[aws]', '[gcp]' or '[azure]')")
+    print(f"{DRIVER_ENV_VAR}: {environ.get(DRIVER_ENV_VAR) or '(not set)'}")
+    try:
+        choice = choose_driver(_config_from(args), environ)
+    except SessionError as exc:
+        print(f"driver:    none: {exc}")
+        return 1
+    driver = choice.driver
+    if isinstance(driver, DriverConfig):
+        options = ", ".join(f"{k}={v!r}" for k, v in driver.options.items())
+        print(f"driver:    {driver.entrypoint}({options})")
+    else:
+        print(f"driver:    {driver!r}")
+    print(f"because:   {choice.reason}")
+    return 0
+
+
+def gc(args: argparse.Namespace) -> int:
+    """Delete expired sessions from stores that do not expire records on their own."""
+    from .adapters import build_driver
+
+    choice = choose_driver(_config_from(args), os.environ)
+    driver = build_driver(choice.driver)
+    sweep = getattr(driver, "sweep", None)
+    if sweep is None:
+        print(f"{type(driver).__name__} expires records natively; nothing to sweep")
+        return 0
+    removed = sweep()
+    print(f"removed {removed} expired session(s) with {type(driver).__name__}")
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Run the shopping-cart demo on 127.0.0.1."""
+    from .demo import run
+
+    run(host=args.host, port=args.port, driver=args.driver)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hostsessions", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, handler in (("doctor", doctor), ("gc", gc)):
+        sub = commands.add_parser(name, help=(handler.__doc__ or "").strip().splitlines()[0])
+        sub.add_argument("--driver", help="a driver name or package.module:factory (default: auto)")
+        sub.set_defaults(handler=handler)
+    sub = commands.add_parser("demo", help=(demo.__doc__ or "").strip())
+    sub.add_argument("--host", default="127.0.0.1")
+    sub.add_argument("--port", type=int, default=8000)
+    sub.add_argument("--driver", help="a driver name (default: auto, the filesystem store here)")
+    sub.set_defaults(handler=demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except SessionError as exc:
+        print(f"hostsessions: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""What one middleware instance keeps for all its requests: the config, the chosen driver
+(built lazily, once) and the cookie rules. Shared by the ASGI and WSGI middleware."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from .adapters import DriverChoice, build_driver, choose_driver
+from .config import DriverConfig, SessionConfig
+from .cookies import cookie_is_secure, expire_cookie_header, set_cookie_header
+from .state import SessionState
+from .storage import AsyncStore, SyncStore, async_store, check_driver, sync_store
+
+logger = logging.getLogger("hostsessions")
+
+
+def warn_if_cookie_lost(state: SessionState) -> None:
+    """Called before a save made after the headers went out."""
+    if state.cookie_action() is not None:
+        logger.warning(
+            "the session's ID changed after the response started, so the browser cannot "
+            "learn it: create, regenerate or load sessions before sending the response"
+        )
+
+
+class SessionManager:
+    """Chooses the driver at start-up (so a misconfigured host fails at once) and builds it
+    only when the first session needs storage (so cold starts stay cheap)."""
+
+    def __init__(
+        self, config: SessionConfig | None = None, environ: Mapping[str, str] | None = None
+    ) -> None:
+        self.config = config if config is not None else SessionConfig()
+        self.choice: DriverChoice = choose_driver(self.config, environ)
+        if not isinstance(self.choice.driver, DriverConfig):
+            check_driver(self.choice.driver)
+        self._lock = threading.Lock()
+        self._driver: Any = None
+        self._sync_store: SyncStore | None = None
+        self._async_store: AsyncStore | None = None
+
+    def driver(self) -> Any:
+        """The driver object, built on first use."""
+        if self._driver is None:
+            with self._lock:
+                if self._driver is None:
+                    driver = build_driver(self.choice.driver)
+                    check_driver(driver)
+                    self._driver = driver
+        return self._driver
+
+    def sync_store(self) -> SyncStore:
+        if self._sync_store is None:
+            self._sync_store = sync_store(self.driver())
+        return self._sync_store
+
+    def async_store(self) -> AsyncStore:
+        if self._async_store is None:
+            self._async_store = async_store(self.driver())
+        return self._async_store
+
+    def new_state(self, cookie_id: str | None) -> SessionState:
+        return SessionState(
+            cookie_id, default_ttl=self.config.ttl, retry_budget=self.config.retry_budget
+        )
+
+    def response_cookie(self, state: SessionState, scheme: str, host: str | None) -> str | None:
+        """The Set-Cookie header value this response needs, if any."""
+        options = self.config.cookie
+        action = state.cookie_action(refresh=options.max_age is not None)
+        if action is None:
+            return None
+        secure = cookie_is_secure(options, scheme, host)
+        kind, session_id = action
+        if kind == "set" and session_id is not None:
+            return set_cookie_header(options, session_id, secure=secure)
+        return expire_cookie_header(options, secure=secure)

@@ -1,0 +1,280 @@
+"""``Session`` (sync, for WSGI) and ``AsyncSession`` (async, for ASGI): thin shells that run
+the programs of :mod:`hostsessions.state` against a store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, overload
+
+from .drivers.base import WriteConflict
+from .keys import SessionKey, key_name
+from .state import Program, Read, SessionState, Sleep, Step, Write, run_sync
+from .storage import AsyncStore, SyncStore
+
+T = TypeVar("T")
+D = TypeVar("D")
+StoreT = TypeVar("StoreT", SyncStore, AsyncStore)
+
+
+class _SessionBase(Generic[StoreT]):
+    """What both shells share: the operations that never touch storage."""
+
+    __slots__ = ("_get_store", "_state")
+
+    _state: SessionState
+    _get_store: Callable[[], StoreT]
+
+    def __init__(self, state: SessionState, get_store: Callable[[], StoreT]) -> None:
+        self._state = state
+        self._get_store = get_store
+
+    @property
+    def id(self) -> str | None:
+        """The session ID, or None until the session is known to exist."""
+        return self._state.id
+
+    @overload
+    def set(self, key: SessionKey[T], value: T, *, ttl: float | None = None) -> None: ...
+
+    @overload
+    def set(self, key: str, value: Any, *, ttl: float | None = None) -> None: ...
+
+    def set(self, key: str | SessionKey[Any], value: Any, *, ttl: float | None = None) -> None:
+        """Store ``value`` under ``key``; it is encoded now, and saved when the response starts.
+
+        ``ttl`` (seconds) overrides the configured default lifetime for this key.
+        Raises :class:`~hostsessions.SessionSerializationError` for a type the codec cannot store.
+        """
+        self._state.set(key_name(key), value, ttl)
+
+    def delete(self, key: str | SessionKey[Any]) -> None:
+        """Remove ``key`` from the session (no error if it is absent)."""
+        self._state.delete(key_name(key))
+
+    def destroy(self) -> None:
+        """Delete the session from storage and expire its cookie."""
+        self._state.destroy()
+
+    def __repr__(self) -> str:
+        shown = self._state.id[:8] + "..." if self._state.id else None
+        return f"<{type(self).__name__} id={shown!r}>"
+
+
+class Session(_SessionBase[SyncStore]):
+    """A request's session under WSGI: every method is synchronous."""
+
+    __slots__ = ()
+
+    def _execute(self, step: Step) -> Any:
+        if isinstance(step, Sleep):
+            time.sleep(step.seconds)
+            return None
+        store = self._get_store()
+        if isinstance(step, Read):
+            return store.read(step.key)
+        if isinstance(step, Write):
+            return store.write(
+                step.key,
+                step.payload,
+                expires_at=step.expires_at,
+                expected_version=step.expected_version,
+            )
+        return store.delete(step.key, expected_version=step.expected_version)
+
+    def _run(self, program: Program[T]) -> T:
+        return run_sync(program, self._execute)
+
+    @overload
+    def get(self, key: SessionKey[T]) -> T | None: ...
+
+    @overload
+    def get(self, key: SessionKey[T], default: D) -> T | D: ...
+
+    @overload
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def get(self, key: str | SessionKey[Any], default: Any = None) -> Any:
+        """The value of ``key``, or ``default`` when it is absent or expired."""
+        return self._run(self._state.get(key_name(key), default))
+
+    def has(self, key: str | SessionKey[Any]) -> bool:
+        """Whether ``key`` holds a live value."""
+        return self._run(self._state.has(key_name(key)))
+
+    def keys(self) -> list[str]:
+        """The live keys."""
+        return [key for key, _ in self._run(self._state.live_items())]
+
+    def values(self) -> list[Any]:
+        """The live values."""
+        return [value for _, value in self._run(self._state.live_items())]
+
+    def items(self) -> list[tuple[str, Any]]:
+        """The live (key, value) pairs."""
+        return self._run(self._state.live_items())
+
+    @overload
+    def update(
+        self,
+        key: SessionKey[T],
+        fn: Callable[[T | None], T],
+        *,
+        default: None = None,
+        ttl: float | None = None,
+    ) -> T: ...
+
+    @overload
+    def update(
+        self, key: SessionKey[T], fn: Callable[[T], T], *, default: T, ttl: float | None = None
+    ) -> T: ...
+
+    @overload
+    def update(
+        self, key: str, fn: Callable[[Any], Any], *, default: Any = None, ttl: float | None = None
+    ) -> Any: ...
+
+    def update(
+        self,
+        key: str | SessionKey[Any],
+        fn: Callable[[Any], Any],
+        *,
+        default: Any = None,
+        ttl: float | None = None,
+    ) -> Any:
+        """Atomically replace the value of ``key`` with ``fn(current)`` and return it.
+
+        If another request changes the session before this one saves, ``fn`` runs again on
+        the fresh value, so concurrent updates (counters, carts) never lose a change.
+        """
+        return self._run(self._state.update(key_name(key), fn, default, ttl))
+
+    def regenerate(self) -> None:
+        """Give the session a new ID (after a login), keeping its data."""
+        self._run(self._state.regenerate())
+
+    def load(self, session_id: str) -> bool:
+        """Switch to the stored session ``session_id``; False if there is no such session."""
+        return self._run(self._state.load(session_id))
+
+    def save(self) -> None:
+        """Write pending changes now (the middleware does this when the response starts)."""
+        self._run(self._state.save())
+
+
+async def run_async(program: Program[T], execute: Callable[[Step], Any]) -> T:
+    """The async twin of :func:`hostsessions.state.run_sync`."""
+    send: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            step = program.throw(error) if error is not None else program.send(send)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        send, error = None, None
+        try:
+            send = await execute(step)
+        except WriteConflict as exc:
+            error = exc
+
+
+class AsyncSession(_SessionBase[AsyncStore]):
+    """A request's session under ASGI: methods that may touch storage are coroutines."""
+
+    __slots__ = ()
+
+    async def _execute(self, step: Step) -> Any:
+        if isinstance(step, Sleep):
+            await asyncio.sleep(step.seconds)
+            return None
+        store = self._get_store()
+        if isinstance(step, Read):
+            return await store.read(step.key)
+        if isinstance(step, Write):
+            return await store.write(
+                step.key,
+                step.payload,
+                expires_at=step.expires_at,
+                expected_version=step.expected_version,
+            )
+        return await store.delete(step.key, expected_version=step.expected_version)
+
+    async def _run(self, program: Program[T]) -> T:
+        return await run_async(program, self._execute)
+
+    @overload
+    async def get(self, key: SessionKey[T]) -> T | None: ...
+
+    @overload
+    async def get(self, key: SessionKey[T], default: D) -> T | D: ...
+
+    @overload
+    async def get(self, key: str, default: Any = None) -> Any: ...
+
+    async def get(self, key: str | SessionKey[Any], default: Any = None) -> Any:
+        """The value of ``key``, or ``default`` when it is absent or expired."""
+        return await self._run(self._state.get(key_name(key), default))
+
+    async def has(self, key: str | SessionKey[Any]) -> bool:
+        """Whether ``key`` holds a live value."""
+        return await self._run(self._state.has(key_name(key)))
+
+    async def keys(self) -> list[str]:
+        """The live keys."""
+        return [key for key, _ in await self._run(self._state.live_items())]
+
+    async def values(self) -> list[Any]:
+        """The live values."""
+        return [value for _, value in await self._run(self._state.live_items())]
+
+    async def items(self) -> list[tuple[str, Any]]:
+        """The live (key, value) pairs."""
+        return await self._run(self._state.live_items())
+
+    @overload
+    async def update(
+        self,
+        key: SessionKey[T],
+        fn: Callable[[T | None], T],
+        *,
+        default: None = None,
+        ttl: float | None = None,
+    ) -> T: ...
+
+    @overload
+    async def update(
+        self, key: SessionKey[T], fn: Callable[[T], T], *, default: T, ttl: float | None = None
+    ) -> T: ...
+
+    @overload
+    async def update(
+        self, key: str, fn: Callable[[Any], Any], *, default: Any = None, ttl: float | None = None
+    ) -> Any: ...
+
+    async def update(
+        self,
+        key: str | SessionKey[Any],
+        fn: Callable[[Any], Any],
+        *,
+        default: Any = None,
+        ttl: float | None = None,
+    ) -> Any:
+        """Atomically replace the value of ``key`` with ``fn(current)`` and return it.
+
+        If another request changes the session before this one saves, ``fn`` runs again on
+        the fresh value, so concurrent updates (counters, carts) never lose a change.
+        """
+        return await self._run(self._state.update(key_name(key), fn, default, ttl))
+
+    async def regenerate(self) -> None:
+        """Give the session a new ID (after a login), keeping its data."""
+        await self._run(self._state.regenerate())
+
+    async def load(self, session_id: str) -> bool:
+        """Switch to the stored session ``session_id``; False if there is no such session."""
+        return await self._run(self._state.load(session_id))
+
+    async def save(self) -> None:
+        """Write pending changes now (the middleware does this when the response starts)."""
+        await self._run(self._state.save())

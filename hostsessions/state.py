@@ -1,0 +1,462 @@
+"""The session's state machine: no I/O, no threads, no event loop.
+
+Every operation that may need storage is a *program*: a generator that yields the
+storage steps it needs (:class:`Read`, :class:`Write`, :class:`Delete`, :class:`Sleep`)
+and receives their results. The sync and async shells in :mod:`hostsessions.session`
+run the same programs against a store, so the rules (lazy loading, per-key TTL, the
+operation log and its replay on write conflicts) are written once, here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from . import codec
+from .drivers.base import Record, WriteConflict
+from .errors import SessionSerializationError, SessionStorageError
+from .ids import is_valid_session_id, new_session_id
+
+logger = logging.getLogger("hostsessions")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    key: str
+    payload: str
+    expires_at: float | None
+    expected_version: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    key: str
+    expected_version: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    seconds: float
+
+
+Step = Read | Write | Delete | Sleep
+Program = Generator[Step, Any, T]
+
+_MISSING: Any = object()
+
+# Retry pacing after a write conflict: full jitter over an exponential cap.
+BACKOFF_FIRST = 0.002
+BACKOFF_CAP = 0.1
+
+
+def backoff_delay(attempt: int) -> float:
+    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt))  # noqa: S311 - jitter, not security
+
+
+class _Slot:
+    """One key's value and expiry. Values set in this request keep their encoded form and
+    are decoded only if read, so a write-only request never decodes anything."""
+
+    __slots__ = ("_value", "encoded", "expires_ms")
+
+    def __init__(self, value: Any, encoded: str | None, expires_ms: int | None) -> None:
+        self._value = value
+        self.encoded = encoded
+        self.expires_ms = expires_ms
+
+    @property
+    def value(self) -> Any:
+        if self._value is _MISSING:
+            assert self.encoded is not None
+            self._value = codec.parse(self.encoded)
+        return self._value
+
+    def expired(self, now_ms: int) -> bool:
+        return self.expires_ms is not None and self.expires_ms <= now_ms
+
+
+@dataclass(slots=True)
+class _Op:
+    """A change this request made, kept so it can be replayed on fresher data."""
+
+    key: str
+    slot: _Slot | None  # None: a delete
+    update: Callable[[Any], Any] | None = None
+    default: Any = None
+    ttl: float | None = None
+    result: Any = None  # what the update function returned on its latest run
+
+
+def _encode(key: str, value: Any) -> str:
+    try:
+        return codec.stringify(value)
+    except SessionSerializationError as exc:
+        raise SessionSerializationError(f"cannot store session key {key!r}: {exc}") from exc
+
+
+def decode_entries(payload: str) -> dict[str, _Slot] | None:
+    """The stored map of key -> {data, expires}, or None when the payload is not one."""
+    try:
+        data = codec.parse(payload)
+    except SessionSerializationError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    entries: dict[str, _Slot] = {}
+    for key, entry in data.items():
+        if not isinstance(key, str) or not isinstance(entry, dict) or "data" not in entry:
+            return None
+        expires = entry.get("expires")
+        if expires is not None and (
+            isinstance(expires, bool) or not isinstance(expires, int | float)
+        ):
+            return None
+        entries[key] = _Slot(entry["data"], None, None if expires is None else int(expires))
+    return entries
+
+
+def encode_entries(entries: dict[str, _Slot]) -> str:
+    stored = codec.JSMap()
+    for key, slot in entries.items():
+        value = codec.parse(slot.encoded) if slot.encoded is not None else slot.value
+        stored[key] = (
+            {"data": value}
+            if slot.expires_ms is None
+            else {"data": value, "expires": slot.expires_ms}
+        )
+    return codec.stringify(stored)
+
+
+class SessionState:
+    """Everything one request knows about its session."""
+
+    def __init__(
+        self,
+        cookie_id: str | None,
+        *,
+        default_ttl: float | None = None,
+        retry_budget: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.default_ttl = default_ttl
+        self.retry_budget = retry_budget
+        self.clock = clock
+        self.browser_id = cookie_id  # what the browser holds now
+        self._claimed_id = cookie_id if is_valid_session_id(cookie_id) else None
+        self._id: str | None = None
+        self._loaded = self._claimed_id is None  # no cookie: known to be empty, no read needed
+        self._base_payload: str | None = None
+        self._base_version: str | None = None  # None: the record does not exist yet
+        self._view: dict[str, _Slot] = {}
+        self._ops: list[_Op] = []
+        self._pending_deletes: list[tuple[str, str | None]] = []
+        self._force_write = False
+        self._forget_cookie = False
+        self.touched = False
+        self.saved_since_cookie = False
+
+    # ---- what the shells and the middleware read -------------------------------------
+
+    @property
+    def id(self) -> str | None:
+        return self._id
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._ops or self._pending_deletes or self._force_write)
+
+    def cookie_action(self, *, refresh: bool = False) -> tuple[str, str | None] | None:
+        """("set", id), ("expire", None) or None: what the response must tell the browser.
+
+        ``refresh`` re-sends an unchanged cookie after a save (a rolling ``Max-Age``).
+        """
+        if self._id is not None and (
+            self._id != self.browser_id or (refresh and self.saved_since_cookie)
+        ):
+            return ("set", self._id)
+        if self._id is None and self._forget_cookie and self.browser_id is not None:
+            return ("expire", None)
+        return None
+
+    # ---- plain operations: never any I/O -------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def _expiry_ms(self, ttl: float | None) -> int | None:
+        ttl = self.default_ttl if ttl is None else ttl
+        if ttl is None:
+            return None
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0:
+            raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
+        return self._now_ms() + int(ttl * 1000)
+
+    def _ensure_id(self) -> None:
+        if self._id is None and self._loaded:
+            self._id = new_session_id()
+
+    def set(self, key: str, value: Any, ttl: float | None) -> None:
+        self.touched = True
+        slot = _Slot(_MISSING, _encode(key, value), self._expiry_ms(ttl))
+        self._ops.append(_Op(key, slot))
+        if self._loaded:
+            self._view[key] = slot
+            self._ensure_id()
+
+    def delete(self, key: str) -> None:
+        self.touched = True
+        self._ops.append(_Op(key, None))
+        if self._loaded:
+            self._view.pop(key, None)
+
+    def destroy(self) -> None:
+        self.touched = True
+        target = self._id or self._claimed_id
+        if target is not None:
+            self._pending_deletes.append((target, None))
+        self._id = self._claimed_id = None
+        self._reset(loaded=True)
+        self._forget_cookie = True
+
+    def _reset(self, *, loaded: bool) -> None:
+        self._loaded = loaded
+        self._base_payload = self._base_version = None
+        self._view = {}
+        self._ops = []
+        self._force_write = False
+
+    # ---- programs: operations that may need storage ----------------------------------------
+
+    def _local_slot(self, key: str) -> _Slot | Any | None:
+        """The value this request last set or deleted for ``key``; _MISSING if it did neither."""
+        for op in reversed(self._ops):
+            if op.key == key:
+                return op.slot
+        return _MISSING
+
+    def get(self, key: str, default: Any) -> Program[Any]:
+        self.touched = True
+        if not self._loaded:
+            local = self._local_slot(key)
+            if local is _MISSING:
+                yield from self.load_current()
+            else:
+                return default if local is None or local.expired(self._now_ms()) else local.value
+        slot = self._view.get(key)
+        if slot is None or slot.expired(self._now_ms()):
+            return default
+        return slot.value
+
+    def live_items(self) -> Program[list[tuple[str, Any]]]:
+        self.touched = True
+        yield from self.load_current()
+        now_ms = self._now_ms()
+        return [(key, slot.value) for key, slot in self._view.items() if not slot.expired(now_ms)]
+
+    def has(self, key: str) -> Program[bool]:
+        marker = object()
+        value = yield from self.get(key, marker)
+        return value is not marker
+
+    def update(
+        self, key: str, function: Callable[[Any], Any], default: Any, ttl: float | None
+    ) -> Program[Any]:
+        self.touched = True
+        yield from self.load_current()
+        op = _Op(key, None, function, default, ttl)
+        self._apply_update(op)
+        self._ops.append(op)
+        self._ensure_id()
+        # Saved at once, so the value returned is the one stored, even when a concurrent
+        # request made the function run again on fresher data.
+        yield from self.save()
+        return op.result
+
+    def _apply_update(self, op: _Op) -> None:
+        assert op.update is not None
+        current = self._view.get(op.key)
+        now_ms = self._now_ms()
+        value = op.default if current is None or current.expired(now_ms) else current.value
+        op.result = op.update(value)
+        op.slot = _Slot(_MISSING, _encode(op.key, op.result), self._expiry_ms(op.ttl))
+        self._view[op.key] = op.slot
+
+    def regenerate(self) -> Program[None]:
+        self.touched = True
+        yield from self.load_current()
+        if self._id is None and not self._ops:
+            return  # no session yet: the first write will get a fresh ID anyway
+        if self._id is not None and self._base_version is not None:
+            self._pending_deletes.append((self._id, None))
+        self._id = new_session_id()
+        self._base_version = None
+        self._force_write = True
+
+    def load(self, session_id: str) -> Program[bool]:
+        self.touched = True
+        if not is_valid_session_id(session_id):
+            return False
+        record = yield Read(session_id)
+        entries = None if record is None else decode_entries(record.payload)
+        if record is None or entries is None:
+            return False
+        self._id = self._claimed_id = session_id
+        self._reset(loaded=True)
+        self._adopt(record, entries)
+        return True
+
+    def load_current(self) -> Program[None]:
+        """Read the stored session this request points at, once."""
+        if self._loaded:
+            return
+        key = self._claimed_id
+        assert key is not None
+        record = yield Read(key)
+        self._on_record(key, record, after_conflict=False)
+
+    def _on_record(self, key: str, record: Record | None, *, after_conflict: bool) -> None:
+        existed = self._base_version is not None
+        entries = None if record is None else decode_entries(record.payload)
+        self._loaded = True
+        if record is not None and entries is None:
+            logger.error(
+                "session record %s... could not be decoded; it was removed and the session "
+                "starts empty",
+                key[:8],
+            )
+            self._pending_deletes.append((key, record.version))
+        if record is None or entries is None:
+            self._claimed_id = None
+            if after_conflict and existed:
+                # Another request destroyed this session: a late save must not bring it back.
+                self._id = None
+                self._ops = []
+                self._forget_cookie = True
+            else:
+                self._id = None  # never adopt an ID the store does not know
+                self._forget_cookie = record is None
+            self._base_payload = self._base_version = None
+            self._view = {}
+            self._replay()
+            return
+        self._id = key
+        self._adopt(record, entries)
+        self._replay()
+
+    def _adopt(self, record: Record, entries: dict[str, _Slot]) -> None:
+        self._base_payload = record.payload
+        self._base_version = record.version
+        now_ms = self._now_ms()
+        self._view = {key: slot for key, slot in entries.items() if not slot.expired(now_ms)}
+
+    def _replay(self) -> None:
+        """Apply this request's own changes over what the store holds: local changes win."""
+        for op in self._ops:
+            if op.update is not None:
+                self._apply_update(op)
+            elif op.slot is None:
+                self._view.pop(op.key, None)
+            else:
+                self._view[op.key] = op.slot
+        if self._ops:
+            self._ensure_id()
+
+    # ---- saving ----------------------------------------------------------------------------
+
+    def _record_expires_at(self, entries: dict[str, _Slot]) -> float | None:
+        if not entries:
+            ttl_ms = self._expiry_ms(None)
+            return None if ttl_ms is None else ttl_ms / 1000
+        latest = 0
+        for slot in entries.values():
+            if slot.expires_ms is None:
+                return None
+            latest = max(latest, slot.expires_ms)
+        return latest / 1000
+
+    def _compose(self) -> tuple[str, float | None]:
+        """The payload to store: the stored data read afresh, with this request's changes."""
+        now_ms = self._now_ms()
+        base = decode_entries(self._base_payload) if self._base_payload is not None else None
+        entries = {k: s for k, s in (base or {}).items() if not s.expired(now_ms)}
+        for op in self._ops:
+            if op.slot is None:
+                entries.pop(op.key, None)
+            else:
+                entries[op.key] = op.slot
+        entries = {k: s for k, s in entries.items() if not s.expired(now_ms)}
+        return encode_entries(entries), self._record_expires_at(entries)
+
+    def save(self) -> Program[None]:
+        """Write this request's changes with a conditional write, replaying them on conflict."""
+        if not self.dirty:
+            return
+        deadline = self.clock() + self.retry_budget
+        attempt = 0
+        while self._ops or self._force_write:
+            yield from self.load_current()
+            if self._id is None:  # destroyed elsewhere, or nothing left to create
+                self._ops = []
+                break
+            payload, expires_at = self._compose()
+            if self._base_version is None and not self._force_write and payload == _EMPTY:
+                self._ops = []  # a new session that ended up empty is not worth a record
+                self._id = None
+                break
+            try:
+                version = yield Write(self._id, payload, expires_at, self._base_version)
+            except WriteConflict:
+                if self.clock() >= deadline:
+                    raise SessionStorageError(
+                        f"could not save session {self._id[:8]}... within "
+                        f"{self.retry_budget:g}s: {attempt + 1} write conflicts in a row"
+                    ) from None
+                yield Sleep(backoff_delay(attempt))
+                attempt += 1
+                key = self._id
+                record = yield Read(key)
+                self._on_record(key, record, after_conflict=True)
+                continue
+            self._base_payload = payload
+            self._base_version = version
+            self._ops = []
+            self._force_write = False
+            self.saved_since_cookie = True
+        for key, version in self._pending_deletes:
+            if key == self._id:
+                continue
+            # A conflict means the old record changed since; it will expire on its own.
+            with contextlib.suppress(WriteConflict):
+                yield Delete(key, version)
+        self._pending_deletes = []
+
+
+_EMPTY = codec.stringify(codec.JSMap())
+
+
+def run_sync(program: Program[T], execute: Callable[[Step], Any]) -> T:
+    """Drive a program to completion, executing each step with ``execute``."""
+    send: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            step = program.throw(error) if error is not None else program.send(send)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        send, error = None, None
+        try:
+            send = execute(step)
+        except WriteConflict as exc:
+            error = exc

@@ -1,0 +1,240 @@
+"""One versioned interface over every kind of driver, for the sync and the async shell.
+
+Drivers come in four kinds (minimal or versioned, sync or async). The session shells
+only ever talk to a :class:`SyncStore` or an :class:`AsyncStore`, built here once per
+middleware, so the session code has no branches for driver kinds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol, TypeVar
+
+from asgiref.sync import sync_to_async
+
+from .drivers.base import Record
+from .errors import SessionConfigError
+
+T = TypeVar("T")
+
+# Minimal drivers have no versions; every write simply wins.
+UNVERSIONED = ""
+
+
+class SyncStore(Protocol):
+    versioned: bool
+
+    def read(self, key: str) -> Record | None: ...
+
+    def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str: ...
+
+    def delete(self, key: str, *, expected_version: str | None = None) -> None: ...
+
+
+class AsyncStore(Protocol):
+    versioned: bool
+
+    async def read(self, key: str) -> Record | None: ...
+
+    async def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str: ...
+
+    async def delete(self, key: str, *, expected_version: str | None = None) -> None: ...
+
+
+def _has_methods(driver: object, *names: str) -> bool:
+    return all(callable(getattr(driver, name, None)) for name in names)
+
+
+def is_versioned(driver: object) -> bool:
+    return _has_methods(driver, "read", "write", "delete")
+
+
+def is_async(driver: object) -> bool:
+    method = getattr(driver, "read" if is_versioned(driver) else "get_item")
+    return inspect.iscoroutinefunction(method)
+
+
+def check_driver(driver: object) -> None:
+    """Refuse objects that are not drivers, with the two accepted shapes in the message."""
+    if not (is_versioned(driver) or _has_methods(driver, "get_item", "set_item", "remove_item")):
+        raise SessionConfigError(
+            f"{type(driver).__name__} is not a session driver: it needs get_item/set_item/"
+            "remove_item, or read/write/delete (see docs/writing-a-driver.md)"
+        )
+
+
+class _MinimalAsVersioned:
+    """Presents a minimal sync driver as versioned: reads carry no version, writes always win."""
+
+    versioned = False
+
+    def __init__(self, driver: Any) -> None:
+        self._driver = driver
+
+    def read(self, key: str) -> Record | None:
+        payload = self._driver.get_item(key)
+        return None if payload is None else Record(payload, UNVERSIONED, None)
+
+    def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str:
+        self._driver.set_item(key, payload)
+        return UNVERSIONED
+
+    def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        self._driver.remove_item(key)
+
+
+class _AsyncMinimalAsVersioned:
+    versioned = False
+
+    def __init__(self, driver: Any) -> None:
+        self._driver = driver
+
+    async def read(self, key: str) -> Record | None:
+        payload = await self._driver.get_item(key)
+        return None if payload is None else Record(payload, UNVERSIONED, None)
+
+    async def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str:
+        await self._driver.set_item(key, payload)
+        return UNVERSIONED
+
+    async def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        await self._driver.remove_item(key)
+
+
+class _Versioned:
+    """A versioned driver used as it is."""
+
+    versioned = True
+
+    def __init__(self, driver: Any) -> None:
+        self.read = driver.read
+        self.write = driver.write
+        self.delete = driver.delete
+
+
+class _LoopThread:
+    """A private event loop on a daemon thread, where async drivers run under WSGI.
+
+    One long-lived loop (rather than a new loop per call) keeps loop-bound clients,
+    such as aiohttp sessions or gRPC channels, valid for the driver's whole life.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def _ensure(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="hostsessions-driver-loop", daemon=True
+                )
+                thread.start()
+                self._loop = loop
+            return self._loop
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._ensure()).result()
+
+
+class _AsyncAsSync:
+    def __init__(self, store: Any, runner: _LoopThread) -> None:
+        self._store = store
+        self._run = runner.run
+        self.versioned = store.versioned
+
+    def read(self, key: str) -> Record | None:
+        return self._run(self._store.read(key))  # type: ignore[no-any-return]
+
+    def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str:
+        coroutine = self._store.write(
+            key, payload, expires_at=expires_at, expected_version=expected_version
+        )
+        return self._run(coroutine)  # type: ignore[no-any-return]
+
+    def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        self._run(self._store.delete(key, expected_version=expected_version))
+
+
+def _in_thread(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    return sync_to_async(function, thread_sensitive=False)
+
+
+class _SyncAsAsync:
+    """A sync store under ASGI: blocking calls go to worker threads so the loop keeps serving."""
+
+    def __init__(self, store: SyncStore, *, blocking: bool) -> None:
+        self.versioned = store.versioned
+        self._store = store
+        wrap: Callable[[Callable[..., Any]], Callable[..., Any]] = (
+            _in_thread if blocking else _immediate
+        )
+        self._read = wrap(store.read)
+        self._write = wrap(store.write)
+        self._delete = wrap(store.delete)
+
+    async def read(self, key: str) -> Record | None:
+        return await self._read(key)  # type: ignore[no-any-return]
+
+    async def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str:
+        return await self._write(  # type: ignore[no-any-return]
+            key, payload, expires_at=expires_at, expected_version=expected_version
+        )
+
+    async def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        await self._delete(key, expected_version=expected_version)
+
+
+def _immediate(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    async def call(*args: Any, **kwargs: Any) -> T:
+        return function(*args, **kwargs)
+
+    return call
+
+
+def _native_sync(driver: Any) -> SyncStore:
+    return _Versioned(driver) if is_versioned(driver) else _MinimalAsVersioned(driver)
+
+
+def _native_async(driver: Any) -> AsyncStore:
+    return _Versioned(driver) if is_versioned(driver) else _AsyncMinimalAsVersioned(driver)
+
+
+_LOOP_THREAD = _LoopThread()
+
+
+def sync_store(driver: Any) -> SyncStore:
+    """The store the WSGI shell uses for ``driver``."""
+    check_driver(driver)
+    if is_async(driver):
+        return _AsyncAsSync(_native_async(driver), _LOOP_THREAD)
+    return _native_sync(driver)
+
+
+def async_store(driver: Any) -> AsyncStore:
+    """The store the ASGI shell uses for ``driver``; a dual-flavour driver gives its async side."""
+    check_driver(driver)
+    to_async = getattr(driver, "to_async", None)
+    if callable(to_async):
+        driver = to_async()
+        check_driver(driver)
+    if is_async(driver):
+        return _native_async(driver)
+    # Drivers that never block (the memory driver) say so, and skip the thread hop.
+    return _SyncAsAsync(_native_sync(driver), blocking=getattr(driver, "blocking", True))

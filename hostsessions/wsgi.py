@@ -1,0 +1,76 @@
+"""PEP 3333 middleware: a :class:`~hostsessions.Session` at ``environ["hostsessions.session"]``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from .config import SessionConfig
+from .cookies import session_id_from_cookie_header
+from .manager import SessionManager, warn_if_cookie_lost
+from .session import Session
+
+ENVIRON_KEY = "hostsessions.session"
+
+StartResponse = Callable[..., Callable[[bytes], object]]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class SessionMiddleware:
+    """Wraps a WSGI app (Flask, Django, Bottle, ...). The session is saved inside
+    ``start_response``, before any byte of the response is sent, and again when the
+    response is closed if the app changed it while streaming."""
+
+    def __init__(self, app: WSGIApp, config: SessionConfig | None = None) -> None:
+        self.app = app
+        self.manager = SessionManager(config)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        manager = self.manager
+        cookie_id = session_id_from_cookie_header(
+            environ.get("HTTP_COOKIE"), manager.config.cookie.name
+        )
+        state = manager.new_state(cookie_id)
+        session = Session(state, manager.sync_store)
+        environ[ENVIRON_KEY] = session
+
+        def start_with_session(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
+            if exc_info is None:
+                session.save()
+                set_cookie = manager.response_cookie(
+                    state, environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST")
+                )
+                if set_cookie is not None or state.touched:
+                    headers = list(headers)
+                    if set_cookie is not None:
+                        headers.append(("Set-Cookie", set_cookie))
+                    headers.append(("Vary", "Cookie"))
+                return start_response(status, headers)
+            return start_response(status, headers, exc_info)
+
+        return _ClosingBody(self.app(environ, start_with_session), session)
+
+
+class _ClosingBody:
+    """The app's body, unchanged; its close() also saves changes made while streaming."""
+
+    __slots__ = ("_body", "_session")
+
+    def __init__(self, body: Iterable[bytes], session: Session) -> None:
+        self._body = body
+        self._session = session
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if self._session._state.dirty:
+                warn_if_cookie_lost(self._session._state)
+                self._session.save()

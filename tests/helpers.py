@@ -1,0 +1,49 @@
+"""Shared test helpers: a driver that counts its calls, and a clock the tests move."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from hostsessions.drivers.base import Record
+from hostsessions.drivers.memory import MemoryDriver
+
+
+class CountingDriver:
+    """A memory driver that counts reads, writes and deletes."""
+
+    blocking = False
+
+    def __init__(self, inner: Any = None) -> None:
+        self.inner = inner if inner is not None else MemoryDriver()
+        self.calls: Counter[str] = Counter()
+
+    def read(self, key: str) -> Record | None:
+        self.calls["read"] += 1
+        return self.inner.read(key)  # type: ignore[no-any-return]
+
+    def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str:
+        self.calls["write"] += 1
+        return self.inner.write(
+            key, payload, expires_at=expires_at, expected_version=expected_version
+        )  # type: ignore[no-any-return]
+
+    def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        self.calls["delete"] += 1
+        self.inner.delete(key, expected_version=expected_version)
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
