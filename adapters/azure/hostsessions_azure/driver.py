@@ -1,0 +1,230 @@
+"""The azure-tables driver: sessions as Table storage entities, sync (WSGI) and async (ASGI).
+
+Versions are the entities' ETags: writes are conditional (If-Match, or a create for a new
+record) and a mismatch raises :class:`~hostsessions.drivers.WriteConflict`. Table storage
+has no TTL, so an expired entity reads as absent and :meth:`AzureTablesDriver.sweep`
+(``hostsessions gc``) deletes expired entities. The table is created on the first write
+that finds it missing, so a cold start costs no extra call.
+
+The SDK is imported on first use only, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from hostsessions.drivers.base import Record
+
+from . import layout, plans
+from .settings import TableSettings
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableClient
+    from azure.data.tables.aio import TableClient as AsyncTableClient
+
+
+def _advance(plan: plans.Plan, outcome: Any, error: Exception | None) -> tuple[bool, Any]:
+    """Feed a plan the last call's outcome: (True, result) when it is done, else
+    (False, the next operation)."""
+    try:
+        operation = plan.send(outcome) if error is None else plan.throw(error)
+    except StopIteration as stop:
+        return True, stop.value
+    return False, operation
+
+
+class AzureTablesDriver:
+    """Sessions in one Azure table, with blocking calls (for WSGI apps and ``hostsessions gc``).
+
+    Build it with :func:`hostsessions_azure.azure_tables` or
+    ``hostsessions.drivers.azure_tables``. ASGI apps get :meth:`to_async`'s driver.
+    """
+
+    def __init__(self, settings: TableSettings) -> None:
+        self.settings = settings
+
+    def __repr__(self) -> str:
+        return f"AzureTablesDriver({self.settings.location})"
+
+    def to_async(self) -> AsyncAzureTablesDriver:
+        """The same store through the SDK's asyncio client (no thread per call)."""
+        return AsyncAzureTablesDriver(self.settings)
+
+    def _client(self) -> TableClient:
+        from . import sdk
+
+        return sdk.sync_client(self.settings)
+
+    def _call(self, operation: plans.Operation) -> Any:
+        from . import sdk
+
+        method, args, kwargs, result_of = sdk.call_for(operation)
+        return result_of(getattr(self._client(), method)(*args, **kwargs))
+
+    def _perform(self, operation: plans.Operation) -> Any:
+        from azure.core.exceptions import AzureError
+
+        from . import sdk
+
+        try:
+            return self._call(operation)
+        except AzureError as error:
+            return sdk.outcome_of_failure(operation, error, self.settings)
+
+    def _run(self, plan: plans.Plan) -> Any:
+        done, value = _advance(plan, None, None)
+        while not done:
+            try:
+                outcome, error = self._perform(value), None
+            except plans.Outcome as raised:
+                outcome, error = None, raised
+            done, value = _advance(plan, outcome, error)
+        return value
+
+    def read(self, key: str) -> Record | None:
+        """The session's record, or None when it is absent or expired."""
+        result: Record | None = self._run(plans.read(key))
+        return result
+
+    def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str:
+        """Store the payload if the entity still has ``expected_version``; return the new ETag."""
+        etag: str = self._run(
+            plans.write(key, payload, expires_at=expires_at, expected_version=expected_version)
+        )
+        return etag
+
+    def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        """Delete the entity (only with that ETag when ``expected_version`` is given)."""
+        self._run(plans.delete(key, expected_version=expected_version))
+
+    def get_item(self, key: str) -> str | None:
+        """The minimal protocol: the payload, or None."""
+        record = self.read(key)
+        return None if record is None else record.payload
+
+    def set_item(self, key: str, value: str) -> None:
+        """The minimal protocol: store the payload unconditionally, with no expiry."""
+        self._run(plans.put(key, value))
+
+    def remove_item(self, key: str) -> None:
+        """The minimal protocol: delete the entity if it exists."""
+        self.delete(key)
+
+    def sweep(self, *, now: float | None = None) -> int:
+        """Delete expired entities (``hostsessions gc``); return how many were removed.
+
+        Each delete is conditional on the ETag the query saw, so a session rewritten
+        since (and so no longer expired) is left alone.
+        """
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        from . import sdk
+
+        now = time.time() if now is None else now
+        client = self._client()
+        try:
+            expired = [
+                (entity["PartitionKey"], plans.etag_of(entity))
+                for entity in client.query_entities(
+                    layout.sweep_filter(now), select=["PartitionKey", "RowKey"]
+                )
+                if entity["RowKey"] == layout.ROW_KEY
+            ]
+        except ResourceNotFoundError:
+            return 0  # no table yet, so no sessions
+        except AzureError as error:
+            raise sdk.storage_error("list expired sessions", error, self.settings) from error
+        removed = 0
+        for pk, etag in expired:
+            try:
+                self._perform(plans.Delete(pk, etag))
+            except plans.Mismatch:
+                continue
+            removed += 1
+        return removed
+
+    def close(self) -> None:
+        """Nothing to release: the client is shared by every driver with these settings."""
+
+
+class AsyncAzureTablesDriver:
+    """Sessions in one Azure table through ``azure.data.tables.aio`` (for ASGI apps).
+
+    It holds one client per event loop it is used on (aiohttp sessions cannot move
+    between loops); :meth:`aclose` closes them.
+    """
+
+    def __init__(self, settings: TableSettings) -> None:
+        self.settings = settings
+        self._clients: dict[asyncio.AbstractEventLoop, AsyncTableClient] = {}
+
+    def __repr__(self) -> str:
+        return f"AsyncAzureTablesDriver({self.settings.location})"
+
+    def _client(self) -> AsyncTableClient:
+        from . import sdk
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            # Forget clients of loops that have ended: nothing can close them any more.
+            for old in [old for old in self._clients if old.is_closed()]:
+                del self._clients[old]
+            client = self._clients[loop] = sdk.async_client(self.settings)
+        return client
+
+    async def _call(self, operation: plans.Operation) -> Any:
+        from . import sdk
+
+        method, args, kwargs, result_of = sdk.call_for(operation)
+        return result_of(await getattr(self._client(), method)(*args, **kwargs))
+
+    async def _perform(self, operation: plans.Operation) -> Any:
+        from azure.core.exceptions import AzureError
+
+        from . import sdk
+
+        try:
+            return await self._call(operation)
+        except AzureError as error:
+            return sdk.outcome_of_failure(operation, error, self.settings)
+
+    async def _run(self, plan: plans.Plan) -> Any:
+        done, value = _advance(plan, None, None)
+        while not done:
+            try:
+                outcome, error = await self._perform(value), None
+            except plans.Outcome as raised:
+                outcome, error = None, raised
+            done, value = _advance(plan, outcome, error)
+        return value
+
+    async def read(self, key: str) -> Record | None:
+        """The session's record, or None when it is absent or expired."""
+        result: Record | None = await self._run(plans.read(key))
+        return result
+
+    async def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str:
+        """Store the payload if the entity still has ``expected_version``; return the new ETag."""
+        etag: str = await self._run(
+            plans.write(key, payload, expires_at=expires_at, expected_version=expected_version)
+        )
+        return etag
+
+    async def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        """Delete the entity (only with that ETag when ``expected_version`` is given)."""
+        await self._run(plans.delete(key, expected_version=expected_version))
+
+    async def aclose(self) -> None:
+        """Close this loop's client and its connections."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.pop(loop, None)
+        if client is not None:
+            await client.close()
+
