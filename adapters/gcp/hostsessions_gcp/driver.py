@@ -1,0 +1,337 @@
+"""The Firestore session drivers: sync on ``firestore.Client``, async on ``firestore.AsyncClient``.
+
+Both implement the versioned protocol with one document per session (see
+:mod:`hostsessions_gcp.layout`). A read is one call; a write is one commit with a
+precondition: ``exists=False`` for a new session, the document's last update time for an
+existing one, so a concurrent writer makes the write fail with
+:class:`~hostsessions.drivers.WriteConflict` and the core replays its changes. Only the
+rare paths (a new session over an expired document that a TTL policy has not yet deleted,
+a conflicting delete) read once more to decide.
+
+Each operation is written once, as a *plan*: a generator that yields the document calls it
+needs (``("get", {...})``) and receives their results (or their exceptions). The sync
+driver runs a plan with blocking calls, the async driver with awaited ones, so the two
+flavours cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from hostsessions import SessionTooLargeError
+from hostsessions.drivers import Record, WriteConflict
+
+from . import clients, layout
+from .errors import storage_errors
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import AsyncClient, Client
+
+__all__ = ["AsyncFirestoreDriver", "FirestoreDriver"]
+
+T = TypeVar("T")
+
+#: A document call: the ``DocumentReference`` method's name and its keyword arguments.
+Call = tuple[str, dict[str, Any]]
+Plan = Generator[Call, Any, T]
+
+#: Documents one sweep deletes per batched commit (Firestore allows 500 writes per commit).
+SWEEP_BATCH = 500
+
+
+class _Plans:
+    """What both flavours share: settings, the size check, and every operation's plan."""
+
+    def __init__(self, settings: clients.Settings) -> None:
+        self.settings = settings
+
+    @property
+    def collection(self) -> str:
+        """The collection (or subcollection path) that holds the sessions."""
+        return self.settings.collection
+
+    def _call(self, method: str, **kwargs: Any) -> Call:
+        return method, {**kwargs, "timeout": self.settings.timeout}
+
+    def _fields(
+        self, key: str, payload: str, expires_at: float | None, count: Any
+    ) -> dict[str, Any]:
+        # Firestore's limit is on the whole document; the error speaks of the payload,
+        # the part the application controls.
+        limit = layout.payload_limit(self.collection, layout.document_id(key), expires_at)
+        size = layout.utf8_length(payload)
+        if size > limit:
+            raise SessionTooLargeError("Firestore", size, limit)
+        return {
+            layout.PAYLOAD: payload,
+            layout.EXPIRES: layout.timestamp(expires_at),
+            layout.VERSION: count,
+        }
+
+    def _read_plan(self, key: str) -> Plan[Record | None]:
+        with storage_errors(self.settings.target, "read"):
+            snapshot = yield self._call("get")
+        return layout.to_record(snapshot.to_dict(), snapshot.update_time, time.time())
+
+    def _write_plan(
+        self, key: str, payload: str, expires_at: float | None, expected_version: str | None
+    ) -> Plan[str]:
+        if expected_version is not None:
+            fields = self._fields(key, payload, expires_at, _increment())
+            return (yield from self._replace_plan(key, fields, expected_version))
+        fields = self._fields(key, payload, expires_at, 1)
+        # If the ID is taken, it is free only when what holds it has expired; if that
+        # vanished between the create and the read, creating once more decides.
+        for _attempt in range(2):
+            with storage_errors(self.settings.target, "create"):
+                try:
+                    result = yield self._call("create", document_data=fields)
+                    return layout.version_of(result.update_time)
+                except Exception as error:
+                    if not _already_exists(error):
+                        raise
+                existing = yield self._call("get")
+            if existing.exists:
+                if layout.to_record(existing.to_dict(), existing.update_time, time.time()):
+                    raise WriteConflict(key, None)
+                version = layout.version_of(existing.update_time)
+                return (yield from self._replace_plan(key, fields, version))
+        raise WriteConflict(key, None)
+
+    def _replace_plan(self, key: str, fields: dict[str, Any], version: str) -> Plan[str]:
+        with storage_errors(self.settings.target, "write"):
+            try:
+                result = yield self._call(
+                    "update", field_updates=fields, option=_precondition(version)
+                )
+            except Exception as error:
+                if _is_conflict(error):
+                    raise WriteConflict(key, version) from None
+                raise
+        return layout.version_of(result.update_time)
+
+    def _delete_plan(self, key: str, expected_version: str | None) -> Plan[None]:
+        option = None if expected_version is None else _precondition(expected_version)
+        with storage_errors(self.settings.target, "delete"):
+            try:
+                yield self._call("delete", option=option)
+                return
+            except Exception as error:
+                if not _is_conflict(error):
+                    raise
+            # The precondition failed: a conflict only if a live session is still there.
+            snapshot = yield self._call("get")
+        if layout.to_record(snapshot.to_dict(), snapshot.update_time, time.time()):
+            raise WriteConflict(key, expected_version)
+
+
+class FirestoreDriver(_Plans):
+    """Sessions in Firestore through the sync ``firestore.Client`` (for WSGI apps).
+
+    Build it with :func:`hostsessions_gcp.firestore` (or ``hostsessions.drivers.firestore``).
+    Under ASGI the core calls :meth:`to_async` and uses :class:`AsyncFirestoreDriver`, so
+    no request waits on a thread.
+    """
+
+    def __init__(self, settings: clients.Settings, client: Client | None = None) -> None:
+        super().__init__(settings)
+        self._client = client
+
+    @property
+    def client(self) -> Client:
+        """The ``firestore.Client`` in use (created on first use)."""
+        if self._client is None:
+            with storage_errors(self.settings.target, "connect"):
+                self._client = clients.shared_client(self.settings)
+        return self._client
+
+    def to_async(self) -> AsyncFirestoreDriver:
+        """The async twin of this driver: same project, database and collection."""
+        return AsyncFirestoreDriver(self.settings)
+
+    def _run(self, key: str, plan: Plan[T]) -> T:
+        document = self.client.collection(self.collection).document(layout.document_id(key))
+        return _run_sync(plan, lambda call: getattr(document, call[0])(**call[1]))
+
+    def read(self, key: str) -> Record | None:
+        """The session record, or None when it is absent or expired."""
+        return self._run(key, self._read_plan(key))
+
+    def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str:
+        """Store the session if it still has ``expected_version`` (None: if it does not exist)."""
+        return self._run(key, self._write_plan(key, payload, expires_at, expected_version))
+
+    def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        """Remove the session; with ``expected_version``, only if it still has that version.
+
+        Deleting a session that is absent or expired does nothing.
+        """
+        self._run(key, self._delete_plan(key, expected_version))
+
+    def sweep(self, now: float | None = None) -> int:
+        """Delete sessions that expired at or before ``now``; return how many.
+
+        For projects without a TTL policy on ``expires`` (``hostsessions gc`` runs this).
+        A session renewed while the sweep runs is left alone: each delete is conditional
+        on the update time the sweep saw.
+        """
+        from google.cloud.firestore import FieldFilter
+
+        cutoff = layout.timestamp(time.time() if now is None else now)
+        timeout = self.settings.timeout
+        deleted = 0
+        while True:
+            with storage_errors(self.settings.target, "sweep"):
+                query = (
+                    self.client.collection(self.collection)
+                    .where(filter=FieldFilter(layout.EXPIRES, "<=", cutoff))
+                    .select([layout.EXPIRES])
+                    .limit(SWEEP_BATCH)
+                )
+                expired = list(query.stream(timeout=timeout))
+                removed = self._delete_unchanged(expired, timeout)
+            deleted += removed
+            if len(expired) < SWEEP_BATCH or removed == 0:
+                return deleted
+
+    def _delete_unchanged(self, snapshots: list[Any], timeout: float | None) -> int:
+        if not snapshots:
+            return 0
+        batch = self.client.batch()
+        for snapshot in snapshots:
+            batch.delete(snapshot.reference, option=_unchanged_since(snapshot))
+        try:
+            batch.commit(timeout=timeout)
+            return len(snapshots)
+        except Exception as error:
+            if not _is_conflict(error):
+                raise
+        # A commit is all or nothing: a session renewed meanwhile failed it, so go one by one.
+        removed = 0
+        for snapshot in snapshots:
+            try:
+                snapshot.reference.delete(option=_unchanged_since(snapshot), timeout=timeout)
+                removed += 1
+            except Exception as error:
+                if not _is_conflict(error):
+                    raise
+        return removed
+
+
+class AsyncFirestoreDriver(_Plans):
+    """Sessions in Firestore through ``firestore.AsyncClient`` (for ASGI apps, no thread hop).
+
+    gRPC's asyncio channels belong to the event loop they were opened in, so the client is
+    created inside the running loop on first use (and again if the driver is later used
+    from another loop). ``await driver.aclose()`` closes it.
+    """
+
+    def __init__(self, settings: clients.Settings, client: AsyncClient | None = None) -> None:
+        super().__init__(settings)
+        self._client = client
+        self._owns_client = client is None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def client(self) -> AsyncClient:
+        """The ``firestore.AsyncClient`` for the running event loop (created on first use)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or (self._owns_client and self._loop is not loop):
+            with storage_errors(self.settings.target, "connect"):
+                self._client = clients.new_async_client(self.settings)
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the client this driver created (a client passed in stays open)."""
+        client, self._client = self._client, None
+        if client is not None and self._owns_client and self._loop is asyncio.get_running_loop():
+            await clients.close_async_client(client)
+
+    async def _run(self, key: str, plan: Plan[T]) -> T:
+        document = self.client.collection(self.collection).document(layout.document_id(key))
+        return await _run_async(plan, lambda call: getattr(document, call[0])(**call[1]))
+
+    async def read(self, key: str) -> Record | None:
+        """The session record, or None when it is absent or expired."""
+        return await self._run(key, self._read_plan(key))
+
+    async def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str:
+        """Store the session if it still has ``expected_version`` (None: if it does not exist)."""
+        return await self._run(key, self._write_plan(key, payload, expires_at, expected_version))
+
+    async def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        """Remove the session; with ``expected_version``, only if it still has that version.
+
+        Deleting a session that is absent or expired does nothing.
+        """
+        await self._run(key, self._delete_plan(key, expected_version))
+
+
+def _run_sync(plan: Plan[T], perform: Callable[[Call], Any]) -> T:
+    """Run ``plan``, making each call it yields with ``perform`` and sending back the result."""
+    try:
+        call = next(plan)
+        while True:
+            try:
+                result = perform(call)
+            except Exception as error:
+                call = plan.throw(error)
+            else:
+                call = plan.send(result)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+async def _run_async(plan: Plan[T], perform: Callable[[Call], Any]) -> T:
+    """:func:`_run_sync` for coroutine calls."""
+    try:
+        call = next(plan)
+        while True:
+            try:
+                result = await perform(call)
+            except Exception as error:
+                call = plan.throw(error)
+            else:
+                call = plan.send(result)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def _increment() -> Any:
+    from google.cloud.firestore import Increment
+
+    return Increment(1)
+
+
+def _precondition(version: str) -> Any:
+    from google.cloud.firestore import Client
+
+    return Client.write_option(last_update_time=layout.update_time_of(version))
+
+
+def _unchanged_since(snapshot: Any) -> Any:
+    from google.cloud.firestore import Client
+
+    return Client.write_option(last_update_time=snapshot.update_time)
+
+
+def _is_conflict(error: BaseException) -> bool:
+    """A failed precondition on a write: the document changed (or vanished) since it was read."""
+    from google.api_core.exceptions import FailedPrecondition
+
+    # The same status also reports a database in Datastore mode; that one is no conflict.
+    return isinstance(error, FailedPrecondition) and "datastore mode" not in str(error).lower()
+
+
+def _already_exists(error: BaseException) -> bool:
+    from google.api_core.exceptions import AlreadyExists
+
+    return isinstance(error, AlreadyExists)

@@ -1,0 +1,121 @@
+"""How a session sits in Firestore: one document per session, and its size by Firestore's rules.
+
+The layout is a contract (other tools may read the collection):
+
+- the document ID is the session ID;
+- ``payload`` (string): the encoded session, never decoded by the driver;
+- ``expires`` (timestamp, or null for a session that never expires): a Firestore TTL
+  policy on this field deletes old sessions;
+- ``version`` (integer): how many times the document was written, for people reading the
+  collection. Conditional writes compare the document's own update time, which Firestore
+  checks natively in a precondition, so :attr:`Record.version <hostsessions.drivers.Record>`
+  is that update time written in RFC 3339.
+
+Firestore reserves document IDs of the form ``__...__``; a session ID of that shape (one in
+about sixteen million) is stored as ``~__...__`` instead. No session ID starts with ``~``,
+and any key that does is escaped the same way, so the mapping never joins two keys.
+
+Firestore refuses documents over 1 MiB, where a document's size is its name's size, plus
+each field name's and value's size, plus 32 bytes; a string counts its UTF-8 bytes plus one,
+a timestamp and an integer 8 bytes, a null 1 byte; a document name counts each collection
+and document ID in its path as a string, plus 16 bytes. The driver applies these rules
+before any call, so an oversized session fails with
+:class:`~hostsessions.SessionTooLargeError` instead of a service error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from hostsessions.drivers import Record
+
+PAYLOAD = "payload"
+EXPIRES = "expires"
+VERSION = "version"
+
+#: Firestore's maximum document size in bytes.
+DOCUMENT_SIZE_LIMIT = 1024 * 1024
+
+_RESERVED_ID = re.compile(r"^__.*__$", re.DOTALL)
+_ESCAPE = "~"
+
+
+def document_id(key: str) -> str:
+    """The document ID that holds session ``key``."""
+    if key.startswith(_ESCAPE) or _RESERVED_ID.match(key):
+        return _ESCAPE + key
+    return key
+
+
+def utf8_length(text: str) -> int:
+    """Bytes of ``text`` in UTF-8 (a lone surrogate counts as the three bytes it would take)."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def string_size(text: str) -> int:
+    """Bytes Firestore counts for a string: its UTF-8 length plus one."""
+    return utf8_length(text) + 1
+
+
+def document_name_size(collection: str, doc_id: str) -> int:
+    """Bytes of the name of document ``doc_id`` in ``collection`` (a path such as ``a/b/c``)."""
+    return sum(string_size(part) for part in (*collection.split("/"), doc_id)) + 16
+
+
+def document_size(collection: str, doc_id: str, payload: str, expires_at: float | None) -> int:
+    """Bytes Firestore counts for the session document these values make."""
+    fields = (
+        string_size(PAYLOAD)
+        + string_size(payload)
+        + string_size(EXPIRES)
+        + (1 if expires_at is None else 8)
+        + string_size(VERSION)
+        + 8
+    )
+    return document_name_size(collection, doc_id) + fields + 32
+
+
+def payload_limit(collection: str, doc_id: str, expires_at: float | None) -> int:
+    """The largest payload, in UTF-8 bytes, that fits in one document with these values."""
+    return DOCUMENT_SIZE_LIMIT - document_size(collection, doc_id, "", expires_at)
+
+
+def timestamp(expires_at: float | None) -> datetime | None:
+    """``expires_at`` (epoch seconds) as the aware datetime Firestore stores as a Timestamp."""
+    return None if expires_at is None else datetime.fromtimestamp(expires_at, UTC)
+
+
+def to_record(data: Mapping[str, Any] | None, update_time: Any, now: float) -> Record | None:
+    """The record a document holds, or None when it is absent, expired or not a session."""
+    if data is None or update_time is None:
+        return None
+    payload = data.get(PAYLOAD)
+    if not isinstance(payload, str):
+        return None
+    expires = data.get(EXPIRES)
+    expires_at = expires.timestamp() if isinstance(expires, datetime) else None
+    if expires_at is not None and expires_at <= now:
+        # A TTL policy deletes expired documents within a day or so, not at once.
+        return None
+    return Record(payload=payload, version=version_of(update_time), expires_at=expires_at)
+
+
+def version_of(update_time: Any) -> str:
+    """The opaque version string of a document's update time (nanosecond precision)."""
+    return str(update_time.rfc3339())
+
+
+def update_time_of(version: str) -> Any:
+    """The update time a version string names, as the precondition wants it."""
+    from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+
+    try:
+        return DatetimeWithNanoseconds.from_rfc3339(version)  # type: ignore[no-untyped-call]
+    except ValueError:
+        # Not a version this driver issued: a time no document was written at, so the
+        # precondition fails. (Not the epoch itself: a zero Timestamp reads as "no
+        # precondition" on the wire.)
+        return DatetimeWithNanoseconds(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC)  # type: ignore[no-untyped-call]
