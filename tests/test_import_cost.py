@@ -1,0 +1,58 @@
+"""Cold starts matter on serverless hosts: importing the core loads no SDK and no framework."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = (
+    "boto3",
+    "botocore",
+    "google",
+    "grpc",
+    "azure",
+    "aiohttp",
+    "starlette",
+    "fastapi",
+    "flask",
+    "django",
+    "uvicorn",
+    "httpx",
+    "pytest",
+    "pickle",
+)
+
+
+def modules_after(code: str) -> set[str]:
+    """Modules loaded by ``code`` beyond what a bare interpreter loads at start-up (site
+    hooks such as namespace-package .pth files load a few before any import of ours)."""
+
+    def loaded_by(body: str) -> set[str]:
+        probe = f"import sys, json\n{body}\nprint(json.dumps(sorted(sys.modules)))"
+        result = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        )
+        return set(json.loads(result.stdout))
+
+    return loaded_by(code) - loaded_by("")
+
+
+def heavy_among(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY)
+
+
+@pytest.mark.parametrize(
+    "module", ["hostsessions", "hostsessions.asgi", "hostsessions.wsgi", "hostsessions.drivers"]
+)
+def test_import_pulls_in_no_sdk_or_framework(module: str) -> None:
+    offenders = heavy_among(modules_after(f"import {module}"))
+    assert not offenders, f"import {module} loaded {offenders}"
+
+
+def test_choosing_the_driver_with_every_adapter_installed_imports_no_sdk() -> None:
+    code = "from hostsessions import SessionConfig\nfrom hostsessions.adapters import choose_driver\nchoose_driver(SessionConfig(), {})"
+    offenders = heavy_among(modules_after(code))
+    assert not offenders, f"asking the installed adapters loaded {offenders}"
