@@ -278,9 +278,8 @@ def test_gc_with_unknown_driver_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_async_driver_under_wsgi_keeps_one_event_loop() -> None:
-    from tests.custom_drivers import make_async
-
     from hostsessions.storage import sync_store
+    from tests.custom_drivers import make_async
 
     driver = make_async()
     loops: set[int] = set()

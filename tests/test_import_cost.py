@@ -53,6 +53,10 @@ def test_import_pulls_in_no_sdk_or_framework(module: str) -> None:
 
 
 def test_choosing_the_driver_with_every_adapter_installed_imports_no_sdk() -> None:
-    code = "from hostsessions import SessionConfig\nfrom hostsessions.adapters import choose_driver\nchoose_driver(SessionConfig(), {})"
+    code = (
+        "from hostsessions import SessionConfig\n"
+        "from hostsessions.adapters import choose_driver\n"
+        "choose_driver(SessionConfig(), {})"
+    )
     offenders = heavy_among(modules_after(code))
     assert not offenders, f"asking the installed adapters loaded {offenders}"
