@@ -12,9 +12,20 @@ SAMPLE = Path(__file__).parent / "typing" / "session_keys_sample.py"
 
 def test_mypy_infers_key_types_and_rejects_wrong_values() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--hide-error-context",
-         "--no-error-summary", "--show-error-codes", str(SAMPLE)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--hide-error-context",
+            "--no-error-summary",
+            "--show-error-codes",
+            str(SAMPLE),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     output = result.stdout
     source = SAMPLE.read_text().splitlines()
@@ -27,5 +38,7 @@ def test_mypy_infers_key_types_and_rejects_wrong_values() -> None:
             wanted = line.split("# E: ", 1)[1].strip()
             assert any(f'Revealed type is "{wanted}"' in f for f in found), (number, wanted, found)
         elif line.rstrip().endswith("# rejected"):
-            assert any(f.startswith("error:") for f in found), f"line {number} should be a type error"
+            assert any(f.startswith("error:") for f in found), (
+                f"line {number} should be a type error"
+            )
     assert not by_line, f"unexpected mypy output: {by_line}"

@@ -1,5 +1,7 @@
 # Checked by tests/test_typing.py with mypy --strict: the reveal_type lines and the one
 # rejected call are the contract of typed session keys.
+from typing import reveal_type
+
 from hostsessions import AsyncSession, Session, SessionKey
 
 CART = SessionKey("cart", list[str])
