@@ -23,8 +23,8 @@ DRIVER_ENV_VAR = "HOSTSESSIONS_DRIVER"
 LOCAL_STORE_DIR = os.path.join(".hostsessions", "sessions")
 
 BUILTIN_DRIVERS: Mapping[str, str] = {
-    "memory": "hostsessions.drivers.memory:MemoryDriver",
-    "fs": "hostsessions.drivers.fs:FsDriver",
+    "memory": "hostsessions.drivers.memory_driver:MemoryDriver",
+    "fs": "hostsessions.drivers.fs_driver:FsDriver",
 }
 
 # First-party drivers that live in adapter distributions: name -> extra.
@@ -57,7 +57,7 @@ class LocalAdapter:
         return True
 
     def default_driver(self, environ: Mapping[str, str]) -> DriverConfig:
-        return DriverConfig("hostsessions.drivers.fs:FsDriver", {"base": LOCAL_STORE_DIR})
+        return DriverConfig("hostsessions.drivers.fs_driver:FsDriver", {"base": LOCAL_STORE_DIR})
 
 
 def installed_adapters() -> list[Adapter]:

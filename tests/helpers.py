@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from hostsessions.drivers.base import Record
-from hostsessions.drivers.memory import MemoryDriver
+from hostsessions.drivers.memory_driver import MemoryDriver
 
 
 class CountingDriver:

@@ -21,7 +21,7 @@ from hostsessions import DriverConfig, SessionConfig, SessionConfigError
 from hostsessions import adapters as adapters_module
 from hostsessions.adapters import choose_driver, installed_adapters
 from hostsessions.asgi import SessionMiddleware as AsgiSessionMiddleware
-from hostsessions.drivers.fs import FsDriver
+from hostsessions.drivers.fs_driver import FsDriver
 from hostsessions.hosts import detect_host
 from hostsessions.testing.server import serve_asgi, serve_wsgi
 from hostsessions.wsgi import ENVIRON_KEY
@@ -91,7 +91,7 @@ def no_adapters(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_local_machine_defaults_to_filesystem_store(no_adapters: None) -> None:
     choice = choose_driver(SessionConfig(), {})
     assert choice.driver == DriverConfig(
-        "hostsessions.drivers.fs:FsDriver", {"base": ".hostsessions/sessions"}
+        "hostsessions.drivers.fs_driver:FsDriver", {"base": ".hostsessions/sessions"}
     )
     assert "local filesystem" in choice.reason
 
@@ -115,13 +115,13 @@ def test_explicit_driver_wins_on_a_cloud_host(no_adapters: None) -> None:
 
 def test_env_var_names_the_driver(no_adapters: None) -> None:
     choice = choose_driver(SessionConfig(), {"HOSTSESSIONS_DRIVER": "memory", **HOSTS[1][1]})
-    assert choice.driver == DriverConfig("hostsessions.drivers.memory:MemoryDriver", {})
+    assert choice.driver == DriverConfig("hostsessions.drivers.memory_driver:MemoryDriver", {})
     assert "HOSTSESSIONS_DRIVER" in choice.reason
 
 
 def test_code_beats_env_var(no_adapters: None) -> None:
     choice = choose_driver(SessionConfig(driver="fs"), {"HOSTSESSIONS_DRIVER": "memory"})
-    assert choice.driver.entrypoint == "hostsessions.drivers.fs:FsDriver"
+    assert choice.driver.entrypoint == "hostsessions.drivers.fs_driver:FsDriver"
 
 
 def test_env_var_takes_an_entrypoint(no_adapters: None) -> None:
@@ -154,13 +154,13 @@ def test_adapter_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
 
         class FakeHostAdapter:
             name = "fakehost"
-            drivers = {"fakehost-store": "hostsessions.drivers.memory:MemoryDriver"}
+            drivers = {"fakehost-store": "hostsessions.drivers.memory_driver:MemoryDriver"}
 
             def detect(self, environ):
                 return environ.get("FAKEHOST") == "1"
 
             def default_driver(self, environ):
-                return DriverConfig("hostsessions.drivers.memory:MemoryDriver", {})
+                return DriverConfig("hostsessions.drivers.memory_driver:MemoryDriver", {})
 
         adapter = FakeHostAdapter()
     """)
@@ -181,9 +181,9 @@ def test_adapter_found_through_entry_point_group(test_adapter_installed: None) -
     assert "fakehost" in names
     choice = choose_driver(SessionConfig(), {"FAKEHOST": "1"})
     assert choice.adapter == "fakehost"
-    assert choice.driver.entrypoint == "hostsessions.drivers.memory:MemoryDriver"
+    assert choice.driver.entrypoint == "hostsessions.drivers.memory_driver:MemoryDriver"
     named = choose_driver(SessionConfig(driver="fakehost-store"), {})
-    assert named.driver.entrypoint == "hostsessions.drivers.memory:MemoryDriver"
+    assert named.driver.entrypoint == "hostsessions.drivers.memory_driver:MemoryDriver"
 
 
 # ---- custom drivers by entrypoint, end to end through the middleware ---------------------
@@ -251,7 +251,7 @@ def test_doctor_explains_the_choice(tmp_path: Path) -> None:
     result = run_cli("doctor", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "none recognised" in result.stdout
-    assert "hostsessions.drivers.fs:FsDriver" in result.stdout
+    assert "hostsessions.drivers.fs_driver:FsDriver" in result.stdout
     assert "because:" in result.stdout
 
 

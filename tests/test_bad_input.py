@@ -173,7 +173,7 @@ def test_valid_cookie_in_odd_form_keeps_its_session(
 
 
 def record_file(store: Path, session_id: str) -> Path:
-    # the fs driver names a record by the SHA-256 of its ID (see hostsessions/drivers/fs.py)
+    # the fs driver names a record by the SHA-256 of its ID (see hostsessions/drivers/fs_driver.py)
     digest = hashlib.sha256(session_id.encode()).hexdigest()
     matches = [p for p in store.rglob("*") if p.is_file() and p.name.startswith(digest)]
     assert len(matches) == 1, f"expected one file for the session, found {matches}"

@@ -21,7 +21,7 @@ from hostsessions.drivers import (
     Record,
     VersionedDriver,
 )
-from hostsessions.drivers.memory import MemoryDriver
+from hostsessions.drivers.memory_driver import MemoryDriver
 from hostsessions.testing import (
     AsyncDriverConformance,
     AsyncMinimalDriverConformance,

@@ -22,7 +22,7 @@ import pytest
 from hostsessions import SessionTooLargeError
 from hostsessions.adapters import build_driver, resolve_driver_name
 from hostsessions.drivers.base import Record, WriteConflict
-from hostsessions.drivers.fs import (
+from hostsessions.drivers.fs_driver import (
     DEFAULT_MAX_PAYLOAD_BYTES,
     STALE_TEMP_SECONDS,
     FsDriver,
@@ -237,7 +237,7 @@ def test_a_write_that_fails_before_the_rename_keeps_the_old_record_and_no_temp_f
 
 CRASH_BETWEEN_STAGING_AND_RENAME = """
 import os, sys
-import hostsessions.drivers.fs as fs
+import hostsessions.drivers.fs_driver as fs
 driver = fs.FsDriver(sys.argv[1])
 version = driver.read(sys.argv[2]).version
 fs._replace = lambda source, target: os._exit(9)   # the process dies right here
@@ -269,7 +269,7 @@ def test_a_process_that_dies_mid_write_leaves_the_old_record_and_sweep_clears_it
 
 WRITE_FOREVER = """
 import hashlib, sys
-from hostsessions.drivers.fs import FsDriver
+from hostsessions.drivers.fs_driver import FsDriver
 driver = FsDriver(sys.argv[1])
 n = 0
 while True:
@@ -306,7 +306,7 @@ def test_killing_a_writer_at_any_moment_never_leaves_a_torn_record(
 INCREMENT = """
 import random, sys, time
 from pathlib import Path
-from hostsessions.drivers.fs import FsDriver
+from hostsessions.drivers.fs_driver import FsDriver
 from hostsessions.drivers.base import WriteConflict
 driver, key, go = FsDriver(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 while not go.exists():
@@ -383,7 +383,7 @@ def test_an_unreadable_record_reads_as_absent_and_is_removed_with_a_warning(
     path = record_path(base, key)
     path.write_bytes(content)
 
-    with caplog.at_level(logging.WARNING, logger="hostsessions.drivers.fs"):
+    with caplog.at_level(logging.WARNING, logger="hostsessions.drivers.fs_driver"):
         assert driver.read(key) is None
     assert not path.exists(), "the unreadable record should be removed"
     assert "unreadable session record" in caplog.text
@@ -421,11 +421,6 @@ def test_the_fs_driver_name_builds_an_fs_driver_with_its_options(base: Path) -> 
         driver.set_item(new_key(), "too long")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="importing hostsessions.drivers.fs replaces the drivers.fs() factory with the module; "
-    "drivers/__init__.py must import .fs and .memory before defining the factories",
-)
 def test_the_fs_factory_passes_its_options_on(base: Path) -> None:
     from hostsessions import drivers
 

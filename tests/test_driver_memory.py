@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hostsessions import SessionTooLargeError
-from hostsessions.drivers.memory import MemoryDriver
+from hostsessions.drivers.memory_driver import MemoryDriver
 from hostsessions.testing import DriverConformance, MinimalDriverConformance
 
 
@@ -50,11 +50,6 @@ def test_the_size_limit_counts_utf8_bytes_not_characters() -> None:
     assert (caught.value.store, caught.value.size, caught.value.limit) == ("memory", 9, 8)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="importing hostsessions.drivers.memory replaces the drivers.memory() factory with "
-    "the module; drivers/__init__.py must import .fs and .memory before defining the factories",
-)
 def test_the_memory_factory_returns_a_fresh_store() -> None:
     from hostsessions import drivers
 

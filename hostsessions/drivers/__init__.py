@@ -20,11 +20,15 @@ from .base import (
     VersionedDriver,
     WriteConflict,
 )
+from .fs_driver import FsDriver
+from .memory_driver import MemoryDriver
 
 __all__ = [
     "AsyncDriver",
     "AsyncVersionedDriver",
     "Driver",
+    "FsDriver",
+    "MemoryDriver",
     "Record",
     "SweepableDriver",
     "VersionedDriver",
@@ -39,8 +43,6 @@ __all__ = [
 
 def memory() -> Any:
     """A store in this process's memory: for tests and single-process development."""
-    from .memory import MemoryDriver
-
     return MemoryDriver()
 
 
@@ -49,8 +51,6 @@ DEFAULT_FS_BASE = os.path.join(".hostsessions", "sessions")
 
 def fs(base: str | os.PathLike[str] = DEFAULT_FS_BASE, **options: Any) -> Any:
     """A store of one file per session under ``base``, written atomically."""
-    from .fs import FsDriver
-
     return FsDriver(base=base, **options)
 
 
