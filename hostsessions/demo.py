@@ -42,7 +42,8 @@ form.inline{display:inline}footer{margin-top:2rem;color:#777;font-size:.85rem}
 
 
 def _page(session: Session, title: str, body: str, driver_label: str) -> bytes:
-    count = len(session.get(CART) or [])
+    cart = session.get(CART) or []
+    count = len(cart)
     user = session.get(USER)
     if user:
         account = (
