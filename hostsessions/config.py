@@ -42,6 +42,8 @@ class CookieOptions:
             )
         if self.same_site == "none" and self.secure is False:
             raise SessionConfigError("same_site='none' needs a Secure cookie; drop secure=False")
+        if self.partitioned and self.secure is False:
+            raise SessionConfigError("partitioned cookies must be Secure; drop secure=False")
         if self.max_age is not None and (
             not isinstance(self.max_age, int) or isinstance(self.max_age, bool) or self.max_age < 0
         ):

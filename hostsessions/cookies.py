@@ -70,6 +70,6 @@ def expire_cookie_header(options: CookieOptions, *, secure: bool) -> str:
 def cookie_is_secure(options: CookieOptions, scheme: str, host: str | None) -> bool:
     if options.secure is not None:
         return options.secure
-    if options.same_site == "none":
+    if options.same_site == "none" or options.partitioned:
         return True
     return not is_local_plain_http(scheme, host)

@@ -145,8 +145,10 @@ class Session(_SessionBase[SyncStore]):
     ) -> Any:
         """Atomically replace the value of ``key`` with ``fn(current)`` and return it.
 
-        If another request changes the session before this one saves, ``fn`` runs again on
-        the fresh value, so concurrent updates (counters, carts) never lose a change.
+        The change is written at once with a conditional write. If another request changed
+        the session since it was read, ``fn`` runs again on the fresh value, so concurrent
+        updates (counters, carts) never lose a change, and the value returned is the one
+        stored. ``fn`` may therefore run more than once: keep it free of side effects.
         """
         return self._run(self._state.update(key_name(key), fn, default, ttl))
 
@@ -262,8 +264,10 @@ class AsyncSession(_SessionBase[AsyncStore]):
     ) -> Any:
         """Atomically replace the value of ``key`` with ``fn(current)`` and return it.
 
-        If another request changes the session before this one saves, ``fn`` runs again on
-        the fresh value, so concurrent updates (counters, carts) never lose a change.
+        The change is written at once with a conditional write. If another request changed
+        the session since it was read, ``fn`` runs again on the fresh value, so concurrent
+        updates (counters, carts) never lose a change, and the value returned is the one
+        stored. ``fn`` may therefore run more than once: keep it free of side effects.
         """
         return await self._run(self._state.update(key_name(key), fn, default, ttl))
 
