@@ -1,0 +1,151 @@
+"""The apps in the user documentation run as written.
+
+Every Python block that follows a ``<!-- test -->`` line in the pages below is saved as
+a module, imported as a user would import their ``app.py``, served on 127.0.0.1 by a
+real server (uvicorn for ASGI, a threaded stdlib server for WSGI) and driven with a real
+HTTP client that keeps cookies, through the story the page tells.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hostsessions.testing.server import serve_asgi, serve_wsgi
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+PAGES = ("index.md", "getting-started.md")
+MARKER = re.compile(r"^<!-- test -->\n```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+# Where the zero-configuration default keeps sessions, relative to the working directory.
+DEFAULT_STORE = Path(".hostsessions") / "sessions"
+
+
+@dataclass(frozen=True)
+class Example:
+    page: str
+    line: int
+    code: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.page}:{self.line}"
+
+    @property
+    def module_name(self) -> str:
+        return f"docs_example_{Path(self.page).stem.replace('-', '_')}_{self.line}"
+
+
+def marked_examples(page: str) -> list[Example]:
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return [
+        Example(page, text.count("\n", 0, match.start(1)) + 1, match.group(1))
+        for match in MARKER.finditer(text)
+    ]
+
+
+EXAMPLES = [example for page in PAGES for example in marked_examples(page)]
+
+
+def test_the_pages_mark_their_runnable_examples() -> None:
+    counts = {page: len(marked_examples(page)) for page in PAGES}
+    assert counts == {"index.md": 1, "getting-started.md": 5}, (
+        f"a <!-- test --> marker was added or lost: update this count deliberately ({counts})"
+    )
+
+
+def import_example(example: Example, folder: Path) -> Any:
+    """Save the block as a module and import it; return the ``app`` it defines."""
+    name = example.module_name
+    path = folder / f"{name}.py"
+    path.write_text(example.code, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # as a real import would, for frameworks that look it up
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module.app
+
+
+def is_asgi(app: Any) -> bool:
+    """ASGI apps are coroutine functions, or objects whose ``__call__`` is one."""
+    call = app if inspect.isfunction(app) else type(app).__call__
+    return inspect.iscoroutinefunction(call)
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    server = serve_asgi if is_asgi(app) else serve_wsgi
+    with server(app) as url:
+        yield url
+
+
+def cart_story(client: httpx.Client) -> None:
+    """Fill a cart, log in (the ID changes, the cart stays), log out (all gone)."""
+    first = client.get("/cart")
+    assert first.json() == {"user": None, "cart": []}
+    assert "set-cookie" not in first.headers, "reading a session that does not exist sets nothing"
+
+    assert client.post("/cart/tea").json() == {"cart": ["tea"]}
+    assert client.post("/cart/mug").json() == {"cart": ["tea", "mug"]}
+    before_login = dict(client.cookies)
+    assert len(before_login) == 1
+
+    assert client.post("/login", json={"user": "ada"}).json() == {"user": "ada"}
+    after_login = dict(client.cookies)
+    assert after_login.keys() == before_login.keys()
+    assert after_login != before_login, "login must issue a new session ID"
+    assert client.get("/cart").json() == {"user": "ada", "cart": ["tea", "mug"]}
+
+    stale = httpx.get(client.base_url.join("/cart"), cookies=before_login)
+    assert stale.json() == {"user": None, "cart": []}, "the pre-login ID must be dead"
+
+    assert client.post("/logout").json() == {"user": None}
+    assert not client.cookies, "logout must expire the cookie"
+    assert client.get("/cart").json() == {"user": None, "cart": []}
+    remembered = httpx.get(client.base_url.join("/cart"), cookies=after_login)
+    assert remembered.json() == {"user": None, "cart": []}, "logout must delete the session"
+
+
+def counter_story(client: httpx.Client) -> None:
+    """Each visitor counts their own visits."""
+    assert client.get("/").text == "visit number 1"
+    assert client.get("/").text == "visit number 2"
+    assert client.get("/").text == "visit number 3"
+    assert httpx.get(client.base_url.join("/")).text == "visit number 1", (
+        "a new visitor starts at 1"
+    )
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[example.label for example in EXAMPLES])
+def test_documented_app_behaves_as_the_page_says(
+    example: Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The examples use the zero-configuration default: a filesystem store under the
+    # working directory. Run them in a fresh one, with no driver named by the environment.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HOSTSESSIONS_DRIVER", raising=False)
+    app = import_example(example, tmp_path)
+    story = cart_story if "/cart" in example.code else counter_story
+    try:
+        with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+            story(client)
+    finally:
+        sys.modules.pop(example.module_name, None)
+    assert (tmp_path / DEFAULT_STORE).is_dir(), (
+        "the sessions should be files under ./.hostsessions/sessions, the default store"
+    )
