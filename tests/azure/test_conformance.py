@@ -1,8 +1,10 @@
 """The driver conformance suite, for the sync and the async azure-tables driver, on Azurite.
 
-payload_limit is None here: the driver's real limit (just under Azure's 1 MiB entity
-size) is over what Azurite accepts, because Azurite measures the base64-inflated JSON
-request body against 1 MiB. test_limits.py checks the limit itself.
+payload_limit is None here, though the driver has a limit (just under Azure's 1 MiB
+entity size): Azurite refuses updates whose JSON body, binary values base64-encoded,
+exceeds 1 MiB (payloads over about 780 KB), which real Azure accepts. test_layout.py
+checks the limit against Azure's size formula, and test_driver.py that an oversized
+session fails before any call and that a 600 KB session round-trips.
 """
 
 from __future__ import annotations

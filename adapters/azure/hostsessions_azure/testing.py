@@ -72,7 +72,7 @@ def run_azurite(
     executable: str | os.PathLike[str], *, host: str = "127.0.0.1"
 ) -> Iterator[Azurite]:
     """Start ``azurite-table`` on a free port of ``host`` and stop it afterwards."""
-    executable = Path(executable)
+    executable = Path(executable).resolve()  # Azurite runs in a scratch directory
     if not executable.exists():
         raise FileNotFoundError(
             f"Azurite is not installed at {executable}: run bash scripts/setup.d/30-azurite.sh "
