@@ -17,7 +17,7 @@ import pytest
 
 from hostsessions import SessionConfig
 
-from .support import INSTALL, REGION
+from .support import INSTALL, REGION, free_port
 
 
 def _require(module: str) -> None:
@@ -25,12 +25,6 @@ def _require(module: str) -> None:
         __import__(module)
     except ImportError:
         pytest.fail(f"the AWS adapter's tests need {module}: {INSTALL}", pytrace=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -55,7 +49,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     """One ``moto.server`` process for the whole test session, stopped by its PID."""
     _require("moto.server")
     _require("flask")  # moto's server runs on Flask: a sign that moto[server] is installed
-    port = _free_port()
+    port = free_port()
     # A file, not a pipe: the server logs every request, and a full pipe would stall it.
     log_path = tmp_path_factory.mktemp("moto") / "server.log"
     log = log_path.open("wb")

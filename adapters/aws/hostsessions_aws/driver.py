@@ -116,7 +116,7 @@ def _new_client(region: str | None, endpoint_url: str | None, max_attempts: int)
     config = Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         max_pool_connections=MAX_POOL_CONNECTIONS,
     )
     # A session of our own: boto3's default session is not safe to share across threads.
