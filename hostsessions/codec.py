@@ -1,0 +1,723 @@
+"""The session codec: devalue's wire format, which Astro stores sessions in.
+
+A devalue string is a JSON array of slots. Slot 0 is the root value; a container slot holds
+the *indices* of its children instead of the children themselves, so an object referenced
+twice is written once and cycles survive. Negative indices stand for values JSON cannot
+spell (``undefined``, ``NaN``, ``-0`` ...). Typed values are tagged arrays:
+``["Date", "2020-01-01T00:00:00.000Z"]``, ``["Map", k, v, ...]``, ``["Set", ...]``,
+``["BigInt", "123"]``, ``["URL", i]``, ``["Uint8Array", i]`` + ``["ArrayBuffer", base64]``.
+
+The mapping between Python and JavaScript values, and the few places where they cannot
+agree (one JS number type, millisecond Dates), are described in ``docs/codec.md``.
+
+Decoding never executes anything: it is :func:`json.loads` plus a walk over plain lists
+and dicts, bounded in input size and nesting depth. Every failure, in either direction,
+is a :class:`~hostsessions.errors.SessionSerializationError`.
+"""
+
+from __future__ import annotations
+
+import binascii
+import itertools
+import json
+import math
+import re
+import reprlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, NoReturn
+
+from .errors import SessionSerializationError
+from .url import URL
+
+__all__ = ["MAX_DEPTH", "MAX_INPUT_CHARS", "JSMap", "JSRegExp", "parse", "stringify"]
+
+MAX_DEPTH: Final = 256
+"""How many containers may nest inside each other, by default, in a value that is
+encoded or decoded. Kept well under Python's recursion limit, so that the codec, and
+whatever code walks the value afterwards, stay clear of RecursionError."""
+
+MAX_INPUT_CHARS: Final = 8 * 1024 * 1024
+"""The longest devalue string, in characters, that :func:`parse` accepts (and that
+:func:`stringify` produces) by default: far more than any session should hold."""
+
+# devalue's sentinel indices (src/constants.js).
+_UNDEFINED: Final = -1
+_HOLE: Final = -2
+_NAN: Final = -3
+_POSITIVE_INFINITY: Final = -4
+_NEGATIVE_INFINITY: Final = -5
+_NEGATIVE_ZERO: Final = -6
+_SPARSE: Final = -7
+
+# JavaScript numbers are doubles: integers beyond this are not exact, so Python writes
+# them as BigInt, and an integer literal beyond it can only be a JS double.
+_MAX_SAFE_INTEGER: Final = 2**53 - 1
+_MAX_ARRAY_LENGTH: Final = 2**32 - 1
+
+_SUPPORTED = (
+    "None, bool, int, float, str, list, tuple, dict, set, frozenset, datetime (aware), "
+    "hostsessions.URL, bytes, bytearray"
+)
+
+
+class JSMap(dict[Any, Any]):
+    """A dict that is stored as a JavaScript ``Map`` whatever its keys are.
+
+    A plain dict whose keys are all ``str`` is stored as a JS object; any other dict as a
+    ``Map``. :func:`parse` returns every ``Map`` as a ``JSMap``, so a ``Map`` stays a
+    ``Map`` on its way back. A ``JSMap`` compares equal to a dict with the same items.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"JSMap({dict.__repr__(self)})"
+
+    def copy(self) -> JSMap:
+        """A shallow copy that is still a ``JSMap``."""
+        return JSMap(self)
+
+
+@dataclass(frozen=True, slots=True)
+class JSRegExp:
+    """A JavaScript ``RegExp`` read from a devalue string, kept so that it can be written back.
+
+    Python does not run it: ``source`` and ``flags`` are the regular expression's text.
+    """
+
+    source: str
+    flags: str = ""
+
+
+# ---------------------------------------------------------------------------- encoding
+
+_encode_json = json.JSONEncoder(
+    ensure_ascii=False, check_circular=False, allow_nan=False, separators=(",", ":")
+).encode
+
+# devalue escapes these beyond what JSON needs: U+2028/U+2029 for old JS engines, and lone
+# surrogates (as JSON.stringify does) so that the result is valid UTF-8. `<` is handled
+# apart, with a plain replace, as it is the common one.
+_RAW_CHARS = re.compile("[\u2028\u2029\ud800-\udfff]")
+
+
+def _escape_raw_char(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+class _Unsupported(Exception):
+    """Raised inside :func:`stringify`; carries the objects from the bad value up to the root."""
+
+    def __init__(self, bad: object, reason: str | None = None) -> None:
+        super().__init__()
+        self.reason = reason
+        self.chain: list[object] = [bad]
+
+    def message(self) -> str:
+        path, role = _path_to(self.chain[::-1])
+        if self.reason is not None:
+            return f"cannot store {self.reason}{role} at {path}"
+        kind = type(self.chain[0]).__qualname__
+        return (
+            f"cannot store a value of type {kind!r}{role} at {path}; "
+            f"supported types are {_SUPPORTED}"
+        )
+
+
+def _path_to(chain: list[object]) -> tuple[str, str]:
+    """Spell the path from the root to the last object of ``chain``, e.g. ``value['a'][2]``.
+
+    Only runs on the error path, so it finds each child in its parent by identity rather
+    than tracking keys while encoding. The first match is the one the encoder met first.
+    """
+    path = "value"
+    role = ""
+    for parent, child in itertools.pairwise(chain):
+        role = ""
+        if isinstance(parent, dict):
+            for key, item in parent.items():
+                if item is child:
+                    path += f"[{reprlib.repr(key)}]"
+                    break
+                if key is child:
+                    role = " (a dict key)"
+                    break
+        elif isinstance(parent, list | tuple):
+            for index, item in enumerate(parent):
+                if item is child:
+                    path += f"[{index}]"
+                    break
+        elif isinstance(parent, set | frozenset):
+            role = " (a set member)"
+        if role and child is not chain[-1]:
+            # The bad value sits somewhere inside this key or member.
+            path += f" (inside a {'dict key' if 'key' in role else 'set member'})"
+            role = ""
+    return path, role
+
+
+def _iso_date(moment: datetime) -> str:
+    """The Date string devalue writes (``Date.toISOString``), in UTC.
+
+    JS Dates hold milliseconds; a datetime with sub-millisecond microseconds is written
+    with six fraction digits, which JS engines read (dropping the extra digits) and Python
+    reads back exactly.
+    """
+    offset = moment.utcoffset()
+    if offset is None:
+        raise _Unsupported(
+            moment,
+            "a naive datetime (one without tzinfo; give it a timezone, e.g. "
+            "datetime.now(UTC) or dt.replace(tzinfo=UTC))",
+        )
+    if offset:
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:
+            raise _Unsupported(
+                moment, "a datetime that falls outside years 1..9999 in UTC"
+            ) from None
+    micro = moment.microsecond
+    fraction = f"{micro // 1000:03d}" if micro % 1000 == 0 else f"{micro:06d}"
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{fraction}Z"
+    )
+
+
+def stringify(
+    value: object, *, max_depth: int = MAX_DEPTH, max_length: int = MAX_INPUT_CHARS
+) -> str:
+    """Encode ``value`` as a devalue string, the way devalue's ``stringify`` (and Astro) writes it.
+
+    Raises :class:`SessionSerializationError` for a type the codec does not support (the
+    message names the type and where it sits, e.g. ``value['cart'][2]``), a naive
+    datetime, a value nested more than ``max_depth`` containers deep, or a result longer
+    than ``max_length`` characters.
+    """
+    slots: list[Any] = []
+    by_id: dict[int, int] = {}
+    # Primitives are shared by value. ints and floats have memos of their own because
+    # True == 1 == 1.0 in Python, while str, bool and None never equal one another.
+    plain: dict[str | bool | None, int] = {}
+    ints: dict[int, int] = {}
+    floats: dict[float, int] = {}
+    keep_alive: list[object] = []
+
+    # Slot indices are handed out in depth-first pre-order, exactly as devalue does, so
+    # the output is byte-for-byte devalue's.
+    def flatten(thing: Any, depth: int) -> int:
+        kind = type(thing)
+        if kind is str or kind is bool or thing is None:
+            index = plain.get(thing)
+            if index is None:
+                index = plain[thing] = len(slots)
+                slots.append(thing)
+            return index
+        if kind is int:
+            index = ints.get(thing)
+            if index is None:
+                index = ints[thing] = len(slots)
+                if -_MAX_SAFE_INTEGER <= thing <= _MAX_SAFE_INTEGER:
+                    slots.append(thing)
+                else:
+                    slots.append(["BigInt", _bigint_digits(thing)])
+            return index
+        if kind is float:
+            if not math.isfinite(thing):
+                if thing != thing:
+                    return _NAN
+                return _POSITIVE_INFINITY if thing > 0 else _NEGATIVE_INFINITY
+            if thing == 0.0 and math.copysign(1.0, thing) < 0.0:
+                return _NEGATIVE_ZERO
+            index = floats.get(thing)
+            if index is None:
+                index = floats[thing] = len(slots)
+                slots.append(thing)
+            return index
+
+        index = by_id.get(id(thing))
+        if index is not None:
+            return index
+        if depth > max_depth:
+            raise SessionSerializationError(
+                f"cannot store a value nested more than {max_depth} containers deep"
+            )
+        index = by_id[id(thing)] = len(slots)
+        slots.append(None)
+        inner = depth + 1
+        try:
+            if kind is dict:
+                for key in thing:
+                    if type(key) is not str:
+                        slots[index] = encode_map(thing, inner)
+                        break
+                else:
+                    if "__proto__" in thing:
+                        # devalue refuses it (prototype pollution), and Astro could not read it.
+                        raise _Unsupported(thing, "a dict with a '__proto__' key (use a JSMap)")
+                    slots[index] = {key: flatten(item, inner) for key, item in thing.items()}
+            elif kind is JSMap:
+                slots[index] = encode_map(thing, inner)
+            elif kind is list or kind is tuple:
+                slots[index] = [flatten(item, inner) for item in thing]
+            elif kind is set or kind is frozenset:
+                slots[index] = ["Set", *[flatten(item, inner) for item in thing]]
+            elif kind is datetime:
+                slots[index] = ["Date", _iso_date(thing)]
+            elif kind is URL:
+                # Astro registers URL as a custom devalue type, which writes the href as
+                # a slot of its own: ["URL", i]. Astro reads only this form back.
+                slots[index] = ["URL", flatten(thing.href, inner)]
+            elif kind is bytes or kind is bytearray:
+                slots[index] = ["Uint8Array", len(slots)]
+                slots.append(["ArrayBuffer", binascii.b2a_base64(thing, newline=False).decode()])
+            elif kind is JSRegExp:
+                slots[index] = ["RegExp", thing.source, thing.flags]
+                if not thing.flags:
+                    slots[index].pop()
+            else:
+                # A subclass of a supported type is stored as its base type, as json does.
+                # The converted copy is kept alive: the memo is keyed by id().
+                base = _as_base_type(thing)
+                keep_alive.append(base)
+                del by_id[id(thing)]
+                slots.pop()
+                index = flatten(base, depth)
+                by_id[id(thing)] = index
+        except _Unsupported as exc:
+            if exc.chain[-1] is not thing:
+                exc.chain.append(thing)
+            raise
+        return index
+
+    def encode_map(mapping: dict[Any, Any], depth: int) -> list[Any]:
+        entries: list[Any] = ["Map"]
+        append = entries.append
+        for key, item in mapping.items():
+            append(flatten(key, depth))
+            append(flatten(item, depth))
+        return entries
+
+    try:
+        root = flatten(value, 1)
+    except _Unsupported as exc:
+        raise SessionSerializationError(exc.message()) from None
+    except RecursionError:
+        raise SessionSerializationError(
+            "cannot store the value: it nests too deeply for the Python stack"
+        ) from None
+    if root < 0:
+        return str(root)
+    text = _encode_json(slots)
+    if "<" in text:
+        # So that a payload placed inside an HTML <script> tag cannot close it (devalue does this).
+        text = text.replace("<", "\\u003C")
+    if not text.isascii():
+        text = _RAW_CHARS.sub(_escape_raw_char, text)
+    if len(text) > max_length:
+        raise SessionSerializationError(
+            f"the encoded value is {len(text)} characters long, over the limit of {max_length}"
+        )
+    return text
+
+
+def _bigint_digits(number: int) -> str:
+    try:
+        return str(number)
+    except ValueError:  # more digits than int_max_str_digits allows
+        raise _Unsupported(number, "an int with too many digits") from None
+
+
+def _as_base_type(thing: object) -> object:
+    """The plain value a subclass of a supported type is stored as (an IntEnum as its int...)."""
+    if isinstance(thing, bool):
+        return bool(thing)
+    if isinstance(thing, str):
+        return str.__str__(thing)
+    if isinstance(thing, int):
+        return int.__index__(thing)
+    if isinstance(thing, float):
+        return float.__float__(thing)
+    if isinstance(thing, JSMap):
+        return JSMap(thing)
+    if isinstance(thing, dict):
+        return dict(thing)
+    if isinstance(thing, list | tuple):
+        return list(thing)
+    if isinstance(thing, set | frozenset):
+        return set(thing)
+    if isinstance(thing, datetime):
+        return datetime(
+            thing.year, thing.month, thing.day, thing.hour, thing.minute, thing.second,
+            thing.microsecond, tzinfo=thing.tzinfo, fold=thing.fold,
+        )  # fmt: skip
+    if isinstance(thing, bytes | bytearray):
+        return bytes(thing)
+    if isinstance(thing, URL):
+        return URL(thing.href)
+    raise _Unsupported(thing)
+
+
+# ---------------------------------------------------------------------------- decoding
+
+
+def _reject_constant(name: str) -> NoReturn:
+    # json accepts NaN and Infinity literals; JSON.parse (and so devalue) does not.
+    raise ValueError(f"{name} is not JSON")
+
+
+_decode_json = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+_SPECIALS: Final[dict[int, Any]] = {
+    _UNDEFINED: None,
+    _NAN: math.nan,
+    _POSITIVE_INFINITY: math.inf,
+    _NEGATIVE_INFINITY: -math.inf,
+    _NEGATIVE_ZERO: -0.0,
+}
+_MISSING: Final = object()
+
+# What Date.toISOString writes (a year beyond 0..9999 gets a sign and six digits, which
+# Python's datetime cannot hold). More fraction digits than three are Python's own.
+_ISO_DATE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z"
+)
+_EXTENDED_YEAR_DATE = re.compile(r"[+-][0-9]{6}-")
+_BIGINT = re.compile(r"-?[0-9]+")
+_BASE64_OF_BYTES = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+# Types devalue knows that have no Python counterpart here.
+_UNSUPPORTED_TAGS: Final = frozenset(
+    {
+        "Int8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Float16Array",
+        "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array",
+        "BigUint64Array", "DataView", "URLSearchParams", "Temporal.Duration",
+        "Temporal.Instant", "Temporal.PlainDate", "Temporal.PlainTime",
+        "Temporal.PlainDateTime", "Temporal.PlainMonthDay", "Temporal.PlainYearMonth",
+        "Temporal.ZonedDateTime",
+    }
+)  # fmt: skip
+
+
+class _Malformed(Exception):
+    """Raised inside :func:`parse`; becomes a SessionSerializationError with the slot index."""
+
+
+def _fail(message: str) -> NoReturn:
+    raise _Malformed(message)
+
+
+def _parse_date(text: object) -> datetime:
+    if type(text) is not str:
+        _fail("a Date must hold a string")
+    match = _ISO_DATE.fullmatch(text)
+    if match is None:
+        if text == "":
+            _fail("an invalid JS Date (new Date(NaN)) has no Python equivalent")
+        if _EXTENDED_YEAR_DATE.match(text):
+            _fail(f"the Date {text!r} is outside the years Python can hold (1..9999)")
+        _fail(f"a Date must be an ISO 8601 UTC string, not {reprlib.repr(text)}")
+    year, month, day, hour, minute, second, fraction = match.groups()
+    micro = int(fraction[:6].ljust(6, "0")) if fraction else 0
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=UTC
+        )
+    except ValueError as exc:
+        _fail(f"the Date {text!r} is not a valid Python datetime ({exc})")
+
+
+def _parse_base64(text: object) -> bytes:
+    if type(text) is not str or not _BASE64_OF_BYTES.fullmatch(text):
+        _fail("an ArrayBuffer must hold a base64 string")
+    try:
+        return binascii.a2b_base64(text, strict_mode=True)
+    except binascii.Error as exc:
+        _fail(f"an ArrayBuffer holds bad base64 ({exc})")
+
+
+def _int_from_json(number: int) -> int | float:
+    if -_MAX_SAFE_INTEGER <= number <= _MAX_SAFE_INTEGER:
+        return number
+    # JS wrote a double that happens to be integral (1e20 prints as 100000000000000000000);
+    # Python ints this large are always written as BigInt.
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf if number > 0 else -math.inf
+
+
+def parse(text: str, *, max_depth: int = MAX_DEPTH, max_length: int = MAX_INPUT_CHARS) -> Any:
+    """Decode a devalue string (written by :func:`stringify`, devalue or Astro) into Python values.
+
+    Raises :class:`SessionSerializationError` for anything that is not valid devalue
+    data, or that holds a JS type with no Python equivalent, or is longer than
+    ``max_length`` characters, or nests more than ``max_depth`` containers deep.
+    """
+    if not isinstance(text, str):
+        raise SessionSerializationError(f"devalue data must be a str, not {type(text).__name__}")
+    if len(text) > max_length:
+        raise SessionSerializationError(
+            f"devalue data of {len(text)} characters is over the limit of {max_length}"
+        )
+    try:
+        values = _decode_json(text)
+    except RecursionError:
+        raise SessionSerializationError("not devalue data: the JSON nests too deeply") from None
+    except ValueError as exc:
+        raise SessionSerializationError(f"not devalue data: invalid JSON ({exc})") from None
+    if type(values) is int:
+        special = _SPECIALS.get(values, _MISSING)
+        if special is _MISSING:
+            raise SessionSerializationError(f"not devalue data: a bare number {values}")
+        return special
+    if type(values) is not list or not values:
+        raise SessionSerializationError("not devalue data: expected a non-empty JSON array")
+    try:
+        return _Reviver(values, max_depth, max_length).value(0, 1)
+    except _Malformed as exc:
+        raise SessionSerializationError(f"cannot decode the devalue data: {exc}") from None
+    except RecursionError:
+        raise SessionSerializationError(
+            "cannot decode the devalue data: it nests too deeply for the Python stack"
+        ) from None
+    except Exception as exc:  # never let a surprise escape as anything else
+        raise SessionSerializationError(
+            f"cannot decode the devalue data ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+class _Reviver:
+    """One decoding: the slots, and what each slot has become so far."""
+
+    __slots__ = ("done", "freezing", "frozen_done", "max_depth", "max_length", "values")
+
+    def __init__(self, values: list[Any], max_depth: int, max_length: int) -> None:
+        self.values = values
+        self.max_depth = max_depth
+        self.max_length = max_length
+        self.done: list[Any] = [_MISSING] * len(values)
+        self.frozen_done: dict[int, Any] = {}
+        self.freezing: set[int] = set()
+
+    def slot(self, index: object) -> Any:
+        if type(index) is not int or not 0 <= index < len(self.values):
+            _fail(f"index {reprlib.repr(index)} does not name a slot")
+        return self.values[index]
+
+    def value(self, index: object, depth: int) -> Any:
+        if type(index) is not int:
+            _fail(f"an index must be an integer, not {reprlib.repr(index)}")
+        if index < 0:
+            special = _SPECIALS.get(index, _MISSING)
+            if special is _MISSING:
+                _fail(f"index {index} is not a value")
+            return special
+        done = self.done
+        try:
+            result = done[index]
+        except IndexError:
+            _fail(f"index {index} is past the last slot")
+        if result is not _MISSING:
+            return result
+        raw = self.values[index]
+        kind = type(raw)
+        if kind is str or kind is float or kind is bool or raw is None:
+            done[index] = raw
+            return raw
+        if kind is int:
+            result = done[index] = (
+                raw if -_MAX_SAFE_INTEGER <= raw <= _MAX_SAFE_INTEGER else _int_from_json(raw)
+            )
+            return result
+        if depth > self.max_depth:
+            _fail(f"it nests more than {self.max_depth} containers deep")
+        inner = depth + 1
+        value = self.value
+        if kind is dict:
+            if "__proto__" in raw:
+                _fail("an object has a '__proto__' key")
+            obj: dict[str, Any] = {}
+            done[index] = obj  # before the children, so that a cycle finds it
+            for key, ref in raw.items():
+                obj[key] = value(ref, inner)
+            return obj
+        if not raw:
+            result = done[index] = []
+            return result
+        head = raw[0]
+        if type(head) is str:
+            return self.tagged(index, raw, head, inner)
+        if head == _SPARSE and type(head) is int:
+            array = self.sparse_array(raw)
+            done[index] = array
+            for position, ref in zip(raw[2::2], raw[3::2], strict=True):
+                array[position] = value(ref, inner)
+            return array
+        array = []
+        done[index] = array
+        array.extend([None if ref == _HOLE else value(ref, inner) for ref in raw])
+        return array
+
+    def sparse_array(self, raw: list[Any]) -> list[Any]:
+        """An empty ``[-7, length, index, ref, ...]`` array (all None), with its indices checked."""
+        length = raw[1] if len(raw) > 1 else None
+        if type(length) is not int or not 0 <= length <= _MAX_ARRAY_LENGTH or len(raw) % 2:
+            _fail("a sparse array needs a length and index/value pairs")
+        if length > self.max_length:
+            # A few characters can declare a vast length; bound what it allocates.
+            _fail(f"a sparse array of length {length} is over the limit of {self.max_length}")
+        for position in raw[2::2]:
+            if type(position) is not int or not 0 <= position < length:
+                _fail(f"a sparse array has a bad index {reprlib.repr(position)}")
+        return [None] * length
+
+    def tagged(self, index: int, raw: list[Any], tag: str, depth: int) -> Any:
+        done = self.done
+        size = len(raw)
+        result: Any
+        if tag == "Date":
+            if size != 2:
+                _fail("a Date needs one string")
+            result = done[index] = _parse_date(raw[1])
+            return result
+        if tag == "Map":
+            if size % 2 != 1:
+                _fail("a Map needs key/value pairs")
+            mapping = JSMap()
+            done[index] = mapping
+            hashable, value = self.hashable, self.value
+            for key_ref, value_ref in zip(raw[1::2], raw[2::2], strict=True):
+                key = hashable(key_ref, depth)
+                mapping[key] = value(value_ref, depth)
+            return mapping
+        if tag == "Set":
+            members: set[Any] = set()
+            done[index] = members
+            hashable = self.hashable
+            for ref in raw[1:]:
+                members.add(hashable(ref, depth))
+            return members
+        if tag == "BigInt":
+            if size != 2 or type(raw[1]) is not str or not _BIGINT.fullmatch(raw[1]):
+                _fail("a BigInt needs a string of decimal digits")
+            try:
+                result = done[index] = int(raw[1])
+            except ValueError:  # more digits than int_max_str_digits allows
+                _fail(f"a BigInt of {len(raw[1])} digits is too long")
+            return result
+        if tag == "URL":
+            if size != 2:
+                _fail("a URL needs one href")
+            href = raw[1]
+            if type(href) is not str:
+                # Astro's form: the href is a slot of its own.
+                href = self.slot(href)
+                if type(href) is not str:
+                    _fail("a URL's href must be a string")
+            try:
+                result = done[index] = URL(href)
+            except ValueError as exc:
+                _fail(f"a URL is not valid ({exc})")
+            return result
+        if tag == "Uint8Array":
+            if size not in (2, 4):
+                _fail("a Uint8Array needs a buffer (and an offset and length)")
+            buffer = self.array_buffer(raw[1])
+            if size == 4:
+                offset, length = raw[2], raw[3]
+                if (
+                    type(offset) is not int
+                    or type(length) is not int
+                    or offset < 0
+                    or length < 0
+                    or offset + length > len(buffer)
+                ):
+                    _fail("a Uint8Array's offset and length fall outside its buffer")
+                buffer = buffer[offset : offset + length]
+            done[index] = buffer
+            return buffer
+        if tag == "ArrayBuffer":
+            result = done[index] = self.array_buffer(index)
+            return result
+        if tag == "null":
+            # An object without a prototype: to Python, a dict like any other.
+            if size % 2 != 1:
+                _fail("a null-prototype object needs key/value pairs")
+            obj: dict[str, Any] = {}
+            done[index] = obj
+            value = self.value
+            for key, ref in zip(raw[1::2], raw[2::2], strict=True):
+                if type(key) is not str or key == "__proto__":
+                    _fail(f"a null-prototype object has a bad key {reprlib.repr(key)}")
+                obj[key] = value(ref, depth)
+            return obj
+        if tag == "Object":
+            # A boxed primitive (new String("x")): Python has only the primitive.
+            wrapped = raw[1] if size == 2 else None
+            if wrapped not in (_NAN, _POSITIVE_INFINITY, _NEGATIVE_INFINITY, _NEGATIVE_ZERO):
+                inside = self.slot(wrapped)
+                if not (
+                    type(inside) in (str, int, float, bool)
+                    or (type(inside) is list and inside[:1] == ["BigInt"])
+                ):
+                    _fail("a boxed value must wrap a primitive")
+            result = done[index] = self.value(wrapped, depth)
+            return result
+        if tag == "RegExp":
+            if size not in (2, 3) or any(type(part) is not str for part in raw[1:]):
+                _fail("a RegExp needs a source and flags")
+            result = done[index] = JSRegExp(*raw[1:])
+            return result
+        if tag in _UNSUPPORTED_TAGS:
+            _fail(f"the JS type {tag} has no Python equivalent here")
+        _fail(f"unknown type tag {reprlib.repr(tag)}")
+
+    def array_buffer(self, ref: Any) -> bytes:
+        raw = self.slot(ref)
+        if type(raw) is not list or len(raw) != 2 or raw[0] != "ArrayBuffer":
+            _fail("a Uint8Array must point at an ArrayBuffer")
+        result = _parse_base64(raw[1])
+        self.done[ref] = result
+        return result
+
+    def hashable(self, ref: Any, depth: int) -> Any:
+        """The value at ``ref`` fit to be a dict key or set member.
+
+        An Array becomes a tuple and a Set a frozenset, as Python needs hashable keys.
+        """
+        if type(ref) is int and 0 <= ref < len(self.values):
+            raw = self.values[ref]
+            kind = type(raw)
+            if kind is list and (not raw or type(raw[0]) is not str or raw[0] == "Set"):
+                return self.frozen(ref, depth)
+            if kind is dict or (kind is list and raw[0] in ("Map", "null")):
+                _fail("an object or a Map cannot be a Python dict key or set member")
+        return self.value(ref, depth)
+
+    def frozen(self, ref: int, depth: int) -> Any:
+        result = self.frozen_done.get(ref, _MISSING)
+        if result is not _MISSING:
+            return result
+        if depth > self.max_depth:
+            _fail(f"it nests more than {self.max_depth} containers deep")
+        if ref in self.freezing:
+            _fail("a Map key or Set member contains itself")
+        self.freezing.add(ref)
+        raw = self.values[ref]
+        hashable = self.hashable
+        inner = depth + 1
+        if raw and raw[0] == "Set":
+            result = frozenset([hashable(member, inner) for member in raw[1:]])
+        elif raw and raw[0] == _SPARSE and type(raw[0]) is int:
+            items = self.sparse_array(raw)
+            for position, item in zip(raw[2::2], raw[3::2], strict=True):
+                items[position] = hashable(item, inner)
+            result = tuple(items)
+        else:
+            result = tuple([None if item == _HOLE else hashable(item, inner) for item in raw])
+        self.freezing.discard(ref)
+        self.frozen_done[ref] = result
+        return result
