@@ -20,13 +20,19 @@ ACCOUNT_KEY_STRING = (
 )
 
 
-def test_function_app_uses_its_azurewebjobsstorage_connection_string() -> None:
+def test_function_app_uses_its_azurewebjobsstorage_connection_string(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     environ = {**FUNCTIONS, "AzureWebJobsStorage": ACCOUNT_KEY_STRING}
     assert adapter.detect(environ)
-    assert adapter.default_driver(environ) == DriverConfig(
+    config = adapter.default_driver(environ)
+    # The setting is named, not copied: `hostsessions doctor` prints options, never the key.
+    assert config == DriverConfig(
         "hostsessions_azure:azure_tables",
-        {"connection_string": ACCOUNT_KEY_STRING, "table": "hostsessions"},
+        {"connection_string_setting": "AzureWebJobsStorage", "table": "hostsessions"},
     )
+    monkeypatch.setenv("AzureWebJobsStorage", ACCOUNT_KEY_STRING)
+    assert build_driver(config).settings.connection_string == ACCOUNT_KEY_STRING
 
 
 def test_hostsessions_azure_table_names_another_table() -> None:
@@ -69,11 +75,13 @@ def test_identity_based_table_service_uri_wins_over_the_account_name() -> None:
     assert options["endpoint"] == "https://shopfn.table.core.chinacloudapi.cn"
 
 
-def test_development_storage_points_at_the_local_emulator() -> None:
-    environ = {**FUNCTIONS, "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
-    config = adapter.default_driver(environ)
-    assert config.options["connection_string"] == "UseDevelopmentStorage=true"
-    driver = build_driver(config)
+def test_development_storage_points_at_the_local_emulator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FUNCTIONS_WORKER_RUNTIME", "python")
+    monkeypatch.setenv("AzureWebJobsStorage", "UseDevelopmentStorage=true")
+    driver = build_driver(choose_driver(SessionConfig()).driver)
+    assert driver.settings.connection_string == "UseDevelopmentStorage=true"
     assert "UseDevelopmentStorage=true" in driver.settings.location
 
 
@@ -91,14 +99,14 @@ def test_function_app_without_host_storage_fails_at_start_up_naming_azurewebjobs
         choose_driver(SessionConfig(), FUNCTIONS)
 
 
-def test_app_service_with_a_connection_string_stores_sessions_there(azurite: Azurite) -> None:
-    table = "t" + secrets.token_hex(8)
-    environ = {
-        **APP_SERVICE,
-        "HOSTSESSIONS_AZURE_CONNECTION_STRING": azurite.connection_string,
-        "HOSTSESSIONS_AZURE_TABLE": table,
-    }
-    choice = choose_driver(SessionConfig(), environ)
+def test_app_service_with_a_connection_string_stores_sessions_there(
+    azurite: Azurite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in APP_SERVICE.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HOSTSESSIONS_AZURE_CONNECTION_STRING", azurite.connection_string)
+    monkeypatch.setenv("HOSTSESSIONS_AZURE_TABLE", "t" + secrets.token_hex(8))
+    choice = choose_driver(SessionConfig())
     assert choice.adapter == "azure"
     driver = build_driver(choice.driver)
     session_id = secrets.token_urlsafe(32)
@@ -112,8 +120,8 @@ def test_our_connection_string_wins_over_the_function_apps_storage() -> None:
         "AzureWebJobsStorage": ACCOUNT_KEY_STRING,
         "HOSTSESSIONS_AZURE_CONNECTION_STRING": "UseDevelopmentStorage=true",
     }
-    assert adapter.default_driver(environ).options["connection_string"] == (
-        "UseDevelopmentStorage=true"
+    assert adapter.default_driver(environ).options["connection_string_setting"] == (
+        "HOSTSESSIONS_AZURE_CONNECTION_STRING"
     )
 
 
@@ -124,6 +132,16 @@ def test_explicit_driver_name_uses_the_app_settings_when_given_no_options(
     choice = choose_driver(SessionConfig(driver="azure-tables"), {})
     driver = build_driver(choice.driver)
     assert driver.settings.location == "table 'hostsessions' at https://shopfn.table.core.windows.net"
+
+
+def test_a_named_setting_that_is_not_set_is_a_config_error() -> None:
+    with pytest.raises(SessionConfigError, match="MY_SESSIONS_STORAGE"):
+        build_driver(
+            DriverConfig(
+                "hostsessions_azure:azure_tables",
+                {"connection_string_setting": "MY_SESSIONS_STORAGE"},
+            )
+        )
 
 
 def test_elsewhere_the_adapter_stands_aside() -> None:

@@ -18,6 +18,7 @@ __all__ = ["AsyncAzureTablesDriver", "AzureTablesDriver", "azure_tables"]
 def azure_tables(
     *,
     connection_string: str | None = None,
+    connection_string_setting: str | None = None,
     endpoint: str | None = None,
     credential: Any = None,
     client_id: str | None = None,
@@ -26,7 +27,8 @@ def azure_tables(
     """The azure-tables driver (``hostsessions.drivers.azure_tables`` calls this).
 
     Give a storage account's ``connection_string`` (``UseDevelopmentStorage=true`` for
-    Azurite), or a table ``endpoint`` such as ``https://ACCOUNT.table.core.windows.net``
+    Azurite) or the name of the app setting that holds one (``connection_string_setting``,
+    like an Azure Functions binding's ``connection``), or a table ``endpoint`` such as ``https://ACCOUNT.table.core.windows.net``
     with a ``credential`` (an Azure credential object, or ``"managedidentity"`` with an
     optional ``client_id``; none means ``DefaultAzureCredential``, which needs
     ``pip install 'hostsessions-azure[identity]'``). With neither, the app settings are
@@ -41,6 +43,7 @@ def azure_tables(
 
     options = {
         "connection_string": connection_string,
+        "connection_string_setting": connection_string_setting,
         "endpoint": endpoint,
         "credential": credential,
         "client_id": client_id,

@@ -91,6 +91,9 @@ def _endpoint_from_connection_string(connection_string: str) -> str:
 def options_from_environ(environ: Mapping[str, str]) -> dict[str, str]:
     """The driver options the app settings give, or ``{}`` when they name no storage account.
 
+    A connection string is passed by the name of its setting, never by value, so the
+    options (which ``hostsessions doctor`` prints) hold no secret.
+
     In order: ``HOSTSESSIONS_AZURE_CONNECTION_STRING``, ``HOSTSESSIONS_AZURE_ENDPOINT``,
     then the function app's host storage: ``AzureWebJobsStorage`` (a connection string,
     including ``UseDevelopmentStorage=true``), or its identity-based form
@@ -99,12 +102,12 @@ def options_from_environ(environ: Mapping[str, str]) -> dict[str, str]:
     names the table (default ``hostsessions``).
     """
     table = environ.get(TABLE_SETTING) or DEFAULT_TABLE
-    if connection_string := environ.get(CONNECTION_STRING_SETTING):
-        return {"connection_string": connection_string, "table": table}
+    if environ.get(CONNECTION_STRING_SETTING):
+        return {"connection_string_setting": CONNECTION_STRING_SETTING, "table": table}
     if endpoint := environ.get(ENDPOINT_SETTING):
         return {"endpoint": endpoint, "table": table}
-    if connection_string := environ.get(HOST_STORAGE_SETTING):
-        return {"connection_string": connection_string, "table": table}
+    if environ.get(HOST_STORAGE_SETTING):
+        return {"connection_string_setting": HOST_STORAGE_SETTING, "table": table}
     endpoint = environ.get(HOST_STORAGE_PREFIX + "tableServiceUri")
     if not endpoint and (account := environ.get(HOST_STORAGE_PREFIX + "accountName")):
         endpoint = f"https://{account}.table.core.windows.net"
@@ -123,7 +126,7 @@ def settings_from_options(
 ) -> TableSettings:
     """Explicit options, completed from the app settings when they name no account."""
     chosen = {name: value for name, value in options.items() if value is not None}
-    if "connection_string" not in chosen and "endpoint" not in chosen:
+    if not chosen.keys() & {"connection_string", "connection_string_setting", "endpoint"}:
         from_environ = options_from_environ(environ)
         if not from_environ:
             raise SessionConfigError(
@@ -132,6 +135,18 @@ def settings_from_options(
                 f"Functions, {HOST_STORAGE_SETTING} is used when present)"
             )
         chosen = {**from_environ, **chosen}
+    if "connection_string_setting" in chosen:
+        setting = chosen.pop("connection_string_setting")
+        if "connection_string" in chosen:
+            raise SessionConfigError(
+                "give the azure-tables driver connection_string= or connection_string_setting=, "
+                "not both"
+            )
+        chosen["connection_string"] = environ.get(setting)
+        if not chosen["connection_string"]:
+            raise SessionConfigError(
+                f"the app setting {setting} named for the azure-tables driver is not set"
+            )
     chosen.setdefault("table", environ.get(TABLE_SETTING) or DEFAULT_TABLE)
     try:
         return TableSettings(**chosen)
