@@ -31,6 +31,9 @@ class SessionMiddleware:
         self.manager = SessionManager(config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._closing_on_shutdown(send))
+            return
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -66,6 +69,17 @@ class SessionMiddleware:
         await self.app(scope, receive, send_with_session)
         if started and state.dirty:
             await _late_save(session)
+
+
+    def _closing_on_shutdown(self, send: Send) -> Send:
+        """Close the driver's connections when the server shuts down."""
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await self.manager.aclose()
+            await send(message)
+
+        return send_closing
 
 
 async def _late_save(session: AsyncSession) -> None:

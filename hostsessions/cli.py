@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -15,6 +16,14 @@ from .hosts import detect_host
 
 def _config_from(args: argparse.Namespace) -> SessionConfig:
     return SessionConfig(driver=getattr(args, "driver", None))
+
+
+SECRET_OPTION = re.compile(r"secret|password|key|token|credential|connection_string|sas", re.I)
+
+
+def _shown(name: str, value: object) -> str:
+    """An option as doctor prints it: secrets are never echoed to a terminal or a log."""
+    return "'***'" if SECRET_OPTION.search(name) and value else repr(value)
 
 
 def doctor(args: argparse.Namespace) -> int:
@@ -43,7 +52,7 @@ def doctor(args: argparse.Namespace) -> int:
         return 1
     driver = choice.driver
     if isinstance(driver, DriverConfig):
-        options = ", ".join(f"{k}={v!r}" for k, v in driver.options.items())
+        options = ", ".join(f"{k}={_shown(k, v)}" for k, v in driver.options.items())
         print(f"driver:    {driver.entrypoint}({options})")
     else:
         print(f"driver:    {driver!r}")

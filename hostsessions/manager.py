@@ -62,6 +62,15 @@ class SessionManager:
             self._async_store = async_store(self.driver())
         return self._async_store
 
+    async def aclose(self) -> None:
+        """Close the drivers built so far (an async client's connections, for instance)."""
+        built = [self._async_store.driver if self._async_store else None, self._driver]
+        for driver in {id(d): d for d in built if d is not None}.values():
+            if callable(aclose := getattr(driver, "aclose", None)):
+                await aclose()
+            elif callable(close := getattr(driver, "close", None)):
+                close()
+
     def new_state(self, cookie_id: str | None) -> SessionState:
         return SessionState(
             cookie_id, default_ttl=self.config.ttl, retry_budget=self.config.retry_budget

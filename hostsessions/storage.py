@@ -26,6 +26,7 @@ UNVERSIONED = ""
 
 class SyncStore(Protocol):
     versioned: bool
+    driver: Any  # the driver object underneath, for closing it
 
     def read(self, key: str) -> Record | None: ...
 
@@ -38,6 +39,7 @@ class SyncStore(Protocol):
 
 class AsyncStore(Protocol):
     versioned: bool
+    driver: Any
 
     async def read(self, key: str) -> Record | None: ...
 
@@ -76,40 +78,40 @@ class _MinimalAsVersioned:
     versioned = False
 
     def __init__(self, driver: Any) -> None:
-        self._driver = driver
+        self.driver = driver
 
     def read(self, key: str) -> Record | None:
-        payload = self._driver.get_item(key)
+        payload = self.driver.get_item(key)
         return None if payload is None else Record(payload, UNVERSIONED, None)
 
     def write(
         self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
     ) -> str:
-        self._driver.set_item(key, payload)
+        self.driver.set_item(key, payload)
         return UNVERSIONED
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
-        self._driver.remove_item(key)
+        self.driver.remove_item(key)
 
 
 class _AsyncMinimalAsVersioned:
     versioned = False
 
     def __init__(self, driver: Any) -> None:
-        self._driver = driver
+        self.driver = driver
 
     async def read(self, key: str) -> Record | None:
-        payload = await self._driver.get_item(key)
+        payload = await self.driver.get_item(key)
         return None if payload is None else Record(payload, UNVERSIONED, None)
 
     async def write(
         self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
     ) -> str:
-        await self._driver.set_item(key, payload)
+        await self.driver.set_item(key, payload)
         return UNVERSIONED
 
     async def delete(self, key: str, *, expected_version: str | None = None) -> None:
-        await self._driver.remove_item(key)
+        await self.driver.remove_item(key)
 
 
 class _Versioned:
@@ -118,6 +120,7 @@ class _Versioned:
     versioned = True
 
     def __init__(self, driver: Any) -> None:
+        self.driver = driver
         self.read = driver.read
         self.write = driver.write
         self.delete = driver.delete
@@ -154,6 +157,7 @@ class _AsyncAsSync:
         self._store = store
         self._run = runner.run
         self.versioned = store.versioned
+        self.driver = store.driver
 
     def read(self, key: str) -> Record | None:
         return self._run(self._store.read(key))  # type: ignore[no-any-return]
@@ -179,6 +183,7 @@ class _SyncAsAsync:
 
     def __init__(self, store: SyncStore, *, blocking: bool) -> None:
         self.versioned = store.versioned
+        self.driver = store.driver
         self._store = store
         wrap: Callable[[Callable[..., Any]], Callable[..., Any]] = (
             _in_thread if blocking else _immediate

@@ -294,3 +294,11 @@ def test_async_driver_under_wsgi_keeps_one_event_loop() -> None:
     for _ in range(3):
         store.read("k" * 43)
     assert len(loops) == 1, "an async driver under WSGI must run on one long-lived loop"
+
+
+def test_doctor_never_prints_secret_options(tmp_path: Path) -> None:
+    from hostsessions.cli import _shown
+
+    assert _shown("connection_string", "AccountKey=abc") == "'***'"
+    assert _shown("credential", object()) == "'***'"
+    assert _shown("table", "hostsessions") == "'hostsessions'"

@@ -288,3 +288,44 @@ def test_waitress_serves_the_wsgi_middleware(driver: CountingDriver) -> None:
     finally:
         server.close()
         thread.join(timeout=10)
+
+
+def test_lifespan_shutdown_closes_the_async_driver() -> None:
+    closed: list[str] = []
+
+    class ClosableDriver:
+        def __init__(self) -> None:
+            self.inner = drivers.memory()
+
+        async def read(self, key: str) -> Any:
+            return self.inner.read(key)
+
+        async def write(self, key: str, payload: str, **kwargs: Any) -> str:
+            return self.inner.write(key, payload, **kwargs)  # type: ignore[no-any-return]
+
+        async def delete(self, key: str, **kwargs: Any) -> None:
+            self.inner.delete(key, **kwargs)
+
+        async def aclose(self) -> None:
+            closed.append("aclose")
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+
+    middleware = AsgiSessionMiddleware(app, config_for(ClosableDriver()))
+    middleware.manager.async_store()  # as the first request would
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "lifespan.shutdown.complete":
+            assert closed == ["aclose"], "the driver must be closed before shutdown completes"
+
+    asyncio.run(middleware({"type": "lifespan"}, receive, send))
+    assert closed == ["aclose"]
