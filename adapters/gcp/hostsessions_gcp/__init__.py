@@ -66,7 +66,8 @@ def firestore(
 
     ``project`` and ``database`` default to Application Default Credentials' project and
     ``(default)``; ``collection`` to ``hostsessions`` (a subcollection path such as
-    ``tenants/acme/sessions`` works too); ``timeout`` (seconds) bounds each call.
+    ``tenants/acme/sessions`` works too); ``timeout`` (seconds, default 10) bounds each
+    call, retries of transient failures included.
 
     ``client`` is a ``firestore.Client`` or ``firestore.AsyncClient`` you built yourself
     (its project, database and credentials are used; ``project`` and ``database`` must
@@ -74,10 +75,17 @@ def firestore(
     twin with the same settings to ASGI apps; with an ``AsyncClient`` you get the async
     driver, which uses that client as is.
     """
-    from .clients import DEFAULT_COLLECTION, DEFAULT_DATABASE, Settings, settings_from_client
+    from .clients import (
+        DEFAULT_COLLECTION,
+        DEFAULT_DATABASE,
+        DEFAULT_TIMEOUT,
+        Settings,
+        settings_from_client,
+    )
     from .driver import AsyncFirestoreDriver, FirestoreDriver
 
     collection = DEFAULT_COLLECTION if collection is None else collection
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     if client is None:
         settings = Settings(
             project=project,

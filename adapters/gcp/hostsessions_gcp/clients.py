@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from google.cloud.firestore import AsyncClient, Client
 
 DEFAULT_COLLECTION = "hostsessions"
+#: Seconds one driver call may take, retries of transient failures included.
+DEFAULT_TIMEOUT = 10.0
 DEFAULT_DATABASE = "(default)"
 EMULATOR_HOST_VAR = "FIRESTORE_EMULATOR_HOST"
 
@@ -34,7 +36,7 @@ class Settings:
     project: str | None = None
     database: str = DEFAULT_DATABASE
     collection: str = DEFAULT_COLLECTION
-    timeout: float | None = None
+    timeout: float = DEFAULT_TIMEOUT
     credentials: Any = None
 
     def __post_init__(self) -> None:
@@ -52,7 +54,7 @@ class Settings:
                 f"Firestore collection must be a collection ID such as 'hostsessions', or a "
                 f"path to a subcollection such as 'tenants/acme/sessions', not {self.collection!r}"
             )
-        if self.timeout is not None and (
+        if (
             isinstance(self.timeout, bool)
             or not isinstance(self.timeout, int | float)
             or self.timeout <= 0
@@ -69,7 +71,7 @@ class Settings:
         return {"project": self.project, "database": self.database, "credentials": self.credentials}
 
 
-def settings_from_client(client: Any, collection: str, timeout: float | None) -> Settings:
+def settings_from_client(client: Any, collection: str, timeout: float) -> Settings:
     """The settings of a client a user built, so a twin client can be made for the other flavour."""
     return Settings(
         project=client.project,

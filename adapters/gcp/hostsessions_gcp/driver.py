@@ -47,6 +47,7 @@ class _Plans:
 
     def __init__(self, settings: clients.Settings) -> None:
         self.settings = settings
+        self._options: dict[tuple[bool, bool], dict[str, Any]] = {}
 
     @property
     def collection(self) -> str:
@@ -54,7 +55,21 @@ class _Plans:
         return self.settings.collection
 
     def _call(self, method: str, **kwargs: Any) -> Call:
-        return method, {**kwargs, "timeout": self.settings.timeout}
+        return method, kwargs
+
+    def _call_options(self, method: str, asynchronous: bool) -> dict[str, Any]:
+        """The retry policy and timeout for one kind of call (cached per driver)."""
+        key = (method == "get", asynchronous)
+        options = self._options.get(key)
+        if options is None:
+            options = {
+                "retry": _retry_policy(
+                    read=key[0], timeout=self.settings.timeout, asynchronous=asynchronous
+                ),
+                "timeout": self.settings.timeout,
+            }
+            self._options[key] = options
+        return options
 
     def _fields(
         self, key: str, payload: str, expires_at: float | None, count: Any
@@ -154,7 +169,12 @@ class FirestoreDriver(_Plans):
 
     def _run(self, key: str, plan: Plan[T]) -> T:
         document = self.client.collection(self.collection).document(layout.document_id(key))
-        return _run_sync(plan, lambda call: getattr(document, call[0])(**call[1]))
+
+        def perform(call: Call) -> Any:
+            method, kwargs = call
+            return getattr(document, method)(**kwargs, **self._call_options(method, False))
+
+        return _run_sync(plan, perform)
 
     def read(self, key: str) -> Record | None:
         """The session record, or None when it is absent or expired."""
@@ -183,7 +203,7 @@ class FirestoreDriver(_Plans):
         from google.cloud.firestore import FieldFilter
 
         cutoff = layout.timestamp(time.time() if now is None else now)
-        timeout = self.settings.timeout
+        reads, writes = self._call_options("get", False), self._call_options("commit", False)
         deleted = 0
         while True:
             with storage_errors(self.settings.target, "sweep"):
@@ -193,20 +213,20 @@ class FirestoreDriver(_Plans):
                     .select([layout.EXPIRES])
                     .limit(SWEEP_BATCH)
                 )
-                expired = list(query.stream(timeout=timeout))
-                removed = self._delete_unchanged(expired, timeout)
+                expired = list(query.stream(**reads))
+                removed = self._delete_unchanged(expired, writes)
             deleted += removed
             if len(expired) < SWEEP_BATCH or removed == 0:
                 return deleted
 
-    def _delete_unchanged(self, snapshots: list[Any], timeout: float | None) -> int:
+    def _delete_unchanged(self, snapshots: list[Any], options: dict[str, Any]) -> int:
         if not snapshots:
             return 0
         batch = self.client.batch()
         for snapshot in snapshots:
             batch.delete(snapshot.reference, option=_unchanged_since(snapshot))
         try:
-            batch.commit(timeout=timeout)
+            batch.commit(**options)
             return len(snapshots)
         except Exception as error:
             if not _is_conflict(error):
@@ -215,7 +235,7 @@ class FirestoreDriver(_Plans):
         removed = 0
         for snapshot in snapshots:
             try:
-                snapshot.reference.delete(option=_unchanged_since(snapshot), timeout=timeout)
+                snapshot.reference.delete(option=_unchanged_since(snapshot), **options)
                 removed += 1
             except Exception as error:
                 if not _is_conflict(error):
@@ -255,7 +275,12 @@ class AsyncFirestoreDriver(_Plans):
 
     async def _run(self, key: str, plan: Plan[T]) -> T:
         document = self.client.collection(self.collection).document(layout.document_id(key))
-        return await _run_async(plan, lambda call: getattr(document, call[0])(**call[1]))
+
+        def perform(call: Call) -> Any:
+            method, kwargs = call
+            return getattr(document, method)(**kwargs, **self._call_options(method, True))
+
+        return await _run_async(plan, perform)
 
     async def read(self, key: str) -> Record | None:
         """The session record, or None when it is absent or expired."""
@@ -305,6 +330,27 @@ async def _run_async(plan: Plan[T], perform: Callable[[Call], Any]) -> T:
         return done.value  # type: ignore[no-any-return]
 
 
+# The failures Google's client library retries (reads: also a timeout or an internal
+# error, which cannot have changed anything), but only within the driver's timeout: the
+# library's own policy keeps retrying an unreachable Firestore for minutes.
+_READ_RETRYABLE = (
+    "DeadlineExceeded",
+    "InternalServerError",
+    "ResourceExhausted",
+    "ServiceUnavailable",
+)
+_WRITE_RETRYABLE = ("ResourceExhausted", "ServiceUnavailable")
+
+
+def _retry_policy(*, read: bool, timeout: float, asynchronous: bool) -> Any:
+    from google.api_core import exceptions, retry
+
+    names = _READ_RETRYABLE if read else _WRITE_RETRYABLE
+    predicate = retry.if_exception_type(*(getattr(exceptions, name) for name in names))
+    policy = retry.AsyncRetry if asynchronous else retry.Retry
+    return policy(predicate=predicate, initial=0.05, maximum=1.0, multiplier=2.0, timeout=timeout)
+
+
 def _increment() -> Any:
     from google.cloud.firestore import Increment
 
@@ -324,9 +370,15 @@ def _unchanged_since(snapshot: Any) -> Any:
 
 
 def _is_conflict(error: BaseException) -> bool:
-    """A failed precondition on a write: the document changed (or vanished) since it was read."""
-    from google.api_core.exceptions import FailedPrecondition
+    """A write that did not apply because of another writer.
 
+    A failed precondition: the document changed (or vanished) since it was read. Aborted:
+    Firestore gave up on a write under contention, which the core retries the same way.
+    """
+    from google.api_core.exceptions import Aborted, FailedPrecondition
+
+    if isinstance(error, Aborted):
+        return True
     # The same status also reports a database in Datastore mode; that one is no conflict.
     return isinstance(error, FailedPrecondition) and "datastore mode" not in str(error).lower()
 

@@ -41,6 +41,10 @@ def explain(error: BaseException, target: Target, operation: str) -> SessionStor
 
     project = target.project_label
     where = f"{operation} on {target}"
+    retried = ""
+    if isinstance(error, api.RetryError) and isinstance(error.cause, Exception):
+        # The driver retries transient failures until its timeout; explain the last one.
+        retried, error = " (retried until the driver's timeout)", error.cause
     detail = _first_line(error)
     if isinstance(error, auth.DefaultCredentialsError):
         fix = (
@@ -100,23 +104,24 @@ def explain(error: BaseException, target: Target, operation: str) -> SessionStor
             f"--collection-group={group} --database={target.database!r} --clear-exemption`"
         )
     elif isinstance(error, api.ServiceUnavailable | api.DeadlineExceeded):
-        fix = f"Firestore did not answer in time ({detail}); it is usually transient, try again"
-    elif isinstance(error, api.GoogleAPICallError):
-        fix = detail
+        fix = (
+            f"Firestore could not be reached ({detail}); check the network (or "
+            "FIRESTORE_EMULATOR_HOST when testing), or give the driver a longer timeout="
+        )
     else:
         fix = f"{type(error).__name__}: {detail}"
-    return SessionStorageError(f"{where} failed: {fix}")
+    return SessionStorageError(f"{where} failed{retried}: {fix}")
 
 
 @contextmanager
 def storage_errors(target: Target, operation: str) -> Iterator[None]:
     """Turn Google API, auth and project-discovery failures into SessionStorageError."""
-    from google.api_core.exceptions import GoogleAPICallError
+    from google.api_core.exceptions import GoogleAPIError
     from google.auth.exceptions import GoogleAuthError
 
     try:
         yield
-    except (GoogleAPICallError, GoogleAuthError) as error:
+    except (GoogleAPIError, GoogleAuthError) as error:
         raise explain(error, target, operation) from error
     except OSError as error:
         if "Project was not passed" not in str(error):
