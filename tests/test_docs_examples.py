@@ -149,3 +149,40 @@ def test_documented_app_behaves_as_the_page_says(
     assert (tmp_path / DEFAULT_STORE).is_dir(), (
         "the sessions should be files under ./.hostsessions/sessions, the default store"
     )
+
+
+# ---- links between the pages ------------------------------------------------------------
+
+LINKED_PAGES = (
+    "index.md",
+    "getting-started.md",
+    "configuration.md",
+    "api.md",
+    "concurrency.md",
+    "security.md",
+)
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+FENCE = re.compile(r"^```.*?^```$", re.MULTILINE | re.DOTALL)
+
+
+def heading_anchors(page: str) -> set[str]:
+    """The anchors GitHub gives a page's headings."""
+    text = FENCE.sub("", (DOCS / page).read_text(encoding="utf-8"))
+    headings = re.findall(r"^#+ (.+)$", text, re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("page", LINKED_PAGES)
+def test_every_link_to_another_page_or_heading_resolves(page: str) -> None:
+    text = FENCE.sub("", (DOCS / page).read_text(encoding="utf-8"))
+    broken = []
+    for target in LINK.findall(text):
+        if target.startswith(("http://", "https://")):
+            continue
+        file, _, anchor = target.partition("#")
+        file = file or page
+        if not (DOCS / file).is_file():
+            broken.append(f"{target} (no such page)")
+        elif anchor and anchor not in heading_anchors(file):
+            broken.append(f"{target} (no such heading)")
+    assert not broken, f"{page} links to {broken}"
