@@ -1,0 +1,175 @@
+"""hostsessions apps for the shared peer benchmark (``/work/shared/bench/peers``).
+
+Same endpoints as the peers' ``apps.py``: ``GET /a`` never touches the session, ``GET /b``
+reads ``n``, adds one, stores it and returns it, ``GET /r`` only reads ``n``.
+
+Factories (pass them to ``run.sh --extra KEY=asgi|wsgi:hostsessions_bench:FACTORY``):
+
+    make_asgi_app      Starlette + hostsessions.asgi.SessionMiddleware, memory driver
+    make_asgi_fs_app   the same with the filesystem driver
+    make_wsgi_app      Flask, its wsgi_app wrapped in hostsessions.wsgi.SessionMiddleware, memory
+    make_wsgi_fs_app   the same with the filesystem driver
+
+Every app sets ``CookieOptions(secure=False)``: the benchmark's clients speak plain http
+to ``testserver``, where hostsessions' default (Secure except on localhost) would keep
+httpx from sending the cookie back (the peers' starsessions app sets
+``cookie_https_only=False`` for the same reason). Filesystem stores go to a fresh
+directory under ``$PEERBENCH_STATE``, as the peers' stores do. Every app carries a
+``peer_counter`` dict (reads / writes / removes that reach the driver), so the benchmark's
+behaviour check shows them; counting is one extra Python call around each driver call
+(well under a microsecond).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from typing import Any, cast
+
+sys.dont_write_bytecode = True
+
+from hostsessions import AsyncSession, CookieOptions, Session, SessionConfig  # noqa: E402
+from hostsessions import drivers as hs_drivers  # noqa: E402
+from hostsessions.drivers import Record  # noqa: E402
+
+
+class Counter(dict[str, int]):
+    """The peers' counter shape: ``peer_counter["read"]`` etc."""
+
+    def hit(self, key: str) -> None:
+        self[key] = self.get(key, 0) + 1
+
+
+class CountingDriver:
+    """Counts the calls that reach ``inner``; keeps its ``blocking`` flag (or its absence)."""
+
+    def __init__(self, inner: Any, counter: Counter) -> None:
+        self.inner = inner
+        self.counter = counter
+        if hasattr(inner, "blocking"):
+            self.blocking = inner.blocking
+
+    def read(self, key: str) -> Record | None:
+        self.counter.hit("read")
+        record: Record | None = self.inner.read(key)
+        return record
+
+    def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str:
+        self.counter.hit("write")
+        version: str = self.inner.write(
+            key, payload, expires_at=expires_at, expected_version=expected_version
+        )
+        return version
+
+    def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        self.counter.hit("remove")
+        self.inner.delete(key, expected_version=expected_version)
+
+
+def _config(kind: str) -> tuple[SessionConfig, Counter]:
+    """The driver (counted) and, as the peers' starsessions app does with
+    ``cookie_https_only=False``, a cookie without Secure: the benchmark's clients speak
+    plain http to hosts that are not localhost (``testserver``)."""
+    driver, counter = _driver(kind)
+    return SessionConfig(driver=driver, cookie=CookieOptions(secure=False)), counter
+
+
+def _driver(kind: str) -> tuple[CountingDriver, Counter]:
+    counter = Counter()
+    if kind == "memory":
+        inner = hs_drivers.memory()
+    else:
+        base = os.environ.get("PEERBENCH_STATE") or "/tmp/peerbench/state"
+        os.makedirs(base, exist_ok=True)
+        inner = hs_drivers.fs(base=tempfile.mkdtemp(prefix="hostsessions_fs-", dir=base))
+    return CountingDriver(inner, counter), counter
+
+
+# --------------------------------------------------------------------------------- ASGI
+
+
+def _starlette(kind: str) -> Any:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from hostsessions.asgi import SessionMiddleware
+
+    async def a(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    async def b(request: Request) -> PlainTextResponse:
+        session = cast(AsyncSession, request.session)
+        n = await session.get("n", 0) + 1
+        session.set("n", n)
+        return PlainTextResponse(str(n))
+
+    async def r(request: Request) -> PlainTextResponse:
+        session = cast(AsyncSession, request.session)
+        return PlainTextResponse(str(await session.get("n", 0)))
+
+    config, counter = _config(kind)
+    app = Starlette(
+        routes=[Route("/a", a), Route("/b", b), Route("/r", r)],
+        middleware=[Middleware(SessionMiddleware, config=config)],
+    )
+    app.peer_counter = counter  # type: ignore[attr-defined]
+    return app
+
+
+def make_asgi_app() -> Any:
+    """Starlette + hostsessions, memory driver."""
+    return _starlette("memory")
+
+
+def make_asgi_fs_app() -> Any:
+    """Starlette + hostsessions, filesystem driver."""
+    return _starlette("fs")
+
+
+# --------------------------------------------------------------------------------- WSGI
+
+
+def _flask(kind: str) -> Any:
+    from flask import Flask, request
+
+    from hostsessions.wsgi import ENVIRON_KEY, SessionMiddleware
+
+    app = Flask(f"hostsessions_{kind}")
+
+    def session() -> Session:
+        return cast(Session, request.environ[ENVIRON_KEY])
+
+    @app.get("/a")
+    def a() -> str:
+        return "ok"
+
+    @app.get("/b")
+    def b() -> str:
+        n = session().get("n", 0) + 1
+        session().set("n", n)
+        return str(n)
+
+    @app.get("/r")
+    def r() -> str:
+        return str(session().get("n", 0))
+
+    config, counter = _config(kind)
+    app.wsgi_app = SessionMiddleware(app.wsgi_app, config)  # type: ignore[method-assign]
+    app.peer_counter = counter  # type: ignore[attr-defined]
+    return app
+
+
+def make_wsgi_app() -> Any:
+    """Flask with its WSGI app wrapped in hostsessions, memory driver."""
+    return _flask("memory")
+
+
+def make_wsgi_fs_app() -> Any:
+    """Flask with its WSGI app wrapped in hostsessions, filesystem driver."""
+    return _flask("fs")
