@@ -19,6 +19,22 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _START_MESSAGES = frozenset({"http.response.start", "websocket.accept"})
 
 
+def get_session(request_or_scope: Any) -> AsyncSession:
+    """The session of a request, typed: ``get_session(request)`` for a Starlette/FastAPI
+    request (whose ``request.session`` is typed as a dict), or ``get_session(scope)``."""
+    scope = getattr(request_or_scope, "scope", request_or_scope)
+    try:
+        session = scope["session"]
+    except (KeyError, TypeError):
+        session = None
+    if not isinstance(session, AsyncSession):
+        raise LookupError(
+            "no hostsessions session on this request: wrap the app in "
+            "hostsessions.asgi.SessionMiddleware"
+        )
+    return session
+
+
 class SessionMiddleware:
     """Wraps an ASGI app; Starlette and FastAPI code reads the session as ``request.session``.
 
@@ -69,7 +85,6 @@ class SessionMiddleware:
         await self.app(scope, receive, send_with_session)
         if started and state.dirty:
             await _late_save(session)
-
 
     def _closing_on_shutdown(self, send: Send) -> Send:
         """Close the driver's connections when the server shuts down."""

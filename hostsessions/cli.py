@@ -10,12 +10,22 @@ from collections.abc import Sequence
 
 from .adapters import DRIVER_ENV_VAR, choose_driver, installed_adapters
 from .config import DriverConfig, SessionConfig
-from .errors import SessionError
+from .errors import SessionConfigError, SessionError
 from .hosts import detect_host
 
 
 def _config_from(args: argparse.Namespace) -> SessionConfig:
-    return SessionConfig(driver=getattr(args, "driver", None))
+    return SessionConfig(driver=getattr(args, "driver", None), options=_options(args))
+
+
+def _options(args: argparse.Namespace) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for item in getattr(args, "option", None) or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SessionConfigError(f"--option takes NAME=VALUE, not {item!r}")
+        options[name] = value
+    return options
 
 
 SECRET_OPTION = re.compile(r"secret|password|key|token|credential|connection_string|sas", re.I)
@@ -68,7 +78,10 @@ def gc(args: argparse.Namespace) -> int:
     driver = build_driver(choice.driver)
     sweep = getattr(driver, "sweep", None)
     if sweep is None:
-        print(f"{type(driver).__name__} expires records natively; nothing to sweep")
+        print(
+            f"{type(driver).__name__} has no sweep(): its store expires records itself "
+            "(or, for a custom driver, offers no way to find expired ones)"
+        )
         return 0
     removed = sweep()
     print(f"removed {removed} expired session(s) with {type(driver).__name__}")
@@ -84,11 +97,19 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hostsessions", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="hostsessions", description="Server-side sessions: diagnostics, sweeping and the demo."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, handler in (("doctor", doctor), ("gc", gc)):
         sub = commands.add_parser(name, help=(handler.__doc__ or "").strip().splitlines()[0])
         sub.add_argument("--driver", help="a driver name or package.module:factory (default: auto)")
+        sub.add_argument(
+            "--option",
+            action="append",
+            metavar="NAME=VALUE",
+            help="a driver option, e.g. --option base=/srv/sessions (repeatable)",
+        )
         sub.set_defaults(handler=handler)
     sub = commands.add_parser("demo", help=(demo.__doc__ or "").strip())
     sub.add_argument("--host", default="127.0.0.1")

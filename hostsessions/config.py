@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -90,6 +91,15 @@ class DriverConfig:
 DEFAULT_RETRY_BUDGET = 5.0
 
 
+def _positive_finite(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 @dataclass(frozen=True, init=False)
 class SessionConfig:
     """Everything the middleware needs to know.
@@ -126,9 +136,7 @@ class SessionConfig:
             raise SessionConfigError(
                 f"cookie must be a CookieOptions or a cookie name, not {type(cookie).__name__}"
             )
-        if ttl is not None and (
-            isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0
-        ):
+        if ttl is not None and not _positive_finite(ttl):
             raise SessionConfigError(
                 f"ttl must be a positive number of seconds or None, not {ttl!r}"
             )
@@ -136,7 +144,12 @@ class SessionConfig:
             raise SessionConfigError("driver name must not be empty")
         if options is not None and not isinstance(options, Mapping):
             raise SessionConfigError("options must be a mapping of driver options")
-        if not isinstance(retry_budget, int | float) or retry_budget <= 0:
+        if options and not (driver is None or isinstance(driver, str)):
+            raise SessionConfigError(
+                "options go with a driver name (or auto-selection); put them in the "
+                "DriverConfig or pass them to the driver you built"
+            )
+        if not _positive_finite(retry_budget):
             raise SessionConfigError(
                 f"retry_budget must be a positive number of seconds, not {retry_budget!r}"
             )

@@ -199,8 +199,8 @@ class SessionState:
         ttl = self.default_ttl if ttl is None else ttl
         if ttl is None:
             return None
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0:
-            raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl < 1e10:
+            raise ValueError(f"ttl must be a positive, finite number of seconds, not {ttl!r}")
         return self._now_ms() + int(ttl * 1000)
 
     def _ensure_id(self) -> None:

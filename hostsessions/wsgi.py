@@ -16,6 +16,21 @@ StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+def get_session(request_or_environ: Any) -> Session:
+    """The session of a request, typed: ``get_session(environ)``, or any request object
+    with an ``environ`` (Flask, Werkzeug, Django's WSGIRequest has ``META``)."""
+    environ = getattr(request_or_environ, "environ", None)
+    if environ is None:
+        environ = getattr(request_or_environ, "META", request_or_environ)
+    session = environ.get(ENVIRON_KEY) if isinstance(environ, dict) else None
+    if not isinstance(session, Session):
+        raise LookupError(
+            "no hostsessions session on this request: wrap the WSGI app in "
+            "hostsessions.wsgi.SessionMiddleware"
+        )
+    return session
+
+
 class SessionMiddleware:
     """Wraps a WSGI app (Flask, Django, Bottle, ...). The session is saved inside
     ``start_response``, before any byte of the response is sent, and again when the

@@ -302,3 +302,13 @@ def test_doctor_never_prints_secret_options(tmp_path: Path) -> None:
     assert _shown("connection_string", "AccountKey=abc") == "'***'"
     assert _shown("credential", object()) == "'***'"
     assert _shown("table", "hostsessions") == "'hostsessions'"
+
+
+def test_gc_takes_driver_options(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "srv" / "sessions"
+    FsDriver(base=elsewhere).write(
+        "c" * 43, "[]", expires_at=time.time() - 1, expected_version=None
+    )
+    result = run_cli("gc", "--driver", "fs", "--option", f"base={elsewhere}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "removed 1 expired session" in result.stdout

@@ -240,6 +240,10 @@ BAD_CONFIGS: list[tuple[str, Callable[[], Any]]] = [
     ("negative max_age", lambda: CookieOptions(max_age=-1)),
     ("cookie path without slash", lambda: CookieOptions(path="app")),
     ("negative ttl", lambda: SessionConfig(ttl=-5)),
+    ("infinite ttl", lambda: SessionConfig(ttl=float("inf"))),
+    ("NaN retry budget", lambda: SessionConfig(retry_budget=float("nan"))),
+    ("boolean retry budget", lambda: SessionConfig(retry_budget=True)),
+    ("options beside a driver object", lambda: SessionConfig(driver=object(), options={"a": 1})),
     ("unknown driver", lambda: SessionMiddleware(app, SessionConfig(driver="redis-cluster"))),
     (
         "cloud driver without adapter",

@@ -14,9 +14,11 @@ from fastapi import FastAPI, Request
 
 from hostsessions import SessionConfig, drivers
 from hostsessions.asgi import SessionMiddleware as AsgiSessionMiddleware
+from hostsessions.asgi import get_session
 from hostsessions.testing.server import serve_asgi, serve_wsgi
 from hostsessions.wsgi import ENVIRON_KEY
 from hostsessions.wsgi import SessionMiddleware as WsgiSessionMiddleware
+from hostsessions.wsgi import get_session as get_wsgi_session
 
 from .helpers import CountingDriver
 
@@ -230,11 +232,11 @@ def test_starlette_and_fastapi_read_request_session(driver: CountingDriver) -> N
 
     @app.post("/cart/{item}")
     async def add(item: str, request: Request) -> list[str]:
-        return await request.session.update("cart", lambda c: [*c, item], default=[])  # type: ignore[no-any-return]
+        return await get_session(request).update("cart", lambda c: [*c, item], default=[])  # type: ignore[no-any-return]
 
     @app.get("/cart")
     async def show(request: Request) -> list[str]:
-        return await request.session.get("cart", [])  # type: ignore[no-any-return]
+        return await get_session(request).get("cart", [])  # type: ignore[no-any-return]
 
     app.add_middleware(AsgiSessionMiddleware, config=config_for(driver))
     with serve_asgi(app) as url, httpx.Client(base_url=url) as client:
@@ -250,7 +252,7 @@ def test_flask_app_wrapped_at_wsgi_level(driver: CountingDriver) -> None:
 
     @app.post("/login")
     def login() -> str:
-        session = request.environ[ENVIRON_KEY]
+        session = get_wsgi_session(request)
         session.regenerate()
         session.set("user", "ada")
         return "ok"
@@ -329,3 +331,10 @@ def test_lifespan_shutdown_closes_the_async_driver() -> None:
 
     asyncio.run(middleware({"type": "lifespan"}, receive, send))
     assert closed == ["aclose"]
+
+
+def test_get_session_names_the_missing_middleware() -> None:
+    with pytest.raises(LookupError, match="SessionMiddleware"):
+        get_session({"type": "http"})
+    with pytest.raises(LookupError, match="SessionMiddleware"):
+        get_wsgi_session({})

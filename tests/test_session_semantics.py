@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from hostsessions import URL, AsyncSession, Session, SessionKey, SessionSerializationError
+from hostsessions import (
+    URL,
+    AsyncSession,
+    Session,
+    SessionKey,
+    SessionSerializationError,
+    SessionStorageError,
+)
+from hostsessions.drivers import WriteConflict
 from hostsessions.ids import new_session_id
 from hostsessions.state import SessionState
 from hostsessions.storage import async_store, sync_store
@@ -370,3 +378,20 @@ def test_async_session_has_the_same_semantics(driver: CountingDriver) -> None:
         assert await AsyncSession(SessionState(None), lambda: store).load(again.id)
 
     asyncio.run(scenario())
+
+
+def test_save_that_runs_out_of_retry_budget_fails_visibly(driver: CountingDriver) -> None:
+    class AlwaysConflicting(CountingDriver):
+        def write(
+            self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        ) -> str:
+            self.calls["write"] += 1
+            raise WriteConflict(key, expected_version)
+
+    busy = AlwaysConflicting()
+    store = sync_store(busy)
+    session = Session(SessionState(None, retry_budget=0.05), lambda: store)
+    session.set("a", 1)
+    with pytest.raises(SessionStorageError, match="write conflicts in a row"):
+        session.save()
+    assert busy.calls["write"] > 1, "conflicts are retried before giving up"
