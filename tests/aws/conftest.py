@@ -9,15 +9,14 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from hostsessions import SessionConfig
 
-from .support import INSTALL, REGION, free_port
+from .support import INSTALL, REGION, MotoServer, free_port
 
 
 def _require(module: str) -> None:
@@ -27,26 +26,10 @@ def _require(module: str) -> None:
         pytest.fail(f"the AWS adapter's tests need {module}: {INSTALL}", pytrace=False)
 
 
-@dataclass(frozen=True)
-class MotoServer:
-    """A moto server process on 127.0.0.1."""
-
-    url: str
-    pid: int
-
-    def new_table(self) -> str:
-        """Create a fresh sessions table on the server and return its name."""
-        from hostsessions_aws.driver import shared_client
-        from hostsessions_aws.table import create_table
-
-        name = f"sessions-{uuid.uuid4().hex[:12]}"
-        create_table(shared_client(REGION, self.url), name)
-        return name
-
-
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    """One ``moto.server`` process for the whole test session, stopped by its PID."""
+    """One moto server process for the whole test session (handling one request at a time:
+    see moto_server.py), stopped by its PID."""
     _require("moto.server")
     _require("flask")  # moto's server runs on Flask: a sign that moto[server] is installed
     port = free_port()
@@ -54,7 +37,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     log_path = tmp_path_factory.mktemp("moto") / "server.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, str(Path(__file__).with_name("moto_server.py")), str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,3 +29,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class MotoServer:
+    """A moto server process on 127.0.0.1."""
+
+    url: str
+    pid: int
+
+    def new_table(self) -> str:
+        """Create a fresh sessions table on the server and return its name."""
+        from hostsessions_aws.driver import shared_client
+        from hostsessions_aws.table import create_table
+
+        name = f"sessions-{uuid.uuid4().hex[:12]}"
+        create_table(shared_client(REGION, self.url), name)
+        return name

@@ -3,7 +3,7 @@ a real socket to a moto server."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from hostsessions_aws.driver import DynamoDBDriver
@@ -38,6 +38,14 @@ class TestDynamoDBDriverOnMotoInProcess(OnMoto, DriverConformance):
     @pytest.fixture
     def driver(self, dynamodb_session_config: SessionConfig) -> DynamoDBDriver:
         return self.make(dynamodb_session_config)
+
+    def test_concurrent_read_modify_write_increments_all_land(self, conformance_run: Any) -> None:
+        pytest.skip(
+            "moto in-process checks a write's condition and stores the item in two steps with "
+            "no lock between them, so racing threads can both pass (DynamoDB's conditional "
+            "writes are atomic); this test runs against the moto server of "
+            "TestDynamoDBDriverOnMotoServer, which handles one request at a time"
+        )
 
 
 class TestDynamoDBMinimalProtocolOnMotoInProcess(OnMoto, MinimalDriverConformance):

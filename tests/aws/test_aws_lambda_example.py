@@ -172,3 +172,9 @@ def test_documented_user_test_of_the_example_passes() -> None:
     )
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_docs_show_the_tested_file_as_it_is() -> None:
+    page = (REPO / "docs" / "aws.md").read_text(encoding="utf-8")
+
+    assert (EXAMPLE / "test_app.py").read_text(encoding="utf-8") in page
