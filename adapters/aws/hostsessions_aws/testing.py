@@ -12,18 +12,20 @@ by pytest automatically and offers:
 ``dynamodb_session_table``
     The table's name (``"hostsessions"``); override this fixture to use another.
 
-Importing this module imports neither moto nor boto3: pytest loads it in every run.
+Importing this module imports neither moto, boto3 nor the core: pytest loads it in every run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from hostsessions.config import SessionConfig
-
 from .table import DEFAULT_TABLE
+
+if TYPE_CHECKING:
+    from hostsessions.config import SessionConfig
 
 REGION = "us-east-1"
 MOTO_INSTALL = "pip install 'hostsessions-aws[testing]'"
@@ -46,6 +48,8 @@ def dynamodb_session_config(
         raise pytest.UsageError(
             f"the dynamodb_session_config fixture needs moto: {MOTO_INSTALL}"
         ) from exc
+    from hostsessions.config import SessionConfig
+
     from .driver import reset_clients, shared_client
     from .table import create_table
 
