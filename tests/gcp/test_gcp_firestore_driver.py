@@ -17,7 +17,7 @@ from hostsessions_gcp import AsyncFirestoreDriver, FirestoreDriver, firestore, l
 from hostsessions_gcp.testing import FirestoreEmulator
 
 from hostsessions import SessionConfigError, SessionStorageError, SessionTooLargeError, drivers
-from hostsessions.drivers import Record
+from hostsessions.drivers import Record, WriteConflict
 from hostsessions.ids import new_session_id
 
 HOUR = 3600.0
@@ -52,6 +52,25 @@ def test_expired_session_reads_as_absent_while_firestore_still_holds_it(raw_clie
     driver.write(key, "old", expires_at=time.time() - 1, expected_version=None)
     assert raw_client.collection("hostsessions").document(key).get().exists
     assert driver.read(key) is None
+
+
+def test_a_session_that_expired_after_it_was_read_is_not_brought_back(raw_client: Any) -> None:
+    """An expired session is absent, even for a request that read it while it was live."""
+    driver = firestore()
+    key = new_session_id()
+    driver.write(key, "live", expires_at=time.time() + HOUR, expected_version=None)
+    record = driver.read(key)
+    assert record is not None
+
+    driver.clock = lambda: time.time() + 2 * HOUR  # the session's hour has passed
+    with pytest.raises(WriteConflict):
+        driver.write(
+            key, "late", expires_at=time.time() + 3 * HOUR, expected_version=record.version
+        )
+    assert raw_client.collection("hostsessions").document(key).get().get("payload") == "live"
+    # Its ID is free again: a new session may take it.
+    driver.write(key, "new", expires_at=None, expected_version=None)
+    assert _payload(driver, key) == "new"
 
 
 def test_payload_limit_is_exactly_firestores_document_limit(raw_client: Any) -> None:

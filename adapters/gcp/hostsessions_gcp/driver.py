@@ -47,15 +47,14 @@ class _Plans:
 
     def __init__(self, settings: clients.Settings) -> None:
         self.settings = settings
+        #: What "now" is when judging expiry (tests move it).
+        self.clock: Callable[[], float] = time.time
         self._options: dict[tuple[bool, bool], dict[str, Any]] = {}
 
     @property
     def collection(self) -> str:
         """The collection (or subcollection path) that holds the sessions."""
         return self.settings.collection
-
-    def _call(self, method: str, **kwargs: Any) -> Call:
-        return method, kwargs
 
     def _call_options(self, method: str, asynchronous: bool) -> dict[str, Any]:
         """The retry policy and timeout for one kind of call (cached per driver)."""
@@ -88,14 +87,17 @@ class _Plans:
 
     def _read_plan(self, key: str) -> Plan[Record | None]:
         with storage_errors(self.settings.target, "read"):
-            snapshot = yield self._call("get")
-        return layout.to_record(snapshot.to_dict(), snapshot.update_time, time.time())
+            snapshot = yield ("get", {})
+        return layout.to_record(snapshot.to_dict(), snapshot.update_time, self.clock())
 
     def _write_plan(
         self, key: str, payload: str, expires_at: float | None, expected_version: str | None
     ) -> Plan[str]:
         if expected_version is not None:
             fields = self._fields(key, payload, expires_at, _increment())
+            if layout.has_expired(expected_version, self.clock()):
+                # Expired since it was read: absent, so not to be brought back.
+                raise WriteConflict(key, expected_version)
             return (yield from self._replace_plan(key, fields, expected_version))
         fields = self._fields(key, payload, expires_at, 1)
         # If the ID is taken, it is free only when what holds it has expired; if that
@@ -103,43 +105,42 @@ class _Plans:
         for _attempt in range(2):
             with storage_errors(self.settings.target, "create"):
                 try:
-                    result = yield self._call("create", document_data=fields)
-                    return layout.version_of(result.update_time)
+                    result = yield ("create", {"document_data": fields})
+                    return layout.version_of(result.update_time, fields[layout.EXPIRES])
                 except Exception as error:
                     if not _already_exists(error):
                         raise
-                existing = yield self._call("get")
+                existing = yield ("get", {})
             if existing.exists:
-                if layout.to_record(existing.to_dict(), existing.update_time, time.time()):
+                if layout.to_record(existing.to_dict(), existing.update_time, self.clock()):
                     raise WriteConflict(key, None)
-                version = layout.version_of(existing.update_time)
+                version = layout.version_of(existing.update_time, None)
                 return (yield from self._replace_plan(key, fields, version))
         raise WriteConflict(key, None)
 
     def _replace_plan(self, key: str, fields: dict[str, Any], version: str) -> Plan[str]:
         with storage_errors(self.settings.target, "write"):
             try:
-                result = yield self._call(
-                    "update", field_updates=fields, option=_precondition(version)
-                )
+                option = _precondition(version)
+                result = yield ("update", {"field_updates": fields, "option": option})
             except Exception as error:
                 if _is_conflict(error):
                     raise WriteConflict(key, version) from None
                 raise
-        return layout.version_of(result.update_time)
+        return layout.version_of(result.update_time, fields[layout.EXPIRES])
 
     def _delete_plan(self, key: str, expected_version: str | None) -> Plan[None]:
         option = None if expected_version is None else _precondition(expected_version)
         with storage_errors(self.settings.target, "delete"):
             try:
-                yield self._call("delete", option=option)
+                yield ("delete", {"option": option})
                 return
             except Exception as error:
                 if not _is_conflict(error):
                     raise
             # The precondition failed: a conflict only if a live session is still there.
-            snapshot = yield self._call("get")
-        if layout.to_record(snapshot.to_dict(), snapshot.update_time, time.time()):
+            snapshot = yield ("get", {})
+        if layout.to_record(snapshot.to_dict(), snapshot.update_time, self.clock()):
             raise WriteConflict(key, expected_version)
 
 
@@ -202,7 +203,7 @@ class FirestoreDriver(_Plans):
         """
         from google.cloud.firestore import FieldFilter
 
-        cutoff = layout.timestamp(time.time() if now is None else now)
+        cutoff = layout.timestamp(self.clock() if now is None else now)
         reads, writes = self._call_options("get", False), self._call_options("commit", False)
         deleted = 0
         while True:

@@ -9,7 +9,7 @@ The layout is a contract (other tools may read the collection):
 - ``version`` (integer): how many times the document was written, for people reading the
   collection. Conditional writes compare the document's own update time, which Firestore
   checks natively in a precondition, so :attr:`Record.version <hostsessions.drivers.Record>`
-  is that update time written in RFC 3339.
+  is that update time (see :func:`version_of`).
 
 Firestore reserves document IDs of the form ``__...__``; a session ID of that shape (one in
 about sixteen million) is stored as ``~__...__`` instead. No session ID starts with ``~``,
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hostsessions.drivers import Record
@@ -39,6 +39,7 @@ VERSION = "version"
 #: Firestore's maximum document size in bytes.
 DOCUMENT_SIZE_LIMIT = 1024 * 1024
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RESERVED_ID = re.compile(r"^__.*__$", re.DOTALL)
 _ESCAPE = "~"
 
@@ -96,16 +97,33 @@ def to_record(data: Mapping[str, Any] | None, update_time: Any, now: float) -> R
     if not isinstance(payload, str):
         return None
     expires = data.get(EXPIRES)
-    expires_at = expires.timestamp() if isinstance(expires, datetime) else None
+    if not isinstance(expires, datetime):
+        expires = None
+    expires_at = None if expires is None else expires.timestamp()
     if expires_at is not None and expires_at <= now:
         # A TTL policy deletes expired documents within a day or so, not at once.
         return None
-    return Record(payload=payload, version=version_of(update_time), expires_at=expires_at)
+    return Record(payload, version_of(update_time, expires), expires_at)
 
 
-def version_of(update_time: Any) -> str:
-    """The opaque version string of a document's update time (nanosecond precision)."""
-    return str(update_time.rfc3339())
+def version_of(update_time: Any, expires: datetime | None) -> str:
+    """The opaque version of a document: its update time, and its expiry if it has one.
+
+    The update time (nanosecond precision) is what the write precondition compares. The
+    expiry, in whole microseconds as Firestore stores it, lets a write refuse a version
+    whose document has expired since it was read, without asking Firestore: an expired
+    session is absent, so it cannot be updated.
+    """
+    stamp = str(update_time.rfc3339())
+    if expires is None:
+        return stamp
+    return f"{stamp}@{(expires - _EPOCH) // timedelta(microseconds=1)}"
+
+
+def has_expired(version: str, now: float) -> bool:
+    """Whether the document this version names had expired by ``now``."""
+    _, _, micros = version.partition("@")
+    return micros.isdigit() and int(micros) / 1e6 <= now
 
 
 def update_time_of(version: str) -> Any:
@@ -113,7 +131,8 @@ def update_time_of(version: str) -> Any:
     from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 
     try:
-        return DatetimeWithNanoseconds.from_rfc3339(version)  # type: ignore[no-untyped-call]
+        stamp = version.partition("@")[0]
+        return DatetimeWithNanoseconds.from_rfc3339(stamp)  # type: ignore[no-untyped-call]
     except ValueError:
         # Not a version this driver issued: a time no document was written at, so the
         # precondition fails. (Not the epoch itself: a zero Timestamp reads as "no
