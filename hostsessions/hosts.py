@@ -43,22 +43,27 @@ def detect_aws_lambda(environ: Mapping[str, str]) -> Host | None:
 
 
 def detect_google_cloud(environ: Mapping[str, str]) -> Host | None:
-    # Cloud Run services and functions (and second-generation Cloud Functions) set the
-    # Knative trio; a local Functions Framework run sets at most FUNCTION_TARGET.
+    # Functions on every current runtime (Cloud Run functions, and first-generation
+    # functions after Python 3.7) set FUNCTION_TARGET with K_SERVICE and K_REVISION; a local
+    # Functions Framework run sets only FUNCTION_TARGET and FUNCTION_SIGNATURE_TYPE.
+    if found := _present(environ, "FUNCTION_TARGET", "K_SERVICE", "K_REVISION"):
+        return Host("gcp-cloud-run-functions", "Cloud Run functions", "gcp", found)
     if found := _present(environ, "K_SERVICE", "K_REVISION", "K_CONFIGURATION"):
-        if environ.get("FUNCTION_TARGET"):
-            return Host(
-                "gcp-cloud-run-functions", "Cloud Run functions", "gcp", (*found, "FUNCTION_TARGET")
-            )
         return Host("gcp-cloud-run", "Cloud Run", "gcp", found)
+    if found := _present(environ, "CLOUD_RUN_JOB", "CLOUD_RUN_EXECUTION"):
+        return Host("gcp-cloud-run-job", "Cloud Run job", "gcp", found)
     # First-generation Cloud Functions on the oldest runtimes.
     if found := _present(environ, "FUNCTION_NAME", "GCP_PROJECT"):
         return Host("gcp-cloud-functions-gen1", "Cloud Functions (1st gen)", "gcp", found)
     if found := _present(environ, "X_GOOGLE_FUNCTION_NAME"):
         return Host("gcp-cloud-functions-gen1", "Cloud Functions (1st gen)", "gcp", found)
-    # App Engine; the local development server sets GAE_ENV=localdev.
-    if (found := _present(environ, "GAE_APPLICATION")) and environ.get("GAE_ENV") != "localdev":
-        return Host("gcp-app-engine", "App Engine", "gcp", found)
+    # App Engine standard sets GAE_APPLICATION; flexible sets the service/version/instance
+    # trio; the local development server sets GAE_ENV=localdev.
+    if environ.get("GAE_ENV") != "localdev":
+        if found := _present(environ, "GAE_APPLICATION"):
+            return Host("gcp-app-engine", "App Engine", "gcp", found)
+        if found := _present(environ, "GAE_SERVICE", "GAE_VERSION", "GAE_INSTANCE"):
+            return Host("gcp-app-engine", "App Engine (flexible)", "gcp", found)
     return None
 
 

@@ -54,7 +54,31 @@ HOSTS: list[tuple[str, dict[str, str], str | None]] = [
         },
         "gcp-cloud-run-functions",
     ),
-    ("Functions Framework on a laptop", {"FUNCTION_TARGET": "handler"}, None),
+    (
+        "Functions Framework on a laptop",
+        {"FUNCTION_TARGET": "handler", "FUNCTION_SIGNATURE_TYPE": "http"},
+        None,
+    ),
+    (
+        "functions on a current runtime (no K_CONFIGURATION)",
+        {
+            "FUNCTION_TARGET": "handler",
+            "FUNCTION_SIGNATURE_TYPE": "http",
+            "K_SERVICE": "fn",
+            "K_REVISION": "fn-3",
+        },
+        "gcp-cloud-run-functions",
+    ),
+    (
+        "Cloud Run job",
+        {"CLOUD_RUN_JOB": "sweep", "CLOUD_RUN_EXECUTION": "sweep-abc"},
+        "gcp-cloud-run-job",
+    ),
+    (
+        "App Engine flexible",
+        {"GAE_SERVICE": "default", "GAE_VERSION": "v1", "GAE_INSTANCE": "i-1"},
+        "gcp-app-engine",
+    ),
     (
         "Cloud Functions 1st gen",
         {"FUNCTION_NAME": "fn", "GCP_PROJECT": "p"},
