@@ -8,12 +8,13 @@ middleware, so the session code has no branches for driver kinds.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
-
-from asgiref.sync import sync_to_async
 
 from .drivers.base import Record
 from .errors import SessionConfigError
@@ -174,8 +175,37 @@ class _AsyncAsSync:
         self._run(self._store.delete(key, expected_version=expected_version))
 
 
+# Blocking drivers wait on the network (DynamoDB) or the disk. asyncio's default executor
+# has cpu_count + 4 threads (6 on a 2-core host), so 50 concurrent requests would queue for
+# a thread and spend their conflict-retry budget waiting; a pool of our own avoids that.
+DRIVER_THREADS = 64
+
+
+class _DriverPool:
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def executor(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(
+                        DRIVER_THREADS, thread_name_prefix="hostsessions-driver"
+                    )
+        return self._executor
+
+
+_DRIVER_POOL = _DriverPool()
+
+
 def _in_thread(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
-    return sync_to_async(function, thread_sensitive=False)
+    async def call(*args: Any, **kwargs: Any) -> T:
+        context = contextvars.copy_context()
+        bound = functools.partial(context.run, function, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(_DRIVER_POOL.executor(), bound)
+
+    return call
 
 
 class _SyncAsAsync:
