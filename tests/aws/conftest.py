@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from hostsessions import SessionConfig
+from hostsessions.testing.processes import stop_process
 
 from .support import INSTALL, REGION, MotoServer, free_port
 
@@ -61,12 +62,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
         try:
             yield MotoServer(f"http://127.0.0.1:{port}", process.pid)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
             log.close()
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from hostsessions.testing.processes import free_port
+
+__all__ = ["free_port"]
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -22,13 +25,6 @@ LAMBDA_ENVIRON = {
     "AWS_REGION": "eu-west-1",
     "AWS_DEFAULT_REGION": "eu-west-1",
 }
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from hostsessions.testing.processes import free_port, stop_process
+
 # Azurite's well-known development account: public, documented, and accepted only by
 # the emulator.
 DEV_ACCOUNT = "devstoreaccount1"
@@ -52,13 +54,6 @@ class Azurite:
         )
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _answers(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -85,8 +80,10 @@ def run_azurite(
             process = subprocess.Popen(  # noqa: S603 - our own argv, no shell
                 [
                     str(executable),
-                    "--tableHost", host,
-                    "--tablePort", str(port),
+                    "--tableHost",
+                    host,
+                    "--tablePort",
+                    str(port),
                     "--inMemoryPersistence",
                     "--disableTelemetry",
                     "--skipApiVersionCheck",
@@ -106,9 +103,4 @@ def run_azurite(
                 time.sleep(0.1)
             yield Azurite(host, port, process.pid)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop_process(process)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -33,6 +32,8 @@ from types import TracebackType
 from typing import IO
 
 import pytest
+
+from hostsessions.testing.processes import free_port, stop_process
 
 JAR_VAR = "FIRESTORE_EMULATOR_JAR"
 EMULATOR_HOST_VAR = "FIRESTORE_EMULATOR_HOST"
@@ -100,12 +101,6 @@ def find_java(environ: Mapping[str, str] | None = None) -> str | None:
     return shutil.which("java")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class FirestoreEmulator:
     """One Cloud Firestore emulator process on 127.0.0.1.
 
@@ -117,7 +112,7 @@ class FirestoreEmulator:
     def __init__(
         self, *, port: int | None = None, jar: Path | None = None, java: str | None = None
     ) -> None:
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.jar = jar
         self.java = java
         self.process: subprocess.Popen[bytes] | None = None
@@ -205,13 +200,8 @@ class FirestoreEmulator:
     def stop(self) -> None:
         """Stop the emulator process (by its PID) and wait for it."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+        if process is not None:
+            stop_process(process, timeout=15)
         if self._log is not None:
             self._log.close()
             self._log = None
