@@ -57,8 +57,8 @@ Program = Generator[Step, Any, T]
 _MISSING: Any = object()
 
 # Retry pacing after a write conflict: full jitter over an exponential cap.
-BACKOFF_FIRST = 0.002
-BACKOFF_CAP = 0.1
+BACKOFF_FIRST = 0.005
+BACKOFF_CAP = 1.0
 
 
 def backoff_delay(attempt: int) -> float:
