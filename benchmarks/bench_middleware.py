@@ -705,7 +705,22 @@ def environment() -> dict[str, str]:
     import importlib.metadata
 
     info = {"python": sys.version.split()[0], "cpus": str(os.cpu_count())}
-    for package in ("uvicorn", "asgiref", "h11", "httptools", "uvloop"):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        commit = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", "hostsessions"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        info["hostsessions"] = commit + (" + uncommitted changes" if changed else "")
+    for package in ("uvicorn", "h11", "httptools", "uvloop"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             info[package] = importlib.metadata.version(package)
     if shutil.which("wrk"):
