@@ -67,7 +67,8 @@ class SessionMiddleware:
             kind = message["type"]
             if kind in _START_MESSAGES:
                 started = True
-                await session.save()
+                if state.dirty:
+                    await session.save()
                 set_cookie = manager.response_cookie(state, scope.get("scheme", "http"), host)
                 if set_cookie is not None or state.touched:
                     headers = list(message.get("headers") or ())

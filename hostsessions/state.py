@@ -15,12 +15,14 @@ import random
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from . import codec
 from .drivers.base import Record, WriteConflict
 from .errors import SessionSerializationError, SessionStorageError
 from .ids import is_valid_session_id, new_session_id
+from .url import URL
 
 logger = logging.getLogger("hostsessions")
 
@@ -65,22 +67,43 @@ def backoff_delay(attempt: int) -> float:
     return random.uniform(0, min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt))  # noqa: S311 - jitter, not security
 
 
+# Values of these types cannot be changed in place, so handing one out leaves the stored
+# copy intact and it can be written back without decoding the record again.
+_PRIMITIVES = frozenset({str, int, float, bool, type(None)})
+_IMMUTABLE = _PRIMITIVES | {bytes, datetime, URL}
+
+
 class _Slot:
     """One key's value and expiry. Values set in this request keep their encoded form and
-    are decoded only if read, so a write-only request never decodes anything."""
+    are decoded only if read, so a write-only request never decodes anything.
 
-    __slots__ = ("_value", "encoded", "expires_ms")
+    ``exposed`` records that a mutable value was handed to the app: the app may have
+    changed it in place, so a save must not write that object (changes are made with
+    ``set``) and decodes a pristine copy instead.
+    """
+
+    __slots__ = ("_value", "encoded", "expires_ms", "exposed")
 
     def __init__(self, value: Any, encoded: str | None, expires_ms: int | None) -> None:
         self._value = value
         self.encoded = encoded
         self.expires_ms = expires_ms
+        self.exposed = False
 
     @property
     def value(self) -> Any:
         if self._value is _MISSING:
             assert self.encoded is not None
             self._value = codec.parse(self.encoded)
+        if type(self._value) not in _IMMUTABLE:
+            self.exposed = True
+        return self._value
+
+    def pristine_value(self) -> Any:
+        """The value as it was stored or set, whatever the app did to the object it got."""
+        if self._value is _MISSING or self.exposed:
+            assert self.encoded is not None, "an exposed stored value is re-read from the record"
+            return codec.parse(self.encoded)
         return self._value
 
     def expired(self, now_ms: int) -> bool:
@@ -130,7 +153,7 @@ def decode_entries(payload: str) -> dict[str, _Slot] | None:
 def encode_entries(entries: dict[str, _Slot]) -> str:
     stored = codec.JSMap()
     for key, slot in entries.items():
-        value = codec.parse(slot.encoded) if slot.encoded is not None else slot.value
+        value = slot.pristine_value()
         stored[key] = (
             {"data": value}
             if slot.expires_ms is None
@@ -159,6 +182,7 @@ class SessionState:
         self._loaded = self._claimed_id is None  # no cookie: known to be empty, no read needed
         self._base_payload: str | None = None
         self._base_version: str | None = None  # None: the record does not exist yet
+        self._base_entries: dict[str, _Slot] = {}  # the stored record, decoded once
         self._view: dict[str, _Slot] = {}
         self._ops: list[_Op] = []
         self._pending_deletes: list[tuple[str, str | None]] = []
@@ -209,7 +233,14 @@ class SessionState:
 
     def set(self, key: str, value: Any, ttl: float | None) -> None:
         self.touched = True
-        slot = _Slot(_MISSING, _encode(key, value), self._expiry_ms(ttl))
+        if type(value) in _PRIMITIVES:
+            # always storable and immutable: the value is its own snapshot
+            slot = _Slot(value, None, self._expiry_ms(ttl))
+        else:
+            encoded = _encode(key, value)
+            # an immutable value is its own snapshot: no need to decode it again later
+            snapshot = value if type(value) in _IMMUTABLE else _MISSING
+            slot = _Slot(snapshot, encoded, self._expiry_ms(ttl))
         self._ops.append(_Op(key, slot))
         if self._loaded:
             self._view[key] = slot
@@ -233,6 +264,7 @@ class SessionState:
     def _reset(self, *, loaded: bool) -> None:
         self._loaded = loaded
         self._base_payload = self._base_version = None
+        self._base_entries = {}
         self._view = {}
         self._ops = []
         self._force_write = False
@@ -348,6 +380,7 @@ class SessionState:
                 self._id = None  # never adopt an ID the store does not know
                 self._forget_cookie = record is None
             self._base_payload = self._base_version = None
+            self._base_entries = {}
             self._view = {}
             self._replay()
             return
@@ -358,6 +391,7 @@ class SessionState:
     def _adopt(self, record: Record, entries: dict[str, _Slot]) -> None:
         self._base_payload = record.payload
         self._base_version = record.version
+        self._base_entries = entries
         now_ms = self._now_ms()
         self._view = {key: slot for key, slot in entries.items() if not slot.expired(now_ms)}
 
@@ -386,18 +420,21 @@ class SessionState:
             latest = max(latest, slot.expires_ms)
         return latest / 1000
 
-    def _compose(self) -> tuple[str, float | None]:
-        """The payload to store: the stored data read afresh, with this request's changes."""
+    def _compose(self) -> tuple[str, float | None, dict[str, _Slot]]:
+        """The payload to store: the stored data, with this request's changes."""
         now_ms = self._now_ms()
-        base = decode_entries(self._base_payload) if self._base_payload is not None else None
-        entries = {k: s for k, s in (base or {}).items() if not s.expired(now_ms)}
+        base = self._base_entries
+        if any(slot.exposed for slot in base.values()):
+            assert self._base_payload is not None
+            base = decode_entries(self._base_payload) or {}
+        entries = {k: s for k, s in base.items() if not s.expired(now_ms)}
         for op in self._ops:
             if op.slot is None:
                 entries.pop(op.key, None)
             else:
                 entries[op.key] = op.slot
         entries = {k: s for k, s in entries.items() if not s.expired(now_ms)}
-        return encode_entries(entries), self._record_expires_at(entries)
+        return encode_entries(entries), self._record_expires_at(entries), entries
 
     def save(self) -> Program[None]:
         """Write this request's changes with a conditional write, replaying them on conflict."""
@@ -410,7 +447,7 @@ class SessionState:
             if self._id is None:  # destroyed elsewhere, or nothing left to create
                 self._ops = []
                 break
-            payload, expires_at = self._compose()
+            payload, expires_at, entries = self._compose()
             if self._base_version is None and not self._force_write and payload == _EMPTY:
                 self._ops = []  # a new session that ended up empty is not worth a record
                 self._id = None
@@ -431,6 +468,7 @@ class SessionState:
                 continue
             self._base_payload = payload
             self._base_version = version
+            self._base_entries = entries
             self._ops = []
             self._force_write = False
             self.saved_since_cookie = True

@@ -53,7 +53,8 @@ class SessionMiddleware:
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Callable[[bytes], object]:
             if exc_info is None:
-                session.save()
+                if state.dirty:
+                    session.save()
                 set_cookie = manager.response_cookie(
                     state, environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST")
                 )

@@ -395,3 +395,38 @@ def test_save_that_runs_out_of_retry_budget_fails_visibly(driver: CountingDriver
     with pytest.raises(SessionStorageError, match="write conflicts in a row"):
         session.save()
     assert busy.calls["write"] > 1, "conflicts are retried before giving up"
+
+
+def test_in_place_change_to_a_got_value_is_not_saved_without_set(driver: CountingDriver) -> None:
+    session_id = make_stored_session(driver, cart=["book"], n=1)
+    session = open_session(driver, session_id)
+    session.get("cart").append("pen")  # changes are made with set(), not in place
+    session.set("n", 2)
+    session.save()
+    assert dict(open_session(driver, session_id).items()) == {"cart": ["book"], "n": 2}
+
+
+def test_in_place_change_to_a_value_set_earlier_is_not_saved(driver: CountingDriver) -> None:
+    session = open_session(driver)
+    session.set("cart", ["book"])
+    session.get("cart").append("pen")
+    session.save()
+    assert open_session(driver, session.id).get("cart") == ["book"]
+
+
+def test_update_function_may_change_its_argument_in_place(driver: CountingDriver) -> None:
+    session_id = make_stored_session(driver, cart=["book"])
+    session = open_session(driver, session_id)
+    assert session.update("cart", lambda cart: cart.append("pen") or cart) == ["book", "pen"]
+    assert open_session(driver, session_id).get("cart") == ["book", "pen"]
+
+
+def test_second_save_in_one_request_writes_both_changes(driver: CountingDriver) -> None:
+    session_id = make_stored_session(driver, a=1)
+    session = open_session(driver, session_id)
+    session.set("b", 2)
+    session.save()
+    session.get("a")
+    session.set("c", [3])
+    session.save()
+    assert dict(open_session(driver, session_id).items()) == {"a": 1, "b": 2, "c": [3]}
