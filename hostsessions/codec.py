@@ -23,6 +23,7 @@ import json
 import math
 import re
 import reprlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, NoReturn
@@ -92,9 +93,35 @@ class JSRegExp:
 
 # ---------------------------------------------------------------------------- encoding
 
-_encode_json = json.JSONEncoder(
+_json_encoder = json.JSONEncoder(
     ensure_ascii=False, check_circular=False, allow_nan=False, separators=(",", ":")
-).encode
+)
+_encode_json = _json_encoder.encode
+# JSONEncoder.encode builds a new C encoder (and a closure) on every call; the slots are
+# only lists, dicts with str keys, str, int, finite floats, bool and None, so one C encoder
+# with the same settings, made once, writes the same text. It is stateless (no markers).
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_encode_slots: Callable[[list[Any]], str]
+try:
+    # The arguments JSONEncoder.iterencode passes for these settings.
+    _c_encode = _c_make_encoder(
+        None,  # markers: check_circular is off
+        _json_encoder.default,
+        json.encoder.encode_basestring,  # what ensure_ascii=False writes strings with
+        _json_encoder.indent,
+        _json_encoder.key_separator,
+        _json_encoder.item_separator,
+        _json_encoder.sort_keys,
+        _json_encoder.skipkeys,
+        _json_encoder.allow_nan,
+    )
+except TypeError:  # no C accelerator, or an interpreter whose C encoder takes other arguments
+    _encode_slots = _encode_json
+else:
+
+    def _encode_slots(slots: list[Any]) -> str:
+        return "".join(_c_encode(slots, 0))
+
 
 # devalue escapes these beyond what JSON needs: U+2028/U+2029 for old JS engines, and lone
 # surrogates (as JSON.stringify does) so that the result is valid UTF-8. `<` is handled
@@ -196,26 +223,64 @@ def stringify(
     datetime, a value nested more than ``max_depth`` containers deep, or a result longer
     than ``max_length`` characters.
     """
-    slots: list[Any] = []
-    by_id: dict[int, int] = {}
-    # Primitives are shared by value. ints and floats have memos of their own because
-    # True == 1 == 1.0 in Python, while str, bool and None never equal one another.
-    plain: dict[str | bool | None, int] = {}
-    ints: dict[int, int] = {}
-    floats: dict[float, int] = {}
-    keep_alive: list[object] = []
+    flattener = _Flattener(max_depth)
+    try:
+        root = flattener.flatten(value, 1)
+    except _Unsupported as exc:
+        raise SessionSerializationError(exc.message()) from None
+    except RecursionError:
+        raise SessionSerializationError(
+            "cannot store the value: it nests too deeply for the Python stack"
+        ) from None
+    if root < 0:
+        return str(root)
+    text = _encode_slots(flattener.slots)
+    if "<" in text:
+        # So that a payload placed inside an HTML <script> tag cannot close it (devalue does this).
+        text = text.replace("<", "\\u003C")
+    if not text.isascii():
+        text = _RAW_CHARS.sub(_escape_raw_char, text)
+    if len(text) > max_length:
+        raise SessionSerializationError(
+            f"the encoded value is {len(text)} characters long, over the limit of {max_length}"
+        )
+    return text
+
+
+class _Flattener:
+    """One encoding: the slots written so far, and the memos that share values between them.
+
+    A class rather than closures inside :func:`stringify`: making two closures over this
+    much state cost more, per call, than encoding a small session.
+    """
+
+    __slots__ = ("by_id", "floats", "ints", "keep_alive", "max_depth", "plain", "slots")
+
+    def __init__(self, max_depth: int) -> None:
+        self.max_depth = max_depth
+        self.slots: list[Any] = []
+        self.by_id: dict[int, int] = {}
+        # Primitives are shared by value. ints and floats have memos of their own because
+        # True == 1 == 1.0 in Python, while str, bool and None never equal one another.
+        self.plain: dict[str | bool | None, int] = {}
+        self.ints: dict[int, int] = {}
+        self.floats: dict[float, int] = {}
+        self.keep_alive: list[object] = []
 
     # Slot indices are handed out in depth-first pre-order, exactly as devalue does, so
     # the output is byte-for-byte devalue's.
-    def flatten(thing: Any, depth: int) -> int:
+    def flatten(self, thing: Any, depth: int) -> int:
         kind = type(thing)
+        slots = self.slots
         if kind is str or kind is bool or thing is None:
+            plain = self.plain
             index = plain.get(thing)
             if index is None:
                 index = plain[thing] = len(slots)
                 slots.append(thing)
             return index
         if kind is int:
+            ints = self.ints
             index = ints.get(thing)
             if index is None:
                 index = ints[thing] = len(slots)
@@ -231,37 +296,64 @@ def stringify(
                 return _POSITIVE_INFINITY if thing > 0 else _NEGATIVE_INFINITY
             if thing == 0.0 and math.copysign(1.0, thing) < 0.0:
                 return _NEGATIVE_ZERO
+            floats = self.floats
             index = floats.get(thing)
             if index is None:
                 index = floats[thing] = len(slots)
                 slots.append(thing)
             return index
 
+        by_id = self.by_id
         index = by_id.get(id(thing))
         if index is not None:
             return index
-        if depth > max_depth:
+        if depth > self.max_depth:
             raise SessionSerializationError(
-                f"cannot store a value nested more than {max_depth} containers deep"
+                f"cannot store a value nested more than {self.max_depth} containers deep"
             )
         index = by_id[id(thing)] = len(slots)
         slots.append(None)
         inner = depth + 1
+        flatten = self.flatten
+        plain = self.plain
         try:
             if kind is dict:
                 for key in thing:
                     if type(key) is not str:
-                        slots[index] = encode_map(thing, inner)
+                        slots[index] = self.encode_map(thing, inner)
                         break
                 else:
                     if "__proto__" in thing:
                         # devalue refuses it (prototype pollution), and Astro could not read it.
                         raise _Unsupported(thing, "a dict with a '__proto__' key (use a JSMap)")
-                    slots[index] = {key: flatten(item, inner) for key, item in thing.items()}
+                    # Loops rather than comprehensions here: a comprehension is a function
+                    # made and called per container, more than most sessions' dicts hold.
+                    encoded: dict[str, int] = {}
+                    for key, item in thing.items():
+                        if type(item) is str:
+                            position = plain.get(item)
+                            if position is None:
+                                position = plain[item] = len(slots)
+                                slots.append(item)
+                            encoded[key] = position
+                        else:
+                            encoded[key] = flatten(item, inner)
+                    slots[index] = encoded
             elif kind is JSMap:
-                slots[index] = encode_map(thing, inner)
+                slots[index] = self.encode_map(thing, inner)
             elif kind is list or kind is tuple:
-                slots[index] = [flatten(item, inner) for item in thing]
+                indices: list[int] = []
+                append = indices.append
+                for item in thing:
+                    if type(item) is str:
+                        position = plain.get(item)
+                        if position is None:
+                            position = plain[item] = len(slots)
+                            slots.append(item)
+                        append(position)
+                    else:
+                        append(flatten(item, inner))
+                slots[index] = indices
             elif kind is set or kind is frozenset:
                 slots[index] = ["Set", *[flatten(item, inner) for item in thing]]
             elif kind is datetime:
@@ -281,7 +373,7 @@ def stringify(
                 # A subclass of a supported type is stored as its base type, as json does.
                 # The converted copy is kept alive: the memo is keyed by id().
                 base = _as_base_type(thing)
-                keep_alive.append(base)
+                self.keep_alive.append(base)
                 del by_id[id(thing)]
                 slots.pop()
                 index = flatten(base, depth)
@@ -292,35 +384,14 @@ def stringify(
             raise
         return index
 
-    def encode_map(mapping: dict[Any, Any], depth: int) -> list[Any]:
+    def encode_map(self, mapping: dict[Any, Any], depth: int) -> list[Any]:
         entries: list[Any] = ["Map"]
         append = entries.append
+        flatten = self.flatten
         for key, item in mapping.items():
             append(flatten(key, depth))
             append(flatten(item, depth))
         return entries
-
-    try:
-        root = flatten(value, 1)
-    except _Unsupported as exc:
-        raise SessionSerializationError(exc.message()) from None
-    except RecursionError:
-        raise SessionSerializationError(
-            "cannot store the value: it nests too deeply for the Python stack"
-        ) from None
-    if root < 0:
-        return str(root)
-    text = _encode_json(slots)
-    if "<" in text:
-        # So that a payload placed inside an HTML <script> tag cannot close it (devalue does this).
-        text = text.replace("<", "\\u003C")
-    if not text.isascii():
-        text = _RAW_CHARS.sub(_escape_raw_char, text)
-    if len(text) > max_length:
-        raise SessionSerializationError(
-            f"the encoded value is {len(text)} characters long, over the limit of {max_length}"
-        )
-    return text
 
 
 def _bigint_digits(number: int) -> str:
@@ -368,7 +439,27 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
-_decode_json = json.JSONDecoder(parse_constant=_reject_constant).decode
+_json_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+_decode_json = _json_decoder.decode
+# The scanner JSONDecoder.__init__ sets up (typeshed does not declare the attribute).
+_scan_json: Callable[[str, int], tuple[Any, int]] = _json_decoder.scan_once  # type: ignore[attr-defined]
+
+
+def _load_json(text: str) -> Any:
+    """``_decode_json(text)``, without its whitespace regexes when there is no whitespace.
+
+    ``decode`` skips whitespace around the document and then calls ``scan_once``; stored
+    data has none, so scan first, and leave anything else (whitespace, trailing data, no
+    value at all) to ``decode``, which reads it and words its errors as always.
+    """
+    try:
+        values, end = _scan_json(text, 0)
+    except StopIteration:
+        return _decode_json(text)
+    if end != len(text):
+        return _decode_json(text)
+    return values
+
 
 _SPECIALS: Final[dict[int, Any]] = {
     _UNDEFINED: None,
@@ -378,6 +469,8 @@ _SPECIALS: Final[dict[int, Any]] = {
     _NEGATIVE_ZERO: -0.0,
 }
 _MISSING: Final = object()
+# The JSON values that decode as themselves (an int only within _MAX_SAFE_INTEGER).
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
 # What Date.toISOString writes (a year beyond 0..9999 gets a sign and six digits, which
 # Python's datetime cannot hold). More fraction digits than three are Python's own.
@@ -463,7 +556,7 @@ def parse(text: str, *, max_depth: int = MAX_DEPTH, max_length: int = MAX_INPUT_
             f"devalue data of {len(text)} characters is over the limit of {max_length}"
         )
     try:
-        values = _decode_json(text)
+        values = _load_json(text)
     except RecursionError:
         raise SessionSerializationError("not devalue data: the JSON nests too deeply") from None
     except ValueError as exc:
@@ -499,8 +592,9 @@ class _Reviver:
         self.max_depth = max_depth
         self.max_length = max_length
         self.done: list[Any] = [_MISSING] * len(values)
-        self.frozen_done: dict[int, Any] = {}
-        self.freezing: set[int] = set()
+        # Only Map keys and Set members that are arrays or Sets need these: made on first use.
+        self.frozen_done: dict[int, Any] | None = None
+        self.freezing: set[int] | None = None
 
     def slot(self, index: object) -> Any:
         if type(index) is not int or not 0 <= index < len(self.values):
@@ -524,25 +618,30 @@ class _Reviver:
             return result
         raw = self.values[index]
         kind = type(raw)
-        if kind is str or kind is float or kind is bool or raw is None:
-            done[index] = raw
-            return raw
-        if kind is int:
-            result = done[index] = (
-                raw if -_MAX_SAFE_INTEGER <= raw <= _MAX_SAFE_INTEGER else _int_from_json(raw)
-            )
+        if kind is not dict and kind is not list:  # a JSON scalar: it stands for itself
+            result = done[index] = _int_from_json(raw) if kind is int else raw
             return result
         if depth > self.max_depth:
             _fail(f"it nests more than {self.max_depth} containers deep")
         inner = depth + 1
         value = self.value
+        # The loops below take a child that is a plain JSON scalar straight from its slot,
+        # which is what value() would return for it, to spare a call per child.
+        values = self.values
+        size = len(values)
         if kind is dict:
             if "__proto__" in raw:
                 _fail("an object has a '__proto__' key")
             obj: dict[str, Any] = {}
             done[index] = obj  # before the children, so that a cycle finds it
             for key, ref in raw.items():
-                obj[key] = value(ref, inner)
+                child = values[ref] if type(ref) is int and 0 <= ref < size else _MISSING
+                obj[key] = (
+                    child
+                    if (child_kind := type(child)) in _SCALARS
+                    and (child_kind is not int or -_MAX_SAFE_INTEGER <= child <= _MAX_SAFE_INTEGER)
+                    else value(ref, inner)
+                )
             return obj
         if not raw:
             result = done[index] = []
@@ -558,7 +657,18 @@ class _Reviver:
             return array
         array = []
         done[index] = array
-        array.extend([None if ref == _HOLE else value(ref, inner) for ref in raw])
+        append = array.append
+        for ref in raw:
+            if ref == _HOLE:
+                append(None)
+                continue
+            child = values[ref] if type(ref) is int and 0 <= ref < size else _MISSING
+            append(
+                child
+                if (child_kind := type(child)) in _SCALARS
+                and (child_kind is not int or -_MAX_SAFE_INTEGER <= child <= _MAX_SAFE_INTEGER)
+                else value(ref, inner)
+            )
         return array
 
     def sparse_array(self, raw: list[Any]) -> list[Any]:
@@ -578,21 +688,28 @@ class _Reviver:
         done = self.done
         size = len(raw)
         result: Any
-        if tag == "Date":
-            if size != 2:
-                _fail("a Date needs one string")
-            result = done[index] = _parse_date(raw[1])
-            return result
-        if tag == "Map":
+        if tag == "Map":  # first: every stored session is one
             if size % 2 != 1:
                 _fail("a Map needs key/value pairs")
             mapping = JSMap()
             done[index] = mapping
             hashable, value = self.hashable, self.value
-            for key_ref, value_ref in zip(raw[1::2], raw[2::2], strict=True):
-                key = hashable(key_ref, depth)
+            values = self.values
+            slots = len(values)
+            for position in range(1, size, 2):
+                key_ref = raw[position]
+                value_ref = raw[position + 1]
+                # As in value(): a str key needs none of hashable()'s checks.
+                key = values[key_ref] if type(key_ref) is int and 0 <= key_ref < slots else None
+                if type(key) is not str:
+                    key = hashable(key_ref, depth)
                 mapping[key] = value(value_ref, depth)
             return mapping
+        if tag == "Date":
+            if size != 2:
+                _fail("a Date needs one string")
+            result = done[index] = _parse_date(raw[1])
+            return result
         if tag == "Set":
             members: set[Any] = set()
             done[index] = members
@@ -698,6 +815,9 @@ class _Reviver:
         return self.value(ref, depth)
 
     def frozen(self, ref: int, depth: int) -> Any:
+        if self.frozen_done is None or self.freezing is None:
+            self.frozen_done = {}
+            self.freezing = set()
         result = self.frozen_done.get(ref, _MISSING)
         if result is not _MISSING:
             return result

@@ -337,7 +337,8 @@ values = st.recursive(
         | st.dictionaries(
             st.text(max_size=5).filter(lambda key: key != "__proto__"), inner, max_size=4
         )
-        | st.dictionaries(hashables, inner, max_size=4)
+        # All-str keys make a plain dict, which may not hold "__proto__" (tested apart).
+        | st.dictionaries(hashables, inner, max_size=4).filter(lambda d: "__proto__" not in d)
         | st.dictionaries(st.text(max_size=5), inner, max_size=4).map(JSMap)
         | st.sets(hashables, max_size=4)
         | st.frozensets(hashables, max_size=4)
@@ -530,6 +531,28 @@ def test_a_javascript_object_used_as_a_map_key_is_refused_with_the_reason() -> N
 def test_parse_refuses_anything_but_str() -> None:
     with pytest.raises(SessionSerializationError, match="must be a str"):
         parse(b"[1]")  # type: ignore[arg-type]
+
+
+def test_whitespace_around_the_json_is_read_as_json_parse_reads_it() -> None:
+    assert parse(' \n\t[["Map",1,2],"n",5]\r\n ') == {"n": 5}
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "Expecting value"),
+        ("   ", "Expecting value"),
+        ("[1] x", "Extra data"),
+        ("[1][2]", "Extra data"),
+        (" [1", "Expecting"),
+        ("[NaN]", "NaN is not JSON"),
+    ],
+)
+def test_text_that_is_not_one_json_document_is_refused_with_json_s_reason(
+    text: str, reason: str
+) -> None:
+    with pytest.raises(SessionSerializationError, match=f"invalid JSON \\({reason}"):
+        parse(text)
 
 
 def test_a_deep_chain_of_slots_is_refused_not_a_recursion_error() -> None:
