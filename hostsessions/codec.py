@@ -90,6 +90,10 @@ class JSRegExp:
     source: str
     flags: str = ""
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, str) or not isinstance(self.flags, str):
+            raise SessionSerializationError("JSRegExp takes a source and flags that are strings")
+
 
 # ---------------------------------------------------------------------------- encoding
 

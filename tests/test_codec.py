@@ -687,3 +687,10 @@ def assert_same(actual: Any, expected: Any) -> None:
         assert actual.tzinfo is UTC
     else:
         assert actual == expected
+
+
+def test_regexp_with_a_non_string_source_is_a_clear_error() -> None:
+    from hostsessions.codec import JSRegExp
+
+    with pytest.raises(SessionSerializationError, match="strings"):
+        JSRegExp(1)  # type: ignore[arg-type]
