@@ -320,7 +320,14 @@ class SessionState:
         assert op.update is not None
         current = self._view.get(op.key)
         now_ms = self._now_ms()
-        value = op.default if current is None or current.expired(now_ms) else current.value
+        if current is None or current.expired(now_ms):
+            # a fresh copy each run: a function that changes its argument in place must not
+            # change the default the next replay starts from
+            value = op.default
+            if type(value) not in _IMMUTABLE:
+                value = codec.parse(_encode(op.key, value))
+        else:
+            value = current.value
         op.result = op.update(value)
         op.slot = _Slot(_MISSING, _encode(op.key, op.result), self._expiry_ms(op.ttl))
         self._view[op.key] = op.slot

@@ -430,3 +430,16 @@ def test_second_save_in_one_request_writes_both_changes(driver: CountingDriver) 
     session.set("c", [3])
     session.save()
     assert dict(open_session(driver, session_id).items()) == {"a": 1, "b": 2, "c": [3]}
+
+
+def test_update_replay_starts_from_an_unchanged_default(driver: CountingDriver) -> None:
+    session_id = make_stored_session(driver, other=1)
+    first = open_session(driver, session_id)
+    second = open_session(driver, session_id)
+    first.get("other")
+    second.get("other")
+    first.set("unrelated", True)
+    first.save()
+    # second's write conflicts and its function runs again on the default
+    assert second.update("cart", lambda cart: cart.append("tea") or cart, default=[]) == ["tea"]
+    assert open_session(driver, session_id).get("cart") == ["tea"]
