@@ -211,24 +211,22 @@ def _in_thread(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
 class _SyncAsAsync:
     """A sync store under ASGI: blocking calls go to worker threads so the loop keeps serving."""
 
-    def __init__(self, store: SyncStore, *, blocking: bool) -> None:
+    def __init__(self, store: SyncStore, *, blocking: bool, blocking_reads: bool) -> None:
         self.versioned = store.versioned
         self.driver = store.driver
         self._store = store
-        wrap: Callable[[Callable[..., Any]], Callable[..., Any]] = (
-            _in_thread if blocking else _immediate
-        )
-        self._read = wrap(store.read)
+        self._read = (_in_thread if blocking_reads else _immediate)(store.read)
+        wrap = _in_thread if blocking else _immediate
         self._write = wrap(store.write)
         self._delete = wrap(store.delete)
 
     async def read(self, key: str) -> Record | None:
-        return await self._read(key)  # type: ignore[no-any-return]
+        return await self._read(key)
 
     async def write(
         self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
     ) -> str:
-        return await self._write(  # type: ignore[no-any-return]
+        return await self._write(
             key, payload, expires_at=expires_at, expected_version=expected_version
         )
 
@@ -271,5 +269,8 @@ def async_store(driver: Any) -> AsyncStore:
         check_driver(driver)
     if is_async(driver):
         return _native_async(driver)
-    # Drivers that never block (the memory driver) say so, and skip the thread hop.
-    return _SyncAsAsync(_native_sync(driver), blocking=getattr(driver, "blocking", True))
+    # Drivers that never block (the memory driver) say so, and skip the thread hop; a driver
+    # whose reads are quick local reads (the filesystem driver) can say so for reads alone.
+    blocking = bool(getattr(driver, "blocking", True))
+    blocking_reads = bool(getattr(driver, "blocking_reads", blocking))
+    return _SyncAsAsync(_native_sync(driver), blocking=blocking, blocking_reads=blocking_reads)

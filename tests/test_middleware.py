@@ -338,3 +338,33 @@ def test_get_session_names_the_missing_middleware() -> None:
         get_session({"type": "http"})
     with pytest.raises(LookupError, match="SessionMiddleware"):
         get_wsgi_session({})
+
+
+def test_filesystem_reads_run_on_the_loop_and_writes_on_worker_threads(tmp_path: Any) -> None:
+    import threading
+
+    from hostsessions.storage import async_store
+
+    driver = drivers.fs(base=tmp_path)
+    seen: dict[str, str] = {}
+    read, write = driver.read, driver.write
+
+    def traced_read(key: str) -> Any:
+        seen["read"] = threading.current_thread().name
+        return read(key)
+
+    def traced_write(key: str, payload: str, **kwargs: Any) -> str:
+        seen["write"] = threading.current_thread().name
+        return write(key, payload, **kwargs)  # type: ignore[no-any-return]
+
+    driver.read = traced_read  # type: ignore[method-assign]
+    driver.write = traced_write  # type: ignore[method-assign]
+    store = async_store(driver)
+
+    async def scenario() -> None:
+        await store.write("k" * 43, "[]", expires_at=None, expected_version=None)
+        await store.read("k" * 43)
+
+    asyncio.run(scenario())
+    assert seen["read"] == "MainThread"
+    assert seen["write"].startswith("hostsessions-driver")

@@ -51,7 +51,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Final, NamedTuple
+from typing import ClassVar, Final, NamedTuple
 
 from ..errors import SessionTooLargeError
 from .base import Record, WriteConflict
@@ -105,6 +105,10 @@ class FsDriver:
     Keys must match :data:`SESSION_KEY_PATTERN`: reading or deleting any other key finds
     nothing, writing one raises :class:`ValueError`.
     """
+
+    # Under ASGI a read (one open and read of a small local file, no lock) is cheaper than
+    # the hop to a worker thread, so it runs on the event loop; writes fsync, so they hop.
+    blocking_reads: ClassVar[bool] = False
 
     def __init__(
         self,
