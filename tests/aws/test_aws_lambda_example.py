@@ -5,7 +5,6 @@ Nothing configures the store but Lambda's own variables; DynamoDB is moto's, in-
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 
 from hostsessions import SessionConfig
 
+from ..helpers import load_module
 from .support import LAMBDA_ENVIRON, REPO
 
 EXAMPLE = REPO / "examples" / "aws_lambda"
@@ -33,12 +33,7 @@ def lambda_app(
         monkeypatch.delenv(name, raising=False)
     for name, value in {**LAMBDA_ENVIRON, "AWS_REGION": "us-east-1"}.items():
         monkeypatch.setenv(name, value)
-    spec = importlib.util.spec_from_file_location("aws_lambda_example_app", EXAMPLE / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(EXAMPLE / "app.py", "aws_lambda_example_app")
 
 
 def http_api_event(method: str, path: str, cookies: list[str] | None = None) -> dict[str, Any]:

@@ -8,7 +8,6 @@ configure the store; the examples name no driver.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import secrets
 import time
@@ -24,6 +23,8 @@ from azure.data.tables import TableClient
 from hostsessions_azure import azure_tables
 from hostsessions_azure.testing import Azurite
 
+from ..helpers import load_module
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BASE_URL = "http://localhost:7071"
 
@@ -31,8 +32,12 @@ BASE_URL = "http://localhost:7071"
 @pytest.fixture
 def function_app_settings(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Azurite:
     """The app settings Azure Functions gives every Python function app, and nothing else."""
-    for name in ("HOSTSESSIONS_DRIVER", "HOSTSESSIONS_AZURE_TABLE",
-                 "HOSTSESSIONS_AZURE_CONNECTION_STRING", "HOSTSESSIONS_AZURE_ENDPOINT"):
+    for name in (
+        "HOSTSESSIONS_DRIVER",
+        "HOSTSESSIONS_AZURE_TABLE",
+        "HOSTSESSIONS_AZURE_CONNECTION_STRING",
+        "HOSTSESSIONS_AZURE_ENDPOINT",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("FUNCTIONS_WORKER_RUNTIME", "python")
     monkeypatch.setenv("FUNCTIONS_EXTENSION_VERSION", "~4")
@@ -43,13 +48,7 @@ def function_app_settings(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> 
 def load_function_app(folder: str) -> ModuleType:
     """Import examples/<folder>/function_app.py afresh, as the worker does at start-up."""
     path = EXAMPLES / folder / "function_app.py"
-    name = f"{folder}_function_app_{secrets.token_hex(4)}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(path, f"{folder}_function_app_{secrets.token_hex(4)}")
 
 
 def function_named(module: ModuleType, name: str) -> Callable[..., Any]:

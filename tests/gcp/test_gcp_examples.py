@@ -6,9 +6,7 @@ land in Firestore through zero-config detection, not through any setting in the 
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -16,18 +14,10 @@ import pytest
 
 from hostsessions.testing.server import serve_asgi
 
+from ..helpers import load_module
 from .conftest import CLOUD_RUN_FUNCTION
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def _load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _stored_sessions(raw_client: Any) -> dict[str, str]:
@@ -35,7 +25,7 @@ def _stored_sessions(raw_client: Any) -> dict[str, str]:
 
 
 def test_cloud_run_service_keeps_the_cart_in_firestore(on_cloud_run: str, raw_client: Any) -> None:
-    app = _load(EXAMPLES / "gcp_cloud_run" / "main.py", "gcp_cloud_run_example").app
+    app = load_module(EXAMPLES / "gcp_cloud_run" / "main.py", "gcp_cloud_run_example").app
     with serve_asgi(app) as url, httpx.Client(base_url=url) as browser:
         first = browser.post("/cart/book")
         assert first.json() == {"cart": ["book"]}
