@@ -19,6 +19,17 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture
+def chromium() -> str:
+    """Debian's Chromium, which scripts/setup.d/50-chromium.sh installs with CI set or not."""
+    if CHROMIUM is None:
+        pytest.fail(
+            "chromium is missing: scripts/bootstrap installs it "
+            "(scripts/setup.d/50-chromium.sh; as root: apt-get install chromium)"
+        )
+    return CHROMIUM
+
+
+@pytest.fixture
 def demo_url(tmp_path: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTSESSIONS_")}
     process = subprocess.Popen(
@@ -42,24 +53,16 @@ def demo_url(tmp_path: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
-    assert (tmp_path / ".hostsessions" / "sessions").is_dir(), "sessions were not stored on disk"
 
 
-def test_cart_survives_login_and_is_gone_after_logout(demo_url: str) -> None:
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail(
-                "chromium is missing in CI: scripts/setup.d/50-chromium.sh should have installed it"
-            )
-        pytest.skip(
-            "not run: Debian's chromium is not installed (apt-get install chromium, "
-            "or run scripts/test with CI=1 to have it installed)"
-        )
+def test_cart_survives_login_and_is_gone_after_logout(
+    chromium: str, demo_url: str, tmp_path: Path
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=chromium,
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
@@ -98,3 +101,4 @@ def test_cart_survives_login_and_is_gone_after_logout(demo_url: str) -> None:
             expect(page.get_by_test_id("cart-empty")).to_be_visible()
         finally:
             browser.close()
+    assert (tmp_path / ".hostsessions" / "sessions").is_dir(), "sessions were not stored on disk"

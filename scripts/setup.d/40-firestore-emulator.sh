@@ -2,9 +2,12 @@
 # The Cloud Firestore emulator and Java, for tests/gcp (started there by a pytest fixture).
 # The emulator is the Debian package google-cloud-cli-firestore-emulator, which Debian's
 # own repositories do not carry: it comes from Google's apt repository
-# (https://cloud.google.com/sdk/docs/install#deb), which this script adds when CI is set.
-# Idempotent, and quick (no apt at all) when the jar and java are already there.
+# (https://cloud.google.com/sdk/docs/install#deb), which this script adds when apt does
+# not already offer the package. No package registry ships the emulator itself (npm's
+# firebase-tools downloads the same jar from Google at first use).
+# Installs with CI set or not; quick (no apt at all) when the jar and java are there.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apt.sh"
 
 PACKAGE=google-cloud-cli-firestore-emulator
 JAR_IN_SDK=platform/cloud-firestore-emulator/cloud-firestore-emulator.jar
@@ -17,7 +20,7 @@ have_jar() {  # the same places hostsessions_gcp.testing.find_emulator_jar looks
         return
     fi
     local roots=(/usr/lib/google-cloud-sdk /usr/share/google-cloud-sdk /opt/google-cloud-sdk
-                 /usr/local/google-cloud-sdk /snap/google-cloud-cli/current "${HOME:-/root}/google-cloud-sdk")
+                 /usr/local/google-cloud-sdk /snap/google-cloud-cli/current "${HOME:-/nonexistent}/google-cloud-sdk")
     if command -v gcloud >/dev/null 2>&1; then
         roots=("$(dirname "$(dirname "$(readlink -f "$(command -v gcloud)")")")" "${roots[@]}")
     fi
@@ -36,41 +39,27 @@ if have_jar && have_java; then
     exit 0
 fi
 
-if [ -z "${CI:-}" ]; then
-    echo "40-firestore-emulator.sh: the Cloud Firestore emulator or Java is missing, so" \
-         "tests/gcp will fail. Install both (Debian/Ubuntu, as root):" >&2
-    echo "    CI=1 bash scripts/setup.d/40-firestore-emulator.sh" >&2
-    echo "  or: gcloud components install cloud-firestore-emulator (and a Java 11+ runtime)," \
-         "or set FIRESTORE_EMULATOR_JAR to cloud-firestore-emulator.jar" >&2
-    exit 0
-fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "40-firestore-emulator.sh: no apt-get here; install $PACKAGE and Java 11+ by hand" >&2
-    exit 1
-fi
-SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO=(sudo)
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt_install() {
-    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "$@"
-}
-
-"${SUDO[@]}" apt-get update -qq
 if ! have_java; then
     apt_install default-jre-headless
 fi
 if ! have_jar; then
-    if ! apt-cache policy "$PACKAGE" | grep -q 'Candidate: [0-9]'; then
+    apt_update "$PACKAGE"
+    if ! apt_has_candidate "$PACKAGE"; then
         echo "40-firestore-emulator.sh: adding Google's apt repository for $PACKAGE"
         apt_install ca-certificates curl gnupg
-        curl -fsSL https://packages.cloud.google.com/apt/doc/apt-key.gpg \
-            | "${SUDO[@]}" gpg --dearmor --yes -o "$GOOGLE_KEYRING"
+        key="$(mktemp)"
+        if ! curl -fsSL --max-time 60 -o "$key" https://packages.cloud.google.com/apt/doc/apt-key.gpg; then
+            echo "40-firestore-emulator.sh: Google's apt repository is out of reach from" \
+                 "this machine; install $PACKAGE (or 'gcloud components install" \
+                 "cloud-firestore-emulator') elsewhere and set FIRESTORE_EMULATOR_JAR to" \
+                 "its cloud-firestore-emulator.jar, then run scripts/test again" >&2
+            exit 1
+        fi
+        apt_as_root gpg --dearmor --yes -o "$GOOGLE_KEYRING" <"$key"
+        rm -f "$key"
         echo "deb [signed-by=$GOOGLE_KEYRING] https://packages.cloud.google.com/apt cloud-sdk main" \
-            | "${SUDO[@]}" tee "$GOOGLE_LIST" >/dev/null
-        "${SUDO[@]}" apt-get update -qq
+            | apt_as_root tee "$GOOGLE_LIST" >/dev/null
+        apt_as_root apt-get update -qq || apt_cannot_install "apt-get update failed" "$PACKAGE"
     fi
     apt_install "$PACKAGE"
 fi

@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
-# Headless Chromium for the demo's end-to-end test (Debian's package). Installed in CI
-# when missing; elsewhere the browser test says how to install it.
+# Headless Chromium (Debian's package) for the demo's end-to-end test in
+# tests/test_demo_browser.py. Installed when missing, with CI set or not.
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1; then
-  exit 0
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/apt.sh"
+
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+    exit 0
 fi
-if [ -n "${CI:-}" ]; then
-  echo "setup: installing Debian's chromium for the browser test"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
+apt_install chromium
