@@ -56,6 +56,17 @@ _SPARSE: Final = -7
 _MAX_SAFE_INTEGER: Final = 2**53 - 1
 _MAX_ARRAY_LENGTH: Final = 2**32 - 1
 
+# What one decoding may build, in proportion to its input, so that a small hostile record
+# cannot stall or inflate a worker. Sparse arrays: a few characters can declare a vast
+# length, so all of one input's sparse arrays together get this many slots per input
+# character (plus a small allowance). Map keys and Set members: Python hashes (and
+# compares) a tuple by walking all of it, so a key built from shared arrays costs its size
+# *unshared*, which doubles with each level of sharing; the unshared sizes of all keys and
+# members together get this many elements per input character.
+SPARSE_SLOTS_PER_CHAR: Final = 16
+KEY_ELEMENTS_PER_CHAR: Final = 16
+_ALLOWANCE: Final = 65_536
+
 _SUPPORTED = (
     "None, bool, int, float, str, list, tuple, dict, set, frozenset, datetime (aware), "
     "hostsessions.URL, bytes, bytearray"
@@ -573,7 +584,7 @@ def parse(text: str, *, max_depth: int = MAX_DEPTH, max_length: int = MAX_INPUT_
     if type(values) is not list or not values:
         raise SessionSerializationError("not devalue data: expected a non-empty JSON array")
     try:
-        return _Reviver(values, max_depth, max_length).value(0, 1)
+        return _Reviver(values, max_depth, max_length, len(text)).value(0, 1)
     except _Malformed as exc:
         raise SessionSerializationError(f"cannot decode the devalue data: {exc}") from None
     except RecursionError:
@@ -589,16 +600,29 @@ def parse(text: str, *, max_depth: int = MAX_DEPTH, max_length: int = MAX_INPUT_
 class _Reviver:
     """One decoding: the slots, and what each slot has become so far."""
 
-    __slots__ = ("done", "freezing", "frozen_done", "max_depth", "max_length", "values")
+    __slots__ = (
+        "done",
+        "freezing",
+        "frozen_done",
+        "frozen_sizes",
+        "key_budget",
+        "max_depth",
+        "max_length",
+        "sparse_budget",
+        "values",
+    )
 
-    def __init__(self, values: list[Any], max_depth: int, max_length: int) -> None:
+    def __init__(self, values: list[Any], max_depth: int, max_length: int, chars: int) -> None:
         self.values = values
         self.max_depth = max_depth
         self.max_length = max_length
         self.done: list[Any] = [_MISSING] * len(values)
         # Only Map keys and Set members that are arrays or Sets need these: made on first use.
         self.frozen_done: dict[int, Any] | None = None
+        self.frozen_sizes: dict[int, int] | None = None
         self.freezing: set[int] | None = None
+        self.sparse_budget = SPARSE_SLOTS_PER_CHAR * chars + _ALLOWANCE
+        self.key_budget = KEY_ELEMENTS_PER_CHAR * chars + _ALLOWANCE
 
     def slot(self, index: object) -> Any:
         if type(index) is not int or not 0 <= index < len(self.values):
@@ -683,6 +707,12 @@ class _Reviver:
         if length > self.max_length:
             # A few characters can declare a vast length; bound what it allocates.
             _fail(f"a sparse array of length {length} is over the limit of {self.max_length}")
+        self.sparse_budget -= length
+        if self.sparse_budget < 0:
+            _fail(
+                "its sparse arrays declare more slots in total than "
+                f"{SPARSE_SLOTS_PER_CHAR} per character of input"
+            )
         for position in raw[2::2]:
             if type(position) is not int or not 0 <= position < length:
                 _fail(f"a sparse array has a bad index {reprlib.repr(position)}")
@@ -706,7 +736,7 @@ class _Reviver:
                 # As in value(): a str key needs none of hashable()'s checks.
                 key = values[key_ref] if type(key_ref) is int and 0 <= key_ref < slots else None
                 if type(key) is not str:
-                    key = hashable(key_ref, depth)
+                    key = hashable(key_ref, depth, charge=True)
                 mapping[key] = value(value_ref, depth)
             return mapping
         if tag == "Date":
@@ -719,7 +749,7 @@ class _Reviver:
             done[index] = members
             hashable = self.hashable
             for ref in raw[1:]:
-                members.add(hashable(ref, depth))
+                members.add(hashable(ref, depth, charge=True))
             return members
         if tag == "BigInt":
             if size != 2 or type(raw[1]) is not str or not _BIGINT.fullmatch(raw[1]):
@@ -804,23 +834,39 @@ class _Reviver:
         self.done[ref] = result
         return result
 
-    def hashable(self, ref: Any, depth: int) -> Any:
+    def hashable(self, ref: Any, depth: int, *, charge: bool = False) -> Any:
         """The value at ``ref`` fit to be a dict key or set member.
 
         An Array becomes a tuple and a Set a frozenset, as Python needs hashable keys.
+        ``charge``: this is a key or member itself (not a part of one), so its unshared
+        size counts against the key budget: what hashing and comparing it will cost.
         """
         if type(ref) is int and 0 <= ref < len(self.values):
             raw = self.values[ref]
             kind = type(raw)
             if kind is list and (not raw or type(raw[0]) is not str or raw[0] == "Set"):
-                return self.frozen(ref, depth)
+                result = self.frozen(ref, depth)
+                if charge:
+                    assert self.frozen_sizes is not None
+                    self.charge_key(self.frozen_sizes[ref])
+                return result
             if kind is dict or (kind is list and raw[0] in ("Map", "null")):
                 _fail("an object or a Map cannot be a Python dict key or set member")
         return self.value(ref, depth)
 
+    def charge_key(self, size: int) -> None:
+        self.key_budget -= size
+        if self.key_budget < 0:
+            _fail(
+                "its Map keys and Set members hold more elements in total, counting each "
+                f"shared one every time it appears, than {KEY_ELEMENTS_PER_CHAR} per "
+                "character of input"
+            )
+
     def frozen(self, ref: int, depth: int) -> Any:
-        if self.frozen_done is None or self.freezing is None:
+        if self.frozen_done is None or self.freezing is None or self.frozen_sizes is None:
             self.frozen_done = {}
+            self.frozen_sizes = {}
             self.freezing = set()
         result = self.frozen_done.get(ref, _MISSING)
         if result is not _MISSING:
@@ -833,15 +879,29 @@ class _Reviver:
         raw = self.values[ref]
         hashable = self.hashable
         inner = depth + 1
+        children: list[Any]
         if raw and raw[0] == "Set":
-            result = frozenset([hashable(member, inner) for member in raw[1:]])
+            refs = raw[1:]
+            children = [hashable(member, inner) for member in refs]
+            result = frozenset(children)
         elif raw and raw[0] == _SPARSE and type(raw[0]) is int:
-            items = self.sparse_array(raw)
-            for position, item in zip(raw[2::2], raw[3::2], strict=True):
-                items[position] = hashable(item, inner)
-            result = tuple(items)
+            children = self.sparse_array(raw)
+            refs = raw[3::2]
+            for position, item in zip(raw[2::2], refs, strict=True):
+                children[position] = hashable(item, inner)
+            result = tuple(children)
         else:
+            refs = [item for item in raw if item != _HOLE]
             result = tuple([None if item == _HOLE else hashable(item, inner) for item in raw])
+        # Its size unshared: one for itself and each hole, plus each child container's own.
+        sizes = self.frozen_sizes
+        size = 1 + len(result) - len(refs)
+        for item in refs:
+            size += sizes.get(item, 1) if type(item) is int else 1
+        # Sizes double with each level of sharing: stop before the numbers grow large.
+        if size > self.key_budget:
+            self.charge_key(size)
+        sizes[ref] = size
         self.freezing.discard(ref)
         self.frozen_done[ref] = result
         return result
