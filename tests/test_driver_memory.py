@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from typing import Any
+
 import pytest
 
-from hostsessions import SessionTooLargeError
-from hostsessions.drivers.memory_driver import MemoryDriver
+from hostsessions import SessionConfig, SessionTooLargeError
+from hostsessions.asgi import SessionMiddleware
+from hostsessions.drivers.memory_driver import (
+    DEFAULT_MAX_SESSIONS,
+    DEFAULT_SWEEP_INTERVAL,
+    MemoryDriver,
+)
 from hostsessions.testing import DriverConformance, MinimalDriverConformance
+
+from .helpers import FakeClock
 
 
 class TestMemoryDriver(DriverConformance):
@@ -62,7 +73,148 @@ def test_expiry_follows_the_clock_the_driver_was_given() -> None:
     now = [1_000.0]
     driver = MemoryDriver(clock=lambda: now[0])
     driver.write("k" * 43, "short-lived", expires_at=1_010.0, expected_version=None)
+    driver.write("j" * 43, "short-lived too", expires_at=1_010.0, expected_version=None)
     assert driver.get_item("k" * 43) == "short-lived"
     now[0] = 1_010.0
     assert driver.get_item("k" * 43) is None
+    assert len(driver) == 1, "reading an expired record frees it"
     assert driver.sweep() == 1
+
+
+# Bounded size: the least recently used session goes first.
+
+
+def key_of(n: int) -> str:
+    return f"session-{n:08d}-" + "k" * 27
+
+
+def test_a_full_store_evicts_the_least_recently_used_session() -> None:
+    driver = MemoryDriver(max_sessions=3)
+    for n in range(3):
+        driver.write(key_of(n), f"v{n}", expires_at=None, expected_version=None)
+    assert driver.read(key_of(0)) is not None  # 0 is now the most recently used
+
+    driver.write(key_of(3), "v3", expires_at=None, expected_version=None)
+
+    assert len(driver) == 3
+    assert driver.read(key_of(1)) is None, "the least recently used session should be evicted"
+    assert [driver.get_item(key_of(n)) for n in (0, 2, 3)] == ["v0", "v2", "v3"]
+    assert driver.evicted == 1
+
+
+def test_a_write_counts_as_a_use() -> None:
+    driver = MemoryDriver(max_sessions=2)
+    first = driver.write(key_of(0), "a", expires_at=None, expected_version=None)
+    driver.write(key_of(1), "b", expires_at=None, expected_version=None)
+    driver.write(key_of(0), "a2", expires_at=None, expected_version=first)
+
+    driver.write(key_of(2), "c", expires_at=None, expected_version=None)
+
+    assert driver.get_item(key_of(0)) == "a2"
+    assert driver.get_item(key_of(1)) is None
+
+
+def test_a_flood_of_new_sessions_never_grows_the_store_past_its_bound() -> None:
+    driver = MemoryDriver(max_sessions=1_000)
+    for n in range(20_000):
+        driver.set_item(key_of(n), "x" * 100)
+    assert len(driver) == 1_000
+    assert driver.get_item(key_of(19_999)) == "x" * 100
+    assert driver.get_item(key_of(18_999)) is None
+
+
+def test_max_sessions_none_is_unbounded() -> None:
+    driver = MemoryDriver(max_sessions=None)
+    for n in range(DEFAULT_MAX_SESSIONS + 10):
+        driver.set_item(key_of(n), "x")
+    assert len(driver) == DEFAULT_MAX_SESSIONS + 10
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "10"])
+def test_max_sessions_must_be_a_positive_int(bad: object) -> None:
+    with pytest.raises(ValueError, match="max_sessions"):
+        MemoryDriver(max_sessions=bad)  # type: ignore[arg-type]
+
+
+def test_options_reach_the_driver_through_the_registered_name() -> None:
+    from hostsessions.adapters import build_driver, resolve_driver_name
+
+    driver = build_driver(resolve_driver_name("memory", {"max_sessions": 5}))
+    assert isinstance(driver, MemoryDriver)
+    assert driver.max_sessions == 5
+
+
+# Expired records are dropped on their own.
+
+
+def test_expired_records_are_dropped_by_the_next_call_after_the_sweep_interval() -> None:
+    clock = FakeClock()
+    driver = MemoryDriver(sweep_interval=30, clock=clock)
+    for n in range(100):
+        driver.write(key_of(n), "short", expires_at=clock.now + 1, expected_version=None)
+    driver.write(key_of(100), "forever", expires_at=None, expected_version=None)
+
+    clock.advance(2)
+    assert len(driver) == 101, "not yet: the sweep waits for its interval"
+    clock.advance(30)
+    driver.read(key_of(100))  # any call
+
+    assert len(driver) == 1
+
+
+def test_reading_an_expired_record_frees_it() -> None:
+    clock = FakeClock()
+    driver = MemoryDriver(sweep_interval=None, clock=clock)
+    driver.write(key_of(0), "short", expires_at=clock.now + 1, expected_version=None)
+    clock.advance(1)
+    assert driver.read(key_of(0)) is None
+    assert len(driver) == 0
+
+
+def test_sweep_interval_none_leaves_sweeping_to_sweep() -> None:
+    clock = FakeClock()
+    driver = MemoryDriver(sweep_interval=None, clock=clock)
+    driver.write(key_of(0), "short", expires_at=clock.now + 1, expected_version=None)
+    clock.advance(3600)
+    driver.set_item(key_of(1), "other")
+    assert len(driver) == 2
+    assert driver.sweep() == 1
+
+
+def test_five_thousand_sessions_with_ttl_1_are_not_held_after_they_expire() -> None:
+    """Through the ASGI middleware: a flood of short-lived sessions frees its memory."""
+    clock = FakeClock(time.time())
+    driver = MemoryDriver(clock=clock)
+    app = SessionMiddleware(_set_one_key, SessionConfig(driver=driver, ttl=1, cookie="sid"))
+
+    async def flood() -> None:
+        for _ in range(5_000):
+            await _call(app)
+
+    asyncio.run(flood())
+    assert len(driver) == 5_000
+
+    clock.advance(DEFAULT_SWEEP_INTERVAL + 2)  # they expire, and the sweep is due
+    asyncio.run(_call(app))  # one more visitor
+
+    assert len(driver) == 1, "expired sessions are still held"
+
+
+async def _set_one_key(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    scope["session"].set("visited", True)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def _call(app: Any) -> None:
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "scheme": "http"}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 200

@@ -41,9 +41,10 @@ __all__ = [
 ]
 
 
-def memory() -> Any:
-    """A store in this process's memory: for tests and single-process development."""
-    return MemoryDriver()
+def memory(**options: Any) -> Any:
+    """A store in this process's memory, bounded and self-sweeping: for tests and
+    single-process development. Options: see :class:`MemoryDriver`."""
+    return MemoryDriver(**options)
 
 
 DEFAULT_FS_BASE = os.path.join(".hostsessions", "sessions")

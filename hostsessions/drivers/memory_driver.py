@@ -2,6 +2,13 @@
 
 Records vanish when the process exits and are not shared between worker processes, so
 this driver suits tests, scripts and a single-process development server only.
+
+The store is bounded, like the LRU memory driver of Astro's docs: it holds at most
+``max_sessions`` records and evicts the least recently used one (read or written) to
+make room for a new one. Expired records are dropped on their own: a read of an expired
+record removes it, and at most every ``sweep_interval`` seconds a store call first
+removes every expired record (a scan, so its cost is spread over all the calls of that
+interval; nothing runs while the store is idle, when nothing can grow either).
 """
 
 from __future__ import annotations
@@ -9,26 +16,38 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from ..errors import SessionTooLargeError
 from .base import Record, WriteConflict
 
-__all__ = ["MemoryDriver"]
+__all__ = ["DEFAULT_MAX_SESSIONS", "DEFAULT_SWEEP_INTERVAL", "MemoryDriver"]
+
+#: How many sessions a memory store holds by default before it evicts the least recently
+#: used one: plenty for tests and a development server, and a bound on what a flood of new
+#: sessions can cost (a small session record takes well under 1 KiB).
+DEFAULT_MAX_SESSIONS: Final = 10_000
+#: How often, at most, a store call first drops every expired record (seconds).
+DEFAULT_SWEEP_INTERVAL: Final = 60.0
 
 
 class MemoryDriver:
-    """Sessions in a dict, behind a lock.
+    """Sessions in an ordered dict (least recently used first), behind a lock.
 
     It implements both the minimal protocol (``get_item``/``set_item``/``remove_item``)
     and the versioned one (``read``/``write``/``delete``) on the same records, plus
     ``sweep``. Every method is synchronous and thread-safe: under ASGI the core calls
     sync drivers from worker threads.
 
-    ``max_payload_bytes`` (UTF-8 bytes of a payload) makes oversized writes raise
-    :class:`~hostsessions.SessionTooLargeError`, as a real store would; ``None`` is no limit.
-    ``clock`` (epoch seconds) decides what has expired; tests may pass a clock they move.
+    ``max_sessions`` bounds how many records are held (``None``: no bound); a write of a
+    new record beyond it evicts the least recently used records. ``sweep_interval``
+    (seconds, ``None``: never on its own) is how often, at most, a call first drops every
+    expired record. ``max_payload_bytes`` (UTF-8 bytes of a payload) makes oversized
+    writes raise :class:`~hostsessions.SessionTooLargeError`, as a real store would;
+    ``None`` is no limit. ``clock`` (epoch seconds) decides what has expired; tests may
+    pass a clock they move.
     """
 
     #: Calls never wait on I/O, so the ASGI shell may call them on the event loop directly.
@@ -37,23 +56,35 @@ class MemoryDriver:
     def __init__(
         self,
         *,
+        max_sessions: int | None = DEFAULT_MAX_SESSIONS,
+        sweep_interval: float | None = DEFAULT_SWEEP_INTERVAL,
         max_payload_bytes: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if max_sessions is not None and (
+            isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 1
+        ):
+            raise ValueError(f"max_sessions must be a positive int or None, not {max_sessions!r}")
+        if sweep_interval is not None and not sweep_interval >= 0:
+            raise ValueError(f"sweep_interval must be >= 0 seconds or None, not {sweep_interval!r}")
+        self.max_sessions = max_sessions
+        self.sweep_interval = sweep_interval
         self.max_payload_bytes = max_payload_bytes
         self.clock = clock
-        self._records: dict[str, Record] = {}
+        self._records: OrderedDict[str, Record] = OrderedDict()
         self._lock = threading.Lock()
         # One counter for every key: a record created after a delete never gets back a
         # version some stale writer may still hold.
         self._versions = itertools.count(1)
+        self._next_sweep = -float("inf") if sweep_interval is not None else float("inf")
+        self.evicted = 0  #: how many live records were evicted to respect max_sessions
 
     # The versioned protocol.
 
     def read(self, key: str) -> Record | None:
         """The record, or None when it does not exist or has expired."""
         with self._lock:
-            return self._live(key, self.clock())
+            return self._live(key, self._now())
 
     def write(
         self,
@@ -66,7 +97,7 @@ class MemoryDriver:
         """Store ``payload`` if the stored version is ``expected_version``; return the new one."""
         self._check_size(payload)
         with self._lock:
-            current = self._live(key, self.clock())
+            current = self._live(key, self._now())
             if (current.version if current else None) != expected_version:
                 raise WriteConflict(key, expected_version)
             return self._store(key, payload, expires_at)
@@ -77,7 +108,7 @@ class MemoryDriver:
         Deleting a record that does not exist (or has expired) does nothing.
         """
         with self._lock:
-            current = self._live(key, self.clock())
+            current = self._live(key, self._now())
             if current is not None and expected_version not in (None, current.version):
                 raise WriteConflict(key, expected_version)
             self._records.pop(key, None)
@@ -93,6 +124,7 @@ class MemoryDriver:
         """Store ``value`` whatever is there, with no expiry."""
         self._check_size(value)
         with self._lock:
+            self._now()
             self._store(key, value, None)
 
     def remove_item(self, key: str) -> None:
@@ -105,23 +137,51 @@ class MemoryDriver:
         """Delete records whose ``expires_at`` is at or before ``now``; return how many."""
         now = self.clock() if now is None else now
         with self._lock:
-            expired = [key for key, record in self._records.items() if _expired(record, now)]
-            for key in expired:
-                del self._records[key]
-        return len(expired)
+            return self._sweep(now)
 
     def __len__(self) -> int:
         """How many records are held, expired or not (handy in tests)."""
         with self._lock:
             return len(self._records)
 
+    # Internals; the callers hold the lock.
+
+    def _now(self) -> float:
+        """The clock's time, after the periodic sweep if one is due."""
+        now = self.clock()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        return now
+
+    def _sweep(self, now: float) -> int:
+        records = self._records
+        expired = [key for key, record in records.items() if _expired(record, now)]
+        for key in expired:
+            del records[key]
+        if self.sweep_interval is not None:
+            self._next_sweep = now + self.sweep_interval
+        return len(expired)
+
     def _live(self, key: str, now: float) -> Record | None:
         record = self._records.get(key)
-        return None if record is None or _expired(record, now) else record
+        if record is None:
+            return None
+        if _expired(record, now):
+            del self._records[key]
+            return None
+        self._records.move_to_end(key)
+        return record
 
     def _store(self, key: str, payload: str, expires_at: float | None) -> str:
         version = str(next(self._versions))
-        self._records[key] = Record(payload=payload, version=version, expires_at=expires_at)
+        records = self._records
+        records[key] = Record(payload=payload, version=version, expires_at=expires_at)
+        records.move_to_end(key)
+        if self.max_sessions is not None:
+            while len(records) > self.max_sessions:
+                _, evicted = records.popitem(last=False)
+                if not _expired(evicted, self.clock()):
+                    self.evicted += 1
         return version
 
     def _check_size(self, payload: str) -> None:
