@@ -1,4 +1,4 @@
-"""hostsessions apps for the shared peer benchmark (``/work/shared/bench/peers``).
+"""hostsessions apps for the shared peer benchmark (``shared/bench/peers`` beside the repository).
 
 Same endpoints as the peers' ``apps.py``: ``GET /a`` never touches the session, ``GET /b``
 reads ``n``, adds one, stores it and returns it, ``GET /r`` only reads ``n``.
@@ -82,7 +82,9 @@ def _driver(kind: str) -> tuple[CountingDriver, Counter]:
     if kind == "memory":
         inner = hs_drivers.memory()
     else:
-        base = os.environ.get("PEERBENCH_STATE") or "/tmp/peerbench/state"
+        base = os.environ.get("PEERBENCH_STATE") or os.path.join(
+            tempfile.gettempdir(), "peerbench", "state"
+        )
         os.makedirs(base, exist_ok=True)
         inner = hs_drivers.fs(base=tempfile.mkdtemp(prefix="hostsessions_fs-", dir=base))
     return CountingDriver(inner, counter), counter

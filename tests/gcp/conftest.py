@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 
-INSTALL = (
-    "/work/main/.venv/bin/uv pip install --python .venv/bin/python -e 'adapters/gcp[testing,dev]'"
-)
+INSTALL = "bash scripts/bootstrap (or: pip install -e 'adapters/gcp[testing,dev]')"
 
 try:
     import hostsessions_gcp.testing  # noqa: F401 - the plugin that provides the emulator fixtures
