@@ -8,6 +8,7 @@ and ``drivers`` (driver names mapped to ``"package.module:factory"`` entry point
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,12 @@ LOCAL_STORE_DIR = os.path.join(".hostsessions", "sessions")
 BUILTIN_DRIVERS: Mapping[str, str] = {
     "memory": "hostsessions.drivers.memory_driver:MemoryDriver",
     "fs": "hostsessions.drivers.fs_driver:FsDriver",
+    "redis": "hostsessions.drivers:redis",
+}
+
+# Built-in drivers whose client library is an extra of the core: name -> (module, extra).
+DRIVER_EXTRAS: Mapping[str, tuple[str, str]] = {
+    "redis": ("redis", "redis"),
 }
 
 # First-party drivers that live in adapter distributions: name -> extra.
@@ -96,6 +103,14 @@ def resolve_driver_name(
     if ENTRYPOINT_PATTERN.match(name):
         return DriverConfig(name, dict(options or {}))
     table = _driver_table(installed_adapters() if adapters is None else adapters)
+    if name in DRIVER_EXTRAS and table.get(name) == BUILTIN_DRIVERS[name]:
+        module, extra = DRIVER_EXTRAS[name]
+        # Found, not imported: the client library loads when the first session needs it.
+        if importlib.util.find_spec(module) is None:
+            raise SessionConfigError(
+                f"the {name!r} driver needs the {module} package: "
+                f"pip install 'hostsessions[{extra}]'"
+            )
     if name in table:
         return DriverConfig(table[name], dict(options or {}))
     if name in FIRST_PARTY_DRIVERS:

@@ -1,14 +1,16 @@
 """Storage drivers: the protocols, the built-in drivers and factories for every first-party one.
 
 The cloud factories (:func:`dynamodb`, :func:`firestore`, :func:`azure_tables`) import their
-adapter package only when called, so the core never loads a cloud SDK on its own.
+adapter package only when called, and :func:`redis` imports redis-py only when called, so
+the core never loads a client library on its own.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, overload
 
 from ..errors import SessionConfigError
 from .base import (
@@ -22,6 +24,13 @@ from .base import (
 )
 from .fs_driver import FsDriver
 from .memory_driver import MemoryDriver
+
+if TYPE_CHECKING:
+    import redis as redis_py
+    import redis.asyncio as redis_asyncio
+    import redis.asyncio.cluster as redis_asyncio_cluster
+
+    from .redis_driver import AsyncRedisDriver, RedisDriver
 
 __all__ = [
     "AsyncDriver",
@@ -38,6 +47,7 @@ __all__ = [
     "firestore",
     "fs",
     "memory",
+    "redis",
 ]
 
 
@@ -79,3 +89,75 @@ def firestore(**options: Any) -> Any:
 def azure_tables(**options: Any) -> Any:
     """Azure Table storage (``pip install 'hostsessions[azure]'``); see that adapter for options."""
     return _from_adapter("hostsessions_azure", "azure_tables", "azure", options)
+
+
+@overload
+def redis(
+    url: str | None = None,
+    *,
+    client: redis_asyncio.Redis | redis_asyncio_cluster.RedisCluster,
+    base: str = "",
+    cluster: bool = False,
+    timeout: float = ...,
+    max_connections: int | None = None,
+    max_payload_bytes: int = ...,
+    client_options: Mapping[str, Any] | None = None,
+) -> AsyncRedisDriver: ...
+
+
+@overload
+def redis(
+    url: str | None = None,
+    *,
+    client: redis_py.Redis | redis_py.RedisCluster | None = None,
+    base: str = "",
+    cluster: bool = False,
+    timeout: float = ...,
+    max_connections: int | None = None,
+    max_payload_bytes: int = ...,
+    client_options: Mapping[str, Any] | None = None,
+) -> RedisDriver: ...
+
+
+def redis(
+    url: str | None = None,
+    *,
+    client: Any = None,
+    base: str = "",
+    cluster: bool = False,
+    timeout: float | None = None,
+    max_connections: int | None = None,
+    max_payload_bytes: int | None = None,
+    client_options: Mapping[str, Any] | None = None,
+) -> RedisDriver | AsyncRedisDriver:
+    """Redis (``pip install 'hostsessions[redis]'``), in unstorage's key layout (see docs/redis.md).
+
+    ``url``: ``redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]``, ``rediss://`` for TLS, or
+    ``unix:///path/to/redis.sock``; ``None`` reads ``HOSTSESSIONS_REDIS_URL``, then
+    ``REDIS_URL``, then uses ``redis://localhost:6379/0``. Or pass ``client``, a redis-py
+    client of your own (``redis.Redis``, ``redis.cluster.RedisCluster`` or their
+    ``redis.asyncio`` twins), which the driver uses as it is and never closes.
+    ``base``: a key prefix (keys become ``<base>:<session id>``, as unstorage's ``base``).
+    ``cluster``: the URL names one node of a Redis Cluster. ``timeout``: seconds to wait
+    for a connection and for each reply (default 2). ``max_connections``: the pool's cap.
+    ``max_payload_bytes``: the largest session payload (default Redis's 512 MiB).
+    ``client_options``: more keyword arguments for redis-py's ``from_url``
+    (``ssl_ca_certs=...``, ``username=...``).
+    """
+    from . import redis_driver
+
+    defaults = redis_driver.RedisSettings()
+    settings = redis_driver.redis_settings(
+        url,
+        base=base,
+        cluster=cluster,
+        timeout=defaults.timeout if timeout is None else timeout,
+        max_connections=max_connections,
+        max_payload_bytes=(
+            defaults.max_payload_bytes if max_payload_bytes is None else max_payload_bytes
+        ),
+        client_options=client_options,
+    )
+    if client is None:
+        return redis_driver.RedisDriver(settings)
+    return redis_driver.driver_for_client(client, settings)
