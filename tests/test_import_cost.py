@@ -23,6 +23,7 @@ HEAVY = (
     "httpx",
     "pytest",
     "pickle",
+    "redis",
 )
 
 
@@ -60,3 +61,13 @@ def test_choosing_the_driver_with_every_adapter_installed_imports_no_sdk() -> No
     )
     offenders = heavy_among(modules_after(code))
     assert not offenders, f"asking the installed adapters loaded {offenders}"
+
+
+def test_naming_the_redis_driver_imports_no_redis_client_until_a_session_needs_it() -> None:
+    code = (
+        "from hostsessions import SessionConfig\n"
+        "from hostsessions.manager import SessionManager\n"
+        "SessionManager(SessionConfig(driver='redis'), {})"
+    )
+    offenders = heavy_among(modules_after(code))
+    assert not offenders, f"choosing the redis driver loaded {offenders}"

@@ -428,6 +428,7 @@ class AsyncRedisDriver(_RedisCommon):
         super().__init__(settings, owns_client=client is None)
         self._client = client
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready: asyncio.Event | None = None
 
     @property
     def client(self) -> Any:
@@ -449,11 +450,33 @@ class AsyncRedisDriver(_RedisCommon):
                         self.settings.url, **self.settings.client_kwargs()
                     )
             self._loop = loop
+            self._ready = None
         return self._client
+
+    async def _connected(self) -> Any:
+        client = self.client
+        if not self.settings.cluster:
+            return client
+        # The asyncio cluster client discovers its nodes on first use; many first calls at
+        # once (a burst of requests right after start-up) race that discovery and fail on
+        # closed connections, so the first caller discovers and the others wait for it.
+        if self._ready is None:
+            self._ready = asyncio.Event()
+            try:
+                with _storage_errors(self.settings, "connect"):
+                    await client.initialize()
+            except BaseException:
+                ready, self._ready = self._ready, None
+                ready.set()
+                raise
+            self._ready.set()
+        else:
+            await self._ready.wait()
+        return client
 
     async def _script(self, script: _Script, operation: str, key: str, *args: str) -> Any:
         redis = _import_redis()
-        client = self.client
+        client = await self._connected()
         with _storage_errors(self.settings, operation):
             try:
                 return await client.evalsha(script.sha, 1, key, *args)
@@ -475,7 +498,7 @@ class AsyncRedisDriver(_RedisCommon):
     async def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Remove the session; with ``expected_version``, only if it still has that version."""
         if expected_version is None:
-            client = self.client
+            client = await self._connected()
             with _storage_errors(self.settings, "delete"):
                 await client.unlink(self.key(key))
             return
