@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from .adapters import DriverChoice, build_driver, choose_driver
@@ -76,9 +77,17 @@ class SessionManager:
             cookie_id, default_ttl=self.config.ttl, retry_budget=self.config.retry_budget
         )
 
-    def response_cookie(self, state: SessionState, scheme: str, host: str | None) -> str | None:
-        """The Set-Cookie header value this response needs, if any."""
+    def response_cookie(
+        self, state: SessionState, scheme: str, host: str | None, *, max_age: int | None = None
+    ) -> str | None:
+        """The Set-Cookie header value this response needs, if any.
+
+        ``max_age`` stands in for the configured one when the configuration has none
+        (a Flask session marked ``permanent``).
+        """
         options = self.config.cookie
+        if max_age is not None and options.max_age is None:
+            options = replace(options, max_age=max_age)
         action = state.cookie_action(refresh=options.max_age is not None)
         if action is None:
             return None

@@ -201,6 +201,12 @@ class SessionState:
     def dirty(self) -> bool:
         return bool(self._ops or self._pending_deletes or self._force_write)
 
+    @property
+    def loaded(self) -> bool:
+        """Whether this request knows what the store holds (a request without a cookie
+        knows without reading: its session is new)."""
+        return self._loaded
+
     def cookie_action(self, *, refresh: bool = False) -> tuple[str, str | None] | None:
         """("set", id), ("expire", None) or None: what the response must tell the browser.
 
@@ -342,6 +348,19 @@ class SessionState:
         self._id = new_session_id()
         self._base_version = None
         self._force_write = True
+
+    def create(self) -> Program[None]:
+        """Make sure the session exists in storage, even with no data, and has an ID.
+
+        For frameworks whose API promises a session key before anything is stored
+        (Django's ``SessionBase.create()``); the core itself never stores empty sessions.
+        """
+        self.touched = True
+        yield from self.load_current()
+        if self._id is None:
+            self._id = new_session_id()
+            self._force_write = True
+        yield from self.save()
 
     def load(self, session_id: str) -> Program[bool]:
         self.touched = True

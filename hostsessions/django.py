@@ -1,0 +1,330 @@
+"""Django session engine: ``request.session``, auth, the admin and messages on hostsessions.
+
+::
+
+    # settings.py
+    SESSION_ENGINE = "hostsessions.django"
+    # optional; without it the platform adapters choose the store, as everywhere else
+    HOSTSESSIONS = {"driver": "fs", "options": {"base": "/var/lib/myapp/sessions"}}
+
+Django's ``SessionMiddleware`` keeps doing what it does (the cookie, its settings,
+``SESSION_COOKIE_AGE``, ``set_expiry``); this engine replaces the storage. The session dict
+is a :class:`~hostsessions.mapping.SessionMapping`: each change is one of the core's
+operations, so a save writes only the keys this request changed, with a conditional write
+that is replayed over concurrent changes (Django's own backends write the whole dict, last
+write wins).
+
+Expiry: Django's expiry becomes each key's TTL in the core. A key written in a request
+lives ``get_expiry_age()`` seconds (``SESSION_COOKIE_AGE``, or what ``set_expiry`` chose)
+from that write, and ``set_expiry`` rewrites every key with the new lifetime, so the
+stored session (which lives as long as its longest-lived key) never outlives what Django
+promised. ``manage.py clearsessions`` sweeps stores that do not expire records themselves.
+
+:func:`get_session` / :func:`get_async_session` give the full hostsessions API (per-key
+``ttl``, ``update``, ``regenerate``, ``destroy``) on the same session.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase, UpdateError
+from django.core.signals import setting_changed
+
+from .config import SessionConfig
+from .errors import SessionConfigError
+from .ids import is_valid_session_id
+from .manager import SessionManager
+from .mapping import SessionMapping
+from .session import AsyncSession, Session
+from .state import Program
+
+__all__ = ["SessionStore", "get_async_session", "get_session"]
+
+_manager: SessionManager | None = None
+_manager_lock = threading.Lock()
+
+
+def _config() -> SessionConfig:
+    configured = getattr(settings, "HOSTSESSIONS", None)
+    if configured is None:
+        configured = {}
+    if isinstance(configured, Mapping):
+        try:
+            configured = SessionConfig(**configured)
+        except TypeError as exc:
+            raise SessionConfigError(
+                f"settings.HOSTSESSIONS: {exc}; use the arguments of SessionConfig "
+                "(driver, options, ttl, retry_budget)"
+            ) from None
+    if not isinstance(configured, SessionConfig):
+        raise SessionConfigError(
+            "settings.HOSTSESSIONS must be a SessionConfig or a dict of its arguments, "
+            f"not {type(configured).__name__}"
+        )
+    # Keys written without set_expiry() live SESSION_COOKIE_AGE, as Django's sessions do.
+    return SessionConfig(
+        driver=configured.driver,
+        options=configured.options,
+        cookie=configured.cookie,
+        ttl=configured.ttl or settings.SESSION_COOKIE_AGE,
+        retry_budget=configured.retry_budget,
+    )
+
+
+def session_manager() -> SessionManager:
+    """The process's manager for ``settings.HOSTSESSIONS``, built on first use."""
+    global _manager
+    if _manager is None:
+        with _manager_lock:
+            if _manager is None:
+                _manager = SessionManager(_config())
+    return _manager
+
+
+def _forget_manager(*, setting: str, **kwargs: Any) -> None:
+    global _manager
+    if setting in ("HOSTSESSIONS", "SESSION_COOKIE_AGE"):
+        _manager = None
+
+
+setting_changed.connect(_forget_manager, dispatch_uid="hostsessions.django")
+
+
+class SessionStore(SessionBase):  # type: ignore[misc]
+    """``SESSION_ENGINE = "hostsessions.django"``: Django's session API over the core."""
+
+    def __init__(self, session_key: str | None = None) -> None:
+        self._manager = session_manager()
+        self._modified = False
+        self._accessed = False
+        super().__init__(session_key)
+
+    # ---- the session key and the core session behind it ---------------------------------
+
+    def _get_session_key(self) -> str | None:
+        state = self._core._state
+        return state.id if state.loaded else self._cookie_key
+
+    def _set_session_key(self, value: str | None) -> None:
+        """Point this store at the session ``value`` (a cookie's value); anything that is
+        not an ID hostsessions could have issued means no session."""
+        self._cookie_key = value if is_valid_session_id(value) else None
+        state = self._manager.new_state(self._cookie_key)
+        self._core = Session(state, self._manager.sync_store)
+        self._acore = AsyncSession(state, self._manager.async_store)
+        self._mapping = SessionMapping(self._core, self._ttl_rule)
+        self.__dict__.pop("_session_cache", None)
+
+    session_key = property(_get_session_key)
+    _session_key = property(_get_session_key, _set_session_key)
+
+    @property
+    def hostsessions(self) -> Session:
+        """The same session with the full hostsessions API (see :func:`get_session`)."""
+        return self._core
+
+    @property
+    def ahostsessions(self) -> AsyncSession:
+        """The same session with the async hostsessions API, for async views."""
+        return self._acore
+
+    # Django's middleware reads these flags; changes made through the hostsessions API
+    # count too, and so does a new ID the browser must learn.
+    @property
+    def modified(self) -> bool:
+        state = self._core._state
+        return self._modified or state.dirty or state.cookie_action() is not None
+
+    @modified.setter
+    def modified(self, value: bool) -> None:
+        self._modified = value
+
+    @property
+    def accessed(self) -> bool:
+        return self._accessed or self._core._state.touched
+
+    @accessed.setter
+    def accessed(self, value: bool) -> None:
+        self._accessed = value
+
+    # ---- the session dict ------------------------------------------------------------------
+
+    def _ttl_rule(self, key: str, value: Any) -> float | None:
+        expiry = value if key == "_session_expiry" else self._core.get("_session_expiry")
+        if not expiry:
+            return None  # SESSION_COOKIE_AGE, the configured default
+        age = self.get_expiry_age(expiry=expiry)
+        # A date already past: the key is stored already expired, and reads as absent.
+        return float(max(age, 0.001))
+
+    def _get_session(self, no_load: bool = False) -> SessionMapping:
+        self.accessed = True
+        if "_session_cache" not in self.__dict__:
+            self.load()
+        return self._mapping
+
+    async def _aget_session(self, no_load: bool = False) -> SessionMapping:
+        self.accessed = True
+        if "_session_cache" not in self.__dict__:
+            await self.aload()
+        return self._mapping
+
+    _session = property(_get_session)
+
+    def load(self) -> SessionMapping:
+        """Read the stored session (once per request); an unknown ID gets a fresh session."""
+        self._core._run(self._core._state.load_current())
+        self._session_cache = self._mapping
+        return self._mapping
+
+    async def aload(self) -> SessionMapping:
+        await self._acore._run(self._acore._state.load_current())
+        self._session_cache = self._mapping
+        return self._mapping
+
+    def clear(self) -> None:
+        self._session.clear()
+        self.modified = True
+
+    def is_empty(self) -> bool:
+        """True when there is no session to store or to point the cookie at."""
+        state = self._core._state
+        if not state.loaded:
+            return self._cookie_key is None
+        if state.id is None:
+            return True
+        if state.id == self._cookie_key:
+            return False
+        return not self._core.keys()  # a new session: no read, the data is all local
+
+    def set_expiry(self, value: Any) -> None:
+        super().set_expiry(value)
+        self._apply_expiry()
+
+    async def aset_expiry(self, value: Any) -> None:
+        await super().aset_expiry(value)
+        self._apply_expiry()
+
+    def _apply_expiry(self) -> None:
+        # The session is loaded by now (set_expiry wrote a key): no storage call here.
+        for key, value in self._core.items():
+            self._mapping[key] = value
+
+    # ---- what Django asks every engine for ----------------------------------------------------
+
+    def exists(self, session_key: str) -> bool:
+        if not is_valid_session_id(session_key):
+            return False
+        return self._manager.sync_store().read(session_key) is not None
+
+    async def aexists(self, session_key: str) -> bool:
+        if not is_valid_session_id(session_key):
+            return False
+        return await self._manager.async_store().read(session_key) is not None
+
+    def create(self) -> None:
+        """Store this session now, even empty, so that it has a key."""
+        self._core._run(self._core._state.create())
+        self.modified = True
+
+    async def acreate(self) -> None:
+        await self._acore._run(self._acore._state.create())
+        self.modified = True
+
+    def save(self, must_create: bool = False) -> None:
+        """Write what this request changed (the core's conditional write and merge).
+
+        Raises Django's ``UpdateError`` (the middleware answers 400) if another request
+        deleted the session meanwhile: its changes are not written back.
+        """
+        self._core._run(self._save_program())
+
+    async def asave(self, must_create: bool = False) -> None:
+        await self._acore._run(self._save_program())
+
+    def _save_program(self) -> Program[None]:
+        self._mapping.record_in_place_changes()
+        state = self._core._state
+        if self.session_key is None and not state.dirty:
+            yield from state.create()  # Django's test client saves empty sessions for a key
+            return
+        before = state.id
+        yield from state.save()
+        if before is not None and before == self._cookie_key and state.id is None:
+            raise UpdateError(f"session {before[:8]}... was deleted by another request")
+
+    def delete(self, session_key: str | None = None) -> None:
+        if session_key is None or session_key == self._core._state.id:
+            self._core._run(self._destroy_program())
+        elif is_valid_session_id(session_key):
+            self._manager.sync_store().delete(session_key)
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        if session_key is None or session_key == self._core._state.id:
+            await self._acore._run(self._destroy_program())
+        elif is_valid_session_id(session_key):
+            await self._manager.async_store().delete(session_key)
+
+    def _destroy_program(self) -> Program[None]:
+        state = self._core._state
+        state.destroy()
+        yield from state.save()
+
+    def flush(self) -> None:
+        """Delete the session and forget its key (Django's logout)."""
+        self._core._run(self._destroy_program())
+        self.modified = True
+
+    async def aflush(self) -> None:
+        await self._acore._run(self._destroy_program())
+        self.modified = True
+
+    def cycle_key(self) -> None:
+        """A new key for the same data, the old record removed (Django's login)."""
+        self._core._run(self._cycle_program())
+
+    async def acycle_key(self) -> None:
+        await self._acore._run(self._cycle_program())
+
+    def _cycle_program(self) -> Program[None]:
+        self.accessed = True
+        self._mapping.record_in_place_changes()
+        state = self._core._state
+        yield from state.regenerate()
+        yield from state.save()
+        self._session_cache = self._mapping
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        """Remove expired sessions, for stores that keep them until swept (the filesystem);
+        stores that expire records themselves (DynamoDB, Firestore TTL) need nothing."""
+        sweep = getattr(session_manager().driver(), "sweep", None)
+        if callable(sweep):
+            sweep()
+
+
+def get_session(request: Any) -> Session:
+    """``request``'s session with the full hostsessions API: ``set(key, value, ttl=)``,
+    ``update``, ``regenerate``, ``destroy``, ``load``. ``request.session`` is a dict-style
+    view of the same session."""
+    return _store_of(request).hostsessions
+
+
+def get_async_session(request: Any) -> AsyncSession:
+    """The async twin of :func:`get_session`, for ``async def`` views."""
+    return _store_of(request).ahostsessions
+
+
+def _store_of(request: Any) -> SessionStore:
+    store = getattr(request, "session", None)
+    if not isinstance(store, SessionStore):
+        raise LookupError(
+            "request.session is not a hostsessions session: set "
+            'SESSION_ENGINE = "hostsessions.django" and keep '
+            "django.contrib.sessions.middleware.SessionMiddleware in MIDDLEWARE"
+        )
+    return store

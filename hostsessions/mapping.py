@@ -1,0 +1,119 @@
+"""A dict-style view of a session, for frameworks whose session is a mapping (Flask, Django).
+
+Every dict operation is one of the core's operations: ``session[k] = v`` is
+:meth:`Session.set`, ``del session[k]`` is :meth:`Session.delete`, reads are
+:meth:`Session.get`. So a save is the core's save: only the keys this request changed are
+written, with a conditional write, and replayed over a concurrent request's changes. There
+is no copy of the data here and no second save, merge or expiry rule.
+
+The one thing a mapping adds: code written for dict sessions changes values in place
+(``session["cart"].append(item)``). A mutable value handed out is remembered with its
+encoded form; :meth:`SessionMapping.record_in_place_changes` (run before each save) sets
+again every such value whose encoding changed. Values of immutable types cost nothing here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
+
+from . import codec
+from .errors import SessionSerializationError
+from .session import Session
+from .state import _IMMUTABLE
+
+#: Chooses the lifetime of a key being set: ``ttl(key, value)`` in seconds, or None for
+#: the configured default.
+TtlRule = Callable[[str, Any], float | None]
+
+_MISSING: Any = object()
+
+
+class _Tracked:
+    """A mutable value the app holds: the object, its encoding when the app got it, and the
+    core's own copy it stands for (None until the core was read after a set)."""
+
+    __slots__ = ("core_value", "encoded", "value")
+
+    def __init__(self, value: Any, encoded: str, core_value: Any) -> None:
+        self.value = value
+        self.encoded = encoded
+        self.core_value = core_value
+
+
+class SessionMapping(MutableMapping[str, Any]):
+    """``MutableMapping[str, Any]`` over a request's :class:`~hostsessions.Session`.
+
+    Values go through the session's codec, so ``session["when"] = object()`` raises
+    :class:`~hostsessions.SessionSerializationError` naming the key, at that line. As with
+    a dict, a mutable value set or got is the same object on the next read in the request.
+    """
+
+    def __init__(self, session: Session, ttl: TtlRule | None = None) -> None:
+        self.session = session
+        self._ttl = ttl
+        self._tracked: dict[str, _Tracked] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.session.get(key, _MISSING)
+        if value is _MISSING or type(value) in _IMMUTABLE:
+            self._tracked.pop(key, None)
+            if value is _MISSING:
+                raise KeyError(key)
+            return value
+        tracked = self._tracked.get(key)
+        if tracked is not None:
+            if tracked.core_value is value:
+                return tracked.value
+            if tracked.core_value is None and codec.stringify(value) == tracked.encoded:
+                tracked.core_value = value  # the core's copy of what the app set
+                return tracked.value
+        self._tracked[key] = _Tracked(value, codec.stringify(value), value)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        ttl = self._ttl(key, value) if self._ttl is not None else None
+        self.session.set(key, value, ttl=ttl)
+        if type(value) in _IMMUTABLE:
+            self._tracked.pop(key, None)
+        else:
+            self._tracked[key] = _Tracked(value, codec.stringify(value), None)
+
+    def __delitem__(self, key: str) -> None:
+        if not self.session.has(key):
+            raise KeyError(key)
+        self.session.delete(key)
+        self._tracked.pop(key, None)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.session.has(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.session.keys())
+
+    def __len__(self) -> int:
+        return len(self.session.keys())
+
+    def clear(self) -> None:
+        for key in self.session.keys():  # noqa: SIM118 - a Session is not iterable
+            self.session.delete(key)
+        self._tracked.clear()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} id={self.session.id and self.session.id[:8] + '...'!r}>"
+
+    def record_in_place_changes(self) -> None:
+        """Set again each mutable value the app holds that it changed in place."""
+        for key, tracked in list(self._tracked.items()):
+            try:
+                changed = codec.stringify(tracked.value) != tracked.encoded
+            except SessionSerializationError:
+                changed = True  # set() raises it again, naming the key
+            if changed:
+                self[key] = tracked.value
