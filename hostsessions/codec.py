@@ -18,6 +18,7 @@ is a :class:`~hostsessions.errors.SessionSerializationError`.
 from __future__ import annotations
 
 import binascii
+import enum
 import itertools
 import json
 import math
@@ -31,7 +32,17 @@ from typing import Any, Final, NoReturn
 from .errors import SessionSerializationError
 from .url import URL
 
-__all__ = ["MAX_DEPTH", "MAX_INPUT_CHARS", "JSMap", "JSRegExp", "parse", "stringify"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_INPUT_CHARS",
+    "UNDEFINED",
+    "JSBigInt",
+    "JSMap",
+    "JSRegExp",
+    "JSUndefined",
+    "parse",
+    "stringify",
+]
 
 MAX_DEPTH: Final = 256
 """How many containers may nest inside each other, by default, in a value that is
@@ -69,8 +80,44 @@ _ALLOWANCE: Final = 65_536
 
 _SUPPORTED = (
     "None, bool, int, float, str, list, tuple, dict, set, frozenset, datetime (aware), "
-    "hostsessions.URL, bytes, bytearray"
+    "hostsessions.URL, bytes, bytearray, UNDEFINED"
 )
+
+
+class JSUndefined(enum.Enum):
+    """The type of :data:`UNDEFINED`, JavaScript's ``undefined``; it has that one value."""
+
+    UNDEFINED = "undefined"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "UNDEFINED"
+
+    def __str__(self) -> str:
+        return "undefined"
+
+
+UNDEFINED: Final = JSUndefined.UNDEFINED
+"""JavaScript's ``undefined``, as :func:`parse` reads it (and array holes), so that it is
+written back as ``undefined`` rather than ``null``. It is falsy and a singleton: test it
+with ``value is UNDEFINED``. Python code may store it too."""
+
+
+class JSBigInt(int):
+    """An ``int`` that is stored as a JavaScript ``BigInt`` whatever its size.
+
+    A Python ``int`` is written as a JS number when JS can hold it exactly and as a BigInt
+    beyond that. :func:`parse` returns a BigInt that a JS number could hold as a
+    ``JSBigInt``, so a ``5n`` read from JavaScript stays ``5n`` on its way back. Arithmetic
+    on it gives plain ``int`` results, like any ``int`` subclass.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"JSBigInt({int(self)})"
 
 
 class JSMap(dict[Any, Any]):
@@ -318,6 +365,9 @@ class _Flattener:
                 slots.append(thing)
             return index
 
+        if thing is UNDEFINED:
+            return _UNDEFINED
+
         by_id = self.by_id
         index = by_id.get(id(thing))
         if index is not None:
@@ -380,6 +430,8 @@ class _Flattener:
             elif kind is bytes or kind is bytearray:
                 slots[index] = ["Uint8Array", len(slots)]
                 slots.append(["ArrayBuffer", binascii.b2a_base64(thing, newline=False).decode()])
+            elif kind is JSBigInt:
+                slots[index] = ["BigInt", _bigint_digits(int(thing))]
             elif kind is JSRegExp:
                 slots[index] = ["RegExp", thing.source, thing.flags]
                 if not thing.flags:
@@ -477,7 +529,7 @@ def _load_json(text: str) -> Any:
 
 
 _SPECIALS: Final[dict[int, Any]] = {
-    _UNDEFINED: None,
+    _UNDEFINED: UNDEFINED,
     _NAN: math.nan,
     _POSITIVE_INFINITY: math.inf,
     _NEGATIVE_INFINITY: -math.inf,
@@ -688,7 +740,7 @@ class _Reviver:
         append = array.append
         for ref in raw:
             if ref == _HOLE:
-                append(None)
+                append(UNDEFINED)  # what JS reads at a hole
                 continue
             child = values[ref] if type(ref) is int and 0 <= ref < size else _MISSING
             append(
@@ -700,7 +752,7 @@ class _Reviver:
         return array
 
     def sparse_array(self, raw: list[Any]) -> list[Any]:
-        """An empty ``[-7, length, index, ref, ...]`` array (all None), with its indices checked."""
+        """An empty ``[-7, length, index, ref, ...]`` array (all UNDEFINED), its indices checked."""
         length = raw[1] if len(raw) > 1 else None
         if type(length) is not int or not 0 <= length <= _MAX_ARRAY_LENGTH or len(raw) % 2:
             _fail("a sparse array needs a length and index/value pairs")
@@ -716,7 +768,7 @@ class _Reviver:
         for position in raw[2::2]:
             if type(position) is not int or not 0 <= position < length:
                 _fail(f"a sparse array has a bad index {reprlib.repr(position)}")
-        return [None] * length
+        return [UNDEFINED] * length
 
     def tagged(self, index: int, raw: list[Any], tag: str, depth: int) -> Any:
         done = self.done
@@ -755,9 +807,12 @@ class _Reviver:
             if size != 2 or type(raw[1]) is not str or not _BIGINT.fullmatch(raw[1]):
                 _fail("a BigInt needs a string of decimal digits")
             try:
-                result = done[index] = int(raw[1])
+                number = int(raw[1])
             except ValueError:  # more digits than int_max_str_digits allows
                 _fail(f"a BigInt of {len(raw[1])} digits is too long")
+            # A plain int this small would go back as a JS number: keep it a BigInt.
+            small = -_MAX_SAFE_INTEGER <= number <= _MAX_SAFE_INTEGER
+            result = done[index] = JSBigInt(number) if small else number
             return result
         if tag == "URL":
             if size != 2:
@@ -892,7 +947,9 @@ class _Reviver:
             result = tuple(children)
         else:
             refs = [item for item in raw if item != _HOLE]
-            result = tuple([None if item == _HOLE else hashable(item, inner) for item in raw])
+            result = tuple(
+                [UNDEFINED if item == _HOLE else hashable(item, inner) for item in raw]
+            )
         # Its size unshared: one for itself and each hole, plus each child container's own.
         sizes = self.frozen_sizes
         size = 1 + len(result) - len(refs)

@@ -70,7 +70,7 @@ def backoff_delay(attempt: int) -> float:
 # Values of these types cannot be changed in place, so handing one out leaves the stored
 # copy intact and it can be written back without decoding the record again.
 _PRIMITIVES = frozenset({str, int, float, bool, type(None)})
-_IMMUTABLE = _PRIMITIVES | {bytes, datetime, URL}
+_IMMUTABLE = _PRIMITIVES | {bytes, datetime, URL, codec.JSBigInt, codec.JSUndefined}
 
 
 class _Slot:
@@ -142,12 +142,24 @@ def decode_entries(payload: str) -> dict[str, _Slot] | None:
         if not isinstance(key, str) or not isinstance(entry, dict) or "data" not in entry:
             return None
         expires = entry.get("expires")
+        if expires is codec.UNDEFINED:
+            expires = None  # Astro writes {data, expires: undefined} for a key without TTL
         if expires is not None and (
             isinstance(expires, bool) or not isinstance(expires, int | float)
         ):
             return None
         entries[key] = _Slot(entry["data"], None, None if expires is None else int(expires))
     return entries
+
+
+def latest_expiry(payload: str) -> float | None:
+    """When the session in ``payload`` expires as a whole (epoch seconds): the latest of its
+    keys' expiries. None when it never does: a key without expiry, no keys at all, or a
+    payload that is not a session (which is kept for the core to judge when it reads it)."""
+    entries = decode_entries(payload)
+    if not entries or any(slot.expires_ms is None for slot in entries.values()):
+        return None
+    return max(slot.expires_ms for slot in entries.values() if slot.expires_ms is not None) / 1000
 
 
 def encode_entries(entries: dict[str, _Slot]) -> str:

@@ -8,6 +8,7 @@ ground against the real library in Node.
 from __future__ import annotations
 
 import contextlib
+import copy
 import enum
 import json
 import math
@@ -24,6 +25,8 @@ from hostsessions import URL, SessionSerializationError
 from hostsessions.codec import (
     MAX_DEPTH,
     MAX_INPUT_CHARS,
+    UNDEFINED,
+    JSBigInt,
     JSMap,
     JSRegExp,
     parse,
@@ -154,10 +157,10 @@ def test_a_cycle_through_a_map_value_survives() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param("-1", None, id="undefined"),
-        pytest.param('[{"a":-1}]', {"a": None}, id="undefined property"),
-        pytest.param("[[1,-2,2],1,3]", [1, None, 3], id="array with a hole"),
-        pytest.param("[[-7,4,1,1],9]", [None, 9, None, None], id="sparse array"),
+        pytest.param("-1", UNDEFINED, id="undefined"),
+        pytest.param('[{"a":-1}]', {"a": UNDEFINED}, id="undefined property"),
+        pytest.param("[[1,-2,2],1,3]", [1, UNDEFINED, 3], id="array with a hole"),
+        pytest.param("[[-7,4,1,1],9]", [UNDEFINED, 9, UNDEFINED, UNDEFINED], id="sparse array"),
         pytest.param(
             '[["URL","https://a.example/x"]]', URL("https://a.example/x"), id="native URL"
         ),
@@ -167,10 +170,10 @@ def test_a_cycle_through_a_map_value_survives() -> None:
         pytest.param('[["ArrayBuffer","AQID"]]', b"\x01\x02\x03", id="ArrayBuffer"),
         pytest.param('[["Object",1],"x"]', "x", id="boxed string"),
         pytest.param('[["Object",-3]]', math.nan, id="boxed NaN"),
-        pytest.param('[["Object",1],["BigInt","5"]]', 5, id="boxed BigInt"),
+        pytest.param('[["Object",1],["BigInt","5"]]', JSBigInt(5), id="boxed BigInt"),
         pytest.param('[["null","a",1],1]', {"a": 1}, id="null-prototype object"),
         pytest.param('[["null"]]', {}, id="empty null-prototype object"),
-        pytest.param('[["BigInt","5"]]', 5, id="small BigInt is an int"),
+        pytest.param('[["BigInt","5"]]', JSBigInt(5), id="small BigInt is a JSBigInt"),
         pytest.param("[100000000000000000000]", 1e20, id="integral JS number beyond 2**53"),
         pytest.param("[2]", 2, id="JS writes 2.0 as 2"),
         pytest.param("[1e-7]", 1e-7, id="JS exponent form"),
@@ -192,6 +195,33 @@ def test_a_cycle_through_a_map_value_survives() -> None:
 )
 def test_parse_reads_values_only_javascript_writes(text: str, expected: Any) -> None:
     assert_same(parse(text), expected)
+
+
+def test_undefined_is_written_back_as_undefined_not_null() -> None:
+    text = '[{"a":-1,"b":1,"c":2},null,[1,-1]]'
+
+    back = parse(text)
+
+    assert back == {"a": UNDEFINED, "b": None, "c": [None, UNDEFINED]}
+    assert stringify(back) == text
+
+
+def test_undefined_is_a_falsy_singleton_that_survives_copies() -> None:
+    assert not UNDEFINED
+    assert copy.deepcopy([UNDEFINED])[0] is UNDEFINED
+    assert parse(stringify(UNDEFINED)) is UNDEFINED
+    assert repr(UNDEFINED) == "UNDEFINED"
+    assert UNDEFINED is not None
+
+
+def test_a_small_bigint_stays_a_bigint_and_arithmetic_gives_plain_ints() -> None:
+    five = parse('[["BigInt","5"]]')
+
+    assert five == 5
+    assert isinstance(five, int)
+    assert stringify(five) == '[["BigInt","5"]]'
+    assert stringify(five + 1) == "[6]"
+    assert type(parse(stringify(2**60))) is int  # a large int is always written as BigInt
 
 
 def test_a_map_decodes_as_jsmap_and_an_object_as_dict() -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from hostsessions import URL
-from hostsessions.codec import JSMap, JSRegExp, parse, stringify
+from hostsessions.codec import UNDEFINED, JSBigInt, JSMap, JSRegExp, parse, stringify
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / ".tools" / "devalue" / "node_modules"
@@ -73,6 +73,12 @@ EXACT_FROM_PYTHON: list[Any] = [
     {"u": URL("https://example.com/"), "h": "https://example.com/"},
     JSRegExp("ab+c", "gi"),
     JSRegExp("^x$"),
+    UNDEFINED,
+    [UNDEFINED, None, 1],
+    {"a": UNDEFINED, "b": None},
+    JSBigInt(5),
+    JSBigInt(-(2**53 - 1)),
+    JSMap({"cart": {"data": UNDEFINED, "expires": UNDEFINED}, "n": {"data": JSBigInt(0)}}),
     '<\u2028\u2029"\\\n\t\x00\x01\x7f é😀',
     _shared_pair(),
     _self_list(),
@@ -111,16 +117,17 @@ FROM_JS: dict[str, tuple[str, Any, bool]] = {
         True,
     ),
     "big BigInt": ("12345678901234567890n", 12345678901234567890, True),
-    "small BigInt": ("5n", 5, False),
+    "small BigInt": ("5n", JSBigInt(5), True),
     "URL": ('new URL("https://example.com/a?b=1")', URL("https://example.com/a?b=1"), True),
     "Uint8Array": ("new Uint8Array([1, 2, 3])", b"\x01\x02\x03", True),
     "Uint8Array view": ("new Uint8Array([1, 2, 3, 4]).subarray(1, 3)", b"\x02\x03", False),
-    "undefined": ("undefined", None, False),
-    "undefined property": ("({a: undefined})", {"a": None}, False),
-    "holes": ("[1, , 3]", [1, None, 3], False),
+    "undefined": ("undefined", UNDEFINED, True),
+    "undefined property": ("({a: undefined})", {"a": UNDEFINED}, True),
+    "undefined in an array": ("[undefined, null]", [UNDEFINED, None], True),
+    "holes": ("[1, , 3]", [1, UNDEFINED, 3], False),
     "sparse": (
         "(() => { const a = []; a[1000] = 1; return a; })()",
-        [None] * 1000 + [1],
+        [UNDEFINED] * 1000 + [1],
         False,
     ),
     "array cycle": ("(() => { const a = []; a.push(a); return a; })()", None, True),
@@ -163,11 +170,11 @@ FROM_JS: dict[str, tuple[str, Any, bool]] = {
                 "cart": {"data": ["sku-1"], "expires": 1767225600000},
                 "user": {
                     "data": {"name": "Ada", "home": URL("https://ada.example/")},
-                    "expires": None,
+                    "expires": UNDEFINED,
                 },
             }
         ),
-        False,
+        True,
     ),
 }
 
@@ -313,7 +320,7 @@ def test_python_reads_what_javascript_writes(devalue_result: dict[str, Any], nam
 
     back = parse(text)
 
-    if expected is not None or name == "undefined":
+    if expected is not None:
         assert back == expected
         assert type(back) is type(expected)
     if exact:
