@@ -26,6 +26,7 @@ LOCAL_STORE_DIR = os.path.join(".hostsessions", "sessions")
 BUILTIN_DRIVERS: Mapping[str, str] = {
     "memory": "hostsessions.drivers.memory_driver:MemoryDriver",
     "fs": "hostsessions.drivers.fs_driver:FsDriver",
+    "fs-lite": "hostsessions.drivers.fs_lite_driver:FsLiteDriver",
     "redis": "hostsessions.drivers:redis",
 }
 

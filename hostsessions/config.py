@@ -104,9 +104,10 @@ def _positive_finite(value: object) -> bool:
 class SessionConfig:
     """Everything the middleware needs to know.
 
-    ``driver`` is a registered name (``"memory"``, ``"fs"``, ``"redis"``, ``"dynamodb"``,
-    ``"firestore"``, ``"azure-tables"``), a :class:`DriverConfig`, a driver object, or
-    ``None`` to let the platform adapters choose (``HOSTSESSIONS_DRIVER`` overrides that choice).
+    ``driver`` is a registered name (``"memory"``, ``"fs"``, ``"fs-lite"``, ``"redis"``,
+    ``"dynamodb"``, ``"firestore"``, ``"azure-tables"``), a :class:`DriverConfig`, a driver
+    object, or ``None`` to let the platform adapters choose (``HOSTSESSIONS_DRIVER``
+    overrides that choice).
     ``options`` go to a named driver's factory. ``cookie`` is a :class:`CookieOptions` or
     just its name. ``ttl`` is the default lifetime of each key in seconds (``None``: keys
     never expire). ``retry_budget`` is how many seconds a save may spend retrying after

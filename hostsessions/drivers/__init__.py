@@ -23,6 +23,7 @@ from .base import (
     WriteConflict,
 )
 from .fs_driver import FsDriver
+from .fs_lite_driver import FsLiteDriver
 from .memory_driver import MemoryDriver
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ __all__ = [
     "AsyncVersionedDriver",
     "Driver",
     "FsDriver",
+    "FsLiteDriver",
     "MemoryDriver",
     "Record",
     "SweepableDriver",
@@ -46,6 +48,7 @@ __all__ = [
     "dynamodb",
     "firestore",
     "fs",
+    "fs_lite",
     "memory",
     "redis",
 ]
@@ -63,6 +66,12 @@ DEFAULT_FS_BASE = os.path.join(".hostsessions", "sessions")
 def fs(base: str | os.PathLike[str] = DEFAULT_FS_BASE, **options: Any) -> Any:
     """A store of one file per session under ``base``, written atomically."""
     return FsDriver(base=base, **options)
+
+
+def fs_lite(base: str | os.PathLike[str], **options: Any) -> Any:
+    """One file per session at ``base/<id>``: unstorage's ``fs-lite`` layout, which an Astro
+    site on the same machine reads and writes too. See ``docs/astro.md``."""
+    return FsLiteDriver(base=base, **options)
 
 
 def _from_adapter(module: str, factory: str, extra: str, options: dict[str, Any]) -> Any:
