@@ -199,11 +199,20 @@ class _DriverPool:
 _DRIVER_POOL = _DriverPool()
 
 
+async def in_driver_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run a blocking driver call on the drivers' worker threads, in the caller's context.
+
+    What the ASGI shell does for every call of a blocking driver; a driver with an async
+    face of its own (``to_async``) uses it for the calls that may block.
+    """
+    context = contextvars.copy_context()
+    bound = functools.partial(context.run, function, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_DRIVER_POOL.executor(), bound)
+
+
 def _in_thread(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     async def call(*args: Any, **kwargs: Any) -> T:
-        context = contextvars.copy_context()
-        bound = functools.partial(context.run, function, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(_DRIVER_POOL.executor(), bound)
+        return await in_driver_thread(function, *args, **kwargs)
 
     return call
 

@@ -6,6 +6,8 @@ torn record), locking across processes, unreadable files and permissions.
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import hashlib
 import json
 import logging
@@ -15,19 +17,26 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from hostsessions import SessionTooLargeError
 from hostsessions.adapters import build_driver, resolve_driver_name
+from hostsessions.drivers import fs_driver
 from hostsessions.drivers.base import Record, WriteConflict
 from hostsessions.drivers.fs_driver import (
     DEFAULT_MAX_PAYLOAD_BYTES,
     STALE_TEMP_SECONDS,
+    AsyncFsDriver,
     FsDriver,
 )
-from hostsessions.testing import DriverConformance, MinimalDriverConformance
+from hostsessions.testing import (
+    AsyncDriverConformance,
+    DriverConformance,
+    MinimalDriverConformance,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POSIX_ONLY = pytest.mark.skipif(os.name == "nt", reason="POSIX permissions and signals")
@@ -76,6 +85,38 @@ class TestFsDriver(DriverConformance):
     @pytest.fixture
     def driver(self, base: Path) -> FsDriver:
         return FsDriver(base)
+
+
+class TestFsDriverWithFsync(DriverConformance):
+    payload_limit = DEFAULT_MAX_PAYLOAD_BYTES
+
+    @pytest.fixture
+    def driver(self, base: Path) -> FsDriver:
+        return FsDriver(base, fsync=True)
+
+
+class TestAsyncFsDriver(AsyncDriverConformance):
+    """The face the ASGI middleware uses: writes on the event loop when they can."""
+
+    payload_limit = DEFAULT_MAX_PAYLOAD_BYTES
+
+    @pytest.fixture
+    def async_driver_factory(self, base: Path) -> Callable[[], Awaitable[AsyncFsDriver]]:
+        async def make() -> AsyncFsDriver:
+            return FsDriver(base).to_async()
+
+        return make
+
+
+class TestAsyncFsDriverWithFsync(AsyncDriverConformance):
+    payload_limit = DEFAULT_MAX_PAYLOAD_BYTES
+
+    @pytest.fixture
+    def async_driver_factory(self, base: Path) -> Callable[[], Awaitable[AsyncFsDriver]]:
+        async def make() -> AsyncFsDriver:
+            return FsDriver(base, fsync=True).to_async()
+
+        return make
 
 
 class TestFsDriverMinimalProtocol(MinimalDriverConformance):
@@ -217,16 +258,18 @@ def test_an_oversized_payload_is_refused_in_utf8_bytes_before_touching_disk(base
 # Atomic writes.
 
 
+@pytest.mark.parametrize("failing", ["write", "fsync"])
 def test_a_write_that_fails_before_the_rename_keeps_the_old_record_and_no_temp_file(
-    base: Path, driver: FsDriver, monkeypatch: pytest.MonkeyPatch
+    base: Path, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
+    driver = FsDriver(base, fsync=failing == "fsync")
     key = new_key()
     version = driver.write(key, "old", expires_at=None, expected_version=None)
 
-    def disk_full(fd: int) -> None:
+    def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "fsync", disk_full)
+    monkeypatch.setattr(os, failing, disk_full)
     with pytest.raises(OSError, match="No space"):
         driver.write(key, "new", expires_at=None, expected_version=version)
     monkeypatch.undo()
@@ -427,3 +470,192 @@ def test_the_fs_factory_passes_its_options_on(base: Path) -> None:
     driver = drivers.fs(base=base, max_payload_bytes=5)
     assert isinstance(driver, FsDriver)
     assert driver.max_payload_bytes == 5
+
+
+# Durability: what fsync=True adds.
+
+
+def test_fsync_true_flushes_the_record_and_its_folder(
+    base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    driver = FsDriver(base, fsync=True)
+    key = new_key()
+    version = driver.write(key, "first", expires_at=None, expected_version=None)
+    flushed: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        flushed.append("folder" if os.path.isdir(f"/proc/self/fd/{fd}") else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    driver.write(key, "second", expires_at=None, expected_version=version)
+    assert flushed == ["file", "folder"], "the record before the swap, the folder after"
+
+
+def test_fsync_false_never_flushes(base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    driver = FsDriver(base)
+    calls: list[int] = []
+    monkeypatch.setattr(os, "fsync", calls.append)
+    key = new_key()
+    version = driver.write(key, "first", expires_at=None, expected_version=None)
+    driver.write(key, "second", expires_at=None, expected_version=version)
+    driver.delete(key)
+    assert calls == []
+
+
+# The swap: an overwrite leaves nothing behind, with or without renameat2.
+
+
+@pytest.mark.parametrize("swap", ["exchange", "rename"])
+def test_overwrites_leave_only_the_record_and_the_lock(
+    base: Path, monkeypatch: pytest.MonkeyPatch, swap: str
+) -> None:
+    if swap == "rename":
+        monkeypatch.setattr(fs_driver, "_exchange", None)
+    driver = FsDriver(base)
+    key = new_key()
+    version = None
+    for n in range(20):
+        version = driver.write(key, f"v{n}", expires_at=None, expected_version=version)
+    assert driver.read(key) == Record("v19", version, None)
+    assert {p.name for p in record_path(base, key).parent.iterdir()} == {
+        ".lock",
+        record_path(base, key).name,
+    }
+
+
+@POSIX_ONLY
+def test_processes_sharing_the_folder_never_lose_an_increment_without_renameat2(
+    tmp_path: Path, base: Path, driver: FsDriver
+) -> None:
+    """The same race as above, with the plain-rename fallback in every writer."""
+    key, go = new_key(), tmp_path / "go"
+    script = "import hostsessions.drivers.fs_driver as fs; fs._exchange = None\n" + INCREMENT
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(base), key, str(go), "50"],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    go.touch()
+    outputs = [worker.communicate(timeout=120)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * 4, outputs
+    assert driver.get_item(key) == "200"
+
+
+# The async face: writes on the loop, never waiting there for another writer.
+
+
+@POSIX_ONLY
+def test_an_async_write_waits_for_a_held_lock_off_the_event_loop(base: Path) -> None:
+    sync = FsDriver(base)
+    key = new_key()
+    version = sync.write(key, "old", expires_at=None, expected_version=None)
+    folder = record_path(base, key).parent
+
+    async def scenario() -> None:
+        # Another process's writer, as far as flock can tell: its own open file.
+        holder = os.open(folder / ".lock", os.O_RDWR)
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        try:
+            write = asyncio.ensure_future(
+                sync.to_async().write(key, "new", expires_at=None, expected_version=version)
+            )
+            ticks = 0
+            for _ in range(20):  # the loop keeps running while the write waits
+                await asyncio.sleep(0.005)
+                ticks += 1
+            assert not write.done(), "the write went ahead while the lock was held"
+            assert ticks == 20
+        finally:
+            os.close(holder)  # releases the lock
+        new_version = await asyncio.wait_for(write, 10)
+        assert sync.read(key) == Record("new", new_version, None)
+
+    asyncio.run(scenario())
+
+
+@POSIX_ONLY
+def test_an_async_delete_waits_for_a_held_lock_off_the_event_loop(base: Path) -> None:
+    sync = FsDriver(base)
+    key = new_key()
+    sync.write(key, "doomed", expires_at=None, expected_version=None)
+    folder = record_path(base, key).parent
+
+    async def scenario() -> None:
+        holder = os.open(folder / ".lock", os.O_RDWR)
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        try:
+            delete = asyncio.ensure_future(sync.to_async().delete(key))
+            await asyncio.sleep(0.05)
+            assert not delete.done()
+            assert sync.read(key) is not None
+        finally:
+            os.close(holder)
+        await asyncio.wait_for(delete, 10)
+        assert sync.read(key) is None
+
+    asyncio.run(scenario())
+
+
+def test_the_asgi_store_uses_the_async_face(base: Path) -> None:
+    from hostsessions.storage import async_store
+
+    store = async_store(FsDriver(base))
+    assert isinstance(store.driver, AsyncFsDriver)
+
+
+# Sweeping on its own.
+
+
+def keys_in_one_folder(count: int) -> list[str]:
+    """Session IDs whose records share a fan-out folder."""
+    keys: list[str] = []
+    prefix = None
+    while len(keys) < count:
+        key = new_key()
+        folder = hashlib.sha256(key.encode()).hexdigest()[:2]
+        if prefix is None:
+            prefix = folder
+        if folder == prefix:
+            keys.append(key)
+    return keys
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_a_write_sweeps_its_folder_when_the_interval_has_passed(base: Path, flavour: str) -> None:
+    *expired, live = keys_in_one_folder(6)
+    for key in expired:
+        FsDriver(base).write(key, "gone", expires_at=time.time() - 1, expected_version=None)
+    driver = FsDriver(base, sweep_interval=0)  # every write finds its folder due
+
+    if flavour == "sync":
+        driver.write(live, "here", expires_at=None, expected_version=None)
+    else:
+        asyncio.run(driver.to_async().write(live, "here", expires_at=None, expected_version=None))
+
+    folder = record_path(base, live).parent
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [".lock", record_path(base, live).name]
+    )
+
+
+def test_a_fresh_process_spreads_its_sweeps_over_the_first_interval(base: Path) -> None:
+    *expired, live = keys_in_one_folder(3)
+    for key in expired:
+        FsDriver(base).write(key, "gone", expires_at=time.time() - 1, expected_version=None)
+    driver = FsDriver(base)  # one hour: not due on the first write
+    driver.write(live, "here", expires_at=None, expected_version=None)
+    assert all(record_path(base, key).exists() for key in expired)
+
+
+def test_sweep_interval_none_never_sweeps_on_its_own(base: Path) -> None:
+    *expired, live = keys_in_one_folder(2)
+    FsDriver(base).write(expired[0], "gone", expires_at=time.time() - 1, expected_version=None)
+    FsDriver(base, sweep_interval=None).write(live, "here", expires_at=None, expected_version=None)
+    assert record_path(base, expired[0]).exists()

@@ -340,25 +340,31 @@ def test_get_session_names_the_missing_middleware() -> None:
         get_wsgi_session({})
 
 
-def test_filesystem_reads_run_on_the_loop_and_writes_on_worker_threads(tmp_path: Any) -> None:
+@pytest.mark.parametrize("fsync", [False, True])
+def test_filesystem_calls_run_on_the_loop_unless_they_flush_to_disk(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, fsync: bool
+) -> None:
+    """Reads always run on the event loop; writes too, unless they fsync (or must wait for
+    another writer's lock, see test_driver_fs.py): then on the drivers' worker threads."""
     import threading
 
+    from hostsessions.drivers import fs_driver
     from hostsessions.storage import async_store
 
-    driver = drivers.fs(base=tmp_path)
+    driver = drivers.fs(base=tmp_path, fsync=fsync)
     seen: dict[str, str] = {}
-    read, write = driver.read, driver.write
+    read, replace = driver.read, fs_driver._replace
 
     def traced_read(key: str) -> Any:
         seen["read"] = threading.current_thread().name
         return read(key)
 
-    def traced_write(key: str, payload: str, **kwargs: Any) -> str:
+    def traced_replace(source: str, target: str) -> bool:
         seen["write"] = threading.current_thread().name
-        return write(key, payload, **kwargs)  # type: ignore[no-any-return]
+        return replace(source, target)
 
     driver.read = traced_read  # type: ignore[method-assign]
-    driver.write = traced_write  # type: ignore[method-assign]
+    monkeypatch.setattr(fs_driver, "_replace", traced_replace)
     store = async_store(driver)
 
     async def scenario() -> None:
@@ -367,4 +373,7 @@ def test_filesystem_reads_run_on_the_loop_and_writes_on_worker_threads(tmp_path:
 
     asyncio.run(scenario())
     assert seen["read"] == "MainThread"
-    assert seen["write"].startswith("hostsessions-driver")
+    if fsync:
+        assert seen["write"].startswith("hostsessions-driver")
+    else:
+        assert seen["write"] == "MainThread"

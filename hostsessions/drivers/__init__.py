@@ -64,7 +64,12 @@ DEFAULT_FS_BASE = os.path.join(".hostsessions", "sessions")
 
 
 def fs(base: str | os.PathLike[str] = DEFAULT_FS_BASE, **options: Any) -> Any:
-    """A store of one file per session under ``base``, written atomically."""
+    """A store of one file per session under ``base``, written atomically.
+
+    Options: ``fsync`` (default False: atomic and safe from a killed process; True: also
+    durable against a power loss, at a disk flush per write), ``max_payload_bytes``,
+    ``sweep_interval``; see :class:`FsDriver`.
+    """
     return FsDriver(base=base, **options)
 
 

@@ -20,22 +20,47 @@ A record file is one header line, a JSON object, then the payload as UTF-8::
 so a read knows the version and expiry without decoding the payload, and ``sweep``
 reads only the header. ``length`` lets a truncated file be told from a whole one.
 
-Writes go to a temporary file in the record's folder, are flushed and fsynced, then
-renamed over the record with :func:`os.replace`, so a record is always either the old
-one or the new one, never torn or empty. The version check and the rename of a
+Writes go to a temporary file in the record's folder, which then takes the record's
+place in one atomic step, so a record is always either the old one or the new one, never
+torn or empty, whenever the writing process dies. The version check and that step of a
 conditional write happen under an exclusive ``flock`` on the folder's ``.lock`` file,
 which serialises writers across threads and processes (several server workers may share
-``base``). The lock is held only for the check and the rename: the payload is written and
-fsynced before it is taken. On Windows, ``msvcrt.locking`` takes the place of ``flock``
-(best effort: untested there). ``base`` must be on a local filesystem: network
-filesystems may not honour the lock.
+``base``). The lock is held only for the check and the swap: the payload is written
+before it is taken. On Linux the swap is ``renameat2(RENAME_EXCHANGE)`` followed by an
+unlink of the old file: on ext4 a plain rename over an existing file makes the kernel
+start writing the new file's data out at once (``auto_da_alloc``), which costs more than
+everything else a request does. Elsewhere it is :func:`os.replace`. On Windows,
+``msvcrt.locking`` takes the place of ``flock`` (best effort: untested there). ``base``
+must be on a local filesystem: network filesystems may not honour the lock.
+
+Durability against an operating-system crash or a power loss is the ``fsync`` option:
+
+``fsync=False`` (the default)
+    Every write is atomic and survives the writing process being killed at any moment;
+    an acknowledged write is in the kernel's page cache. An OS crash or a power loss may
+    lose the writes of the last seconds (the kernel writes them out within about 30 s):
+    a session then reads as its older state, or, if the crash caught its record file
+    half written to disk, as absent (a fresh session; never torn data, which the length
+    check in the header refuses).
+``fsync=True``
+    Each record is flushed to disk (``fsync``) before it replaces the old one, and the
+    folder after, so an acknowledged write survives a power loss. It costs a disk flush
+    per write (hundreds of microseconds on an SSD, milliseconds on other disks).
 
 A record file that cannot be read as a header plus a payload of the stated length is
 treated as absent: a read removes it (under the lock) and logs a warning, and a write
 with ``expected_version=None`` replaces it.
 
 ``sweep()`` (what ``hostsessions gc`` runs) removes expired and unreadable records and
-temporary files older than :data:`STALE_TEMP_SECONDS`.
+temporary files older than :data:`STALE_TEMP_SECONDS`. The driver also sweeps on its own:
+a write to a folder that this process has not swept for ``sweep_interval`` seconds sweeps
+that folder first (one folder of 256, so the cost is spread thin and stays flat in the
+number of sessions).
+
+Under ASGI (:meth:`FsDriver.to_async`) reads run on the event loop, which is cheaper than
+a hop to a worker thread for one small local file. Writes and deletes without ``fsync``
+run on the loop too when the folder's lock is free at once; when another writer holds it,
+or with ``fsync=True``, or when a sweep is due, they run on a worker thread.
 """
 
 from __future__ import annotations
@@ -45,13 +70,14 @@ import errno
 import hashlib
 import json
 import logging
+import math
 import os
+import random
 import re
 import sys
 import time
-import uuid
-from collections.abc import Iterator
-from typing import ClassVar, Final, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, Final, NamedTuple, TypeVar
 
 from ..errors import SessionTooLargeError
 from .base import Record, WriteConflict
@@ -59,12 +85,16 @@ from .base import Record, WriteConflict
 __all__ = [
     "DEFAULT_BASE",
     "DEFAULT_MAX_PAYLOAD_BYTES",
+    "DEFAULT_SWEEP_INTERVAL",
     "SESSION_KEY_PATTERN",
     "STALE_TEMP_SECONDS",
+    "AsyncFsDriver",
     "FsDriver",
 ]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_BASE: Final = os.path.join(".hostsessions", "sessions")
 #: The default largest payload, in UTF-8 bytes: 1 MiB. A session is read on every
@@ -72,6 +102,8 @@ DEFAULT_BASE: Final = os.path.join(".hostsessions", "sessions")
 DEFAULT_MAX_PAYLOAD_BYTES: Final = 1_048_576
 #: A temporary file older than this (seconds) is a crash's leftover that ``sweep`` removes.
 STALE_TEMP_SECONDS: Final = 600.0
+#: How often, at most, this process sweeps each folder on its own (seconds): one hour.
+DEFAULT_SWEEP_INTERVAL: Final = 3600.0
 #: What a key must look like to reach the filesystem: the session-ID alphabet.
 SESSION_KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
@@ -81,7 +113,12 @@ _TEMP_SUFFIX: Final = ".tmp"
 _LOCK_NAME: Final = ".lock"
 # A header is under 200 bytes; anything much longer is not one of ours.
 _HEADER_LIMIT: Final = 1024
+# One read takes a whole record of up to this size (almost every record).
+_READ_CHUNK: Final = 65_536
 _FOLDER_NAME: Final = re.compile(r"[0-9a-f]{2}")
+_BINARY: Final = getattr(os, "O_BINARY", 0)
+_READ_FLAGS: Final = os.O_RDONLY | _BINARY
+_CREATE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
 
 
 class _Header(NamedTuple):
@@ -95,32 +132,59 @@ class _Location(NamedTuple):
     path: str
 
 
+class _Staged(NamedTuple):
+    """A new record written to its temporary file, not yet in place."""
+
+    key: str
+    where: _Location
+    temp: str
+    version: str
+
+
+class _Busy(Exception):
+    """The folder's lock is held elsewhere and the caller asked not to wait for it."""
+
+
 class FsDriver:
     """Sessions as files under ``base``; see the module docstring for the layout.
 
     ``base`` is made absolute when the driver is created (relative paths are relative to
     the working directory at that moment). ``max_payload_bytes`` bounds a payload's size
-    in UTF-8 bytes (:data:`DEFAULT_MAX_PAYLOAD_BYTES`; ``None`` is no limit).
+    in UTF-8 bytes (:data:`DEFAULT_MAX_PAYLOAD_BYTES`; ``None`` is no limit). ``fsync``
+    makes every write durable against a power loss (see the module docstring for what
+    each setting guarantees). ``sweep_interval`` (seconds; ``None``: only when
+    :meth:`sweep` is called) is how often, at most, this process sweeps a folder on its
+    own when it writes there.
 
     Keys must match :data:`SESSION_KEY_PATTERN`: reading or deleting any other key finds
     nothing, writing one raises :class:`ValueError`.
     """
-
-    # Under ASGI a read (one open and read of a small local file, no lock) is cheaper than
-    # the hop to a worker thread, so it runs on the event loop; writes fsync, so they hop.
-    blocking_reads: ClassVar[bool] = False
 
     def __init__(
         self,
         base: str | os.PathLike[str] = DEFAULT_BASE,
         *,
         max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES,
+        fsync: bool = False,
+        sweep_interval: float | None = DEFAULT_SWEEP_INTERVAL,
     ) -> None:
+        if sweep_interval is not None and not sweep_interval >= 0:
+            raise ValueError(f"sweep_interval must be >= 0 seconds or None, not {sweep_interval!r}")
         self.base = os.path.abspath(os.fspath(base))
         self.max_payload_bytes = max_payload_bytes
+        self.fsync = bool(fsync)
+        self.sweep_interval = sweep_interval
+        self._base_prefix = os.path.join(self.base, "")
+        # folder -> when this process last swept it; a folder first seen gets a random
+        # age, so that the sweeps of a fresh process are spread over its first interval.
+        self._swept_at: dict[str, float] = {}
 
     def __repr__(self) -> str:
-        return f"FsDriver(base={self.base!r})"
+        return f"FsDriver(base={self.base!r}, fsync={self.fsync})"
+
+    def to_async(self) -> AsyncFsDriver:
+        """The face the ASGI middleware uses: see :class:`AsyncFsDriver`."""
+        return AsyncFsDriver(self)
 
     # The versioned protocol.
 
@@ -130,8 +194,7 @@ class FsDriver:
         if where is None:
             return None
         try:
-            with open(where.path, "rb") as file:
-                blob = file.read()
+            blob = _read_file(where.path)
         except FileNotFoundError:
             return None
         record = _decode(blob)
@@ -156,24 +219,17 @@ class FsDriver:
         file counts as absent). Raises :class:`WriteConflict` on a mismatch and
         :class:`ValueError` for a key outside the session-ID alphabet.
         """
-        return self._put(key, payload, expires_at, expected_version, conditional=True)
+        staged = self._stage(key, payload, expires_at)
+        version = self._commit(staged, expected_version, conditional=True, wait=True)
+        self._sweep_if_due(staged.where.folder)
+        return version
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Remove the record; with ``expected_version``, only if it still has that version.
 
         Deleting a record that does not exist (or has expired) does nothing.
         """
-        where = self._locate(key)
-        if where is None:
-            return
-        with self._locked(where.folder) as held:
-            if not held:  # no folder, so no record
-                return
-            if expected_version is not None:
-                current = _current_header(where.path, time.time())
-                if current is not None and current.version != expected_version:
-                    raise WriteConflict(key, expected_version)
-            _remove(where.path)
+        self._delete(key, expected_version, wait=True)
 
     # The minimal protocol: last write wins.
 
@@ -184,7 +240,9 @@ class FsDriver:
 
     def set_item(self, key: str, value: str) -> None:
         """Store ``value`` whatever is there, with no expiry."""
-        self._put(key, value, None, None, conditional=False)
+        staged = self._stage(key, value, None)
+        self._commit(staged, None, conditional=False, wait=True)
+        self._sweep_if_due(staged.where.folder)
 
     def remove_item(self, key: str) -> None:
         """Remove the record if there is one."""
@@ -210,6 +268,27 @@ class FsDriver:
             return 0
         return sum(self._sweep_folder(folder, now) for folder in folders)
 
+    def _sweep_due(self, folder: str, now: float) -> bool:
+        interval = self.sweep_interval
+        if interval is None:
+            return False
+        swept_at = self._swept_at.get(folder)
+        if swept_at is None:
+            swept_at = self._swept_at[folder] = now - random.uniform(0, interval)  # noqa: S311 - spreading work, not security
+        return now - swept_at >= interval
+
+    def _sweep_if_due(self, folder: str) -> None:
+        now = time.time()
+        if self._sweep_due(folder, now):
+            self._swept_at[folder] = now
+            try:
+                removed = self._sweep_folder(folder, now)
+            except OSError as exc:  # a failed sweep must never fail the write that ran it
+                logger.warning("could not sweep session folder %s: %s", folder, exc)
+                return
+            if removed:
+                logger.debug("swept %d expired session records from %s", removed, folder)
+
     def _sweep_folder(self, folder: str, now: float) -> int:
         doomed: list[str] = []
         stale_before = time.time() - STALE_TEMP_SECONDS
@@ -225,7 +304,7 @@ class FsDriver:
         if not doomed:
             return 0
         removed = 0
-        with self._locked(folder):
+        with self._locked(folder, wait=True):
             for path in doomed:
                 # Look again under the lock: a writer may have replaced it meanwhile.
                 if _is_dead(path, now) and _remove(path):
@@ -242,22 +321,16 @@ class FsDriver:
         if not isinstance(key, str) or SESSION_KEY_PATTERN.fullmatch(key) is None:
             return None
         name = hashlib.sha256(key.encode("ascii")).hexdigest()
-        folder = os.path.join(self.base, name[:2])
+        folder = self._base_prefix + name[:2]
         path = os.path.join(folder, name + _RECORD_SUFFIX)
         # Defence in depth: the name is hex, but never trust one check alone.
-        if os.path.commonpath((self.base, path)) != self.base:
+        if not path.startswith(self._base_prefix) or ".." in path[len(self._base_prefix) :]:
             raise ValueError(f"session path {path!r} escapes {self.base!r}")
         return _Location(folder, path)
 
-    def _put(
-        self,
-        key: str,
-        payload: str,
-        expires_at: float | None,
-        expected_version: str | None,
-        *,
-        conditional: bool,
-    ) -> str:
+    def _stage(self, key: str, payload: str, expires_at: float | None) -> _Staged:
+        """Check and encode a write, and put the new record in a temporary file beside
+        the record (flushed to disk with ``fsync=True``)."""
         where = self._locate(key)
         if where is None:
             raise ValueError(
@@ -268,59 +341,97 @@ class FsDriver:
         data = payload.encode("utf-8")
         if self.max_payload_bytes is not None and len(data) > self.max_payload_bytes:
             raise SessionTooLargeError("fs", len(data), self.max_payload_bytes)
-        version = uuid.uuid4().hex
-        staged = self._stage(where, _encode(version, expires_at, data))
-        replaced = False
+        version = os.urandom(16).hex()
+        blob = _encode(version, expires_at, data)
+        name = os.path.basename(where.path)
+        temp = os.path.join(where.folder, f".{name}.{os.urandom(16).hex()}{_TEMP_SUFFIX}")
         try:
-            with self._locked(where.folder) as held:
+            fd = os.open(temp, _CREATE_FLAGS, 0o600)
+        except FileNotFoundError:
+            self._make_folder(where.folder)
+            fd = os.open(temp, _CREATE_FLAGS, 0o600)
+        try:
+            try:
+                view = memoryview(blob)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+        except BaseException:
+            _remove(temp)
+            raise
+        return _Staged(key, where, temp, version)
+
+    def _commit(
+        self, staged: _Staged, expected_version: str | None, *, conditional: bool, wait: bool
+    ) -> str:
+        """Put a staged record in place, under the folder's lock.
+
+        With ``wait=False`` a lock held elsewhere raises :class:`_Busy` and the staged
+        file is kept for another try; on any other failure it is removed.
+        """
+        where = staged.where
+        swapped = kept = False
+        try:
+            with self._locked(where.folder, wait=wait) as held:
                 if not held:
                     raise FileNotFoundError(f"session folder {where.folder!r} vanished mid-write")
                 if conditional:
                     current = _current_header(where.path, time.time())
                     if (current.version if current else None) != expected_version:
-                        raise WriteConflict(key, expected_version)
-                _replace(staged, where.path)
-                replaced = True
-        finally:
-            if not replaced:
-                _remove(staged)
-        return version
-
-    def _stage(self, where: _Location, blob: bytes) -> str:
-        """Write ``blob`` to a new temporary file beside the record, flushed to disk."""
-        name = os.path.basename(where.path)
-        temp = os.path.join(where.folder, f".{name}.{uuid.uuid4().hex}{_TEMP_SUFFIX}")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        try:
-            fd = os.open(temp, flags, 0o600)
-        except FileNotFoundError:
-            self._make_folder(where.folder)
-            fd = os.open(temp, flags, 0o600)
-        try:
-            with open(fd, "wb") as file:
-                file.write(blob)
-                file.flush()
-                os.fsync(file.fileno())
-        except BaseException:
-            _remove(temp)
+                        raise WriteConflict(staged.key, expected_version)
+                old_at_temp = _replace(staged.temp, where.path)
+                swapped = True
+        except _Busy:
+            kept = True
             raise
-        return temp
+        finally:
+            if not swapped and not kept:
+                _remove(staged.temp)
+        if old_at_temp:
+            _remove(staged.temp)  # the old record, swapped out
+        if self.fsync:
+            _fsync_folder(where.folder)
+        return staged.version
+
+    def _delete(self, key: str, expected_version: str | None, *, wait: bool) -> None:
+        where = self._locate(key)
+        if where is None:
+            return
+        with self._locked(where.folder, wait=wait) as held:
+            if not held:  # no folder, so no record
+                return
+            if expected_version is not None:
+                current = _current_header(where.path, time.time())
+                if current is not None and current.version != expected_version:
+                    raise WriteConflict(key, expected_version)
+            _remove(where.path)
+        if self.fsync:
+            _fsync_folder(where.folder)
 
     def _make_folder(self, folder: str) -> None:
         os.makedirs(self.base, mode=0o700, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
+        try:
             os.mkdir(folder, 0o700)
+        except FileExistsError:
+            return
+        if self.fsync:
+            _fsync_folder(self.base)
 
     @contextlib.contextmanager
-    def _locked(self, folder: str) -> Iterator[bool]:
-        """Hold the folder's exclusive lock; yield False, holding nothing, if there is no folder."""
+    def _locked(self, folder: str, *, wait: bool) -> Iterator[bool]:
+        """Hold the folder's exclusive lock; yield False, holding nothing, if there is no
+        folder. With ``wait=False``, raise :class:`_Busy` rather than wait for it."""
         try:
             fd = os.open(os.path.join(folder, _LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
         except FileNotFoundError:
             yield False
             return
         try:
-            _lock(fd)
+            if not _lock(fd, wait):
+                raise _Busy(folder)
             try:
                 yield True
             finally:
@@ -329,22 +440,121 @@ class FsDriver:
             os.close(fd)
 
     def _discard_unreadable(self, where: _Location) -> None:
-        with self._locked(where.folder) as held:
+        with self._locked(where.folder, wait=True) as held:
             if not held:
                 return
             try:
-                with open(where.path, "rb") as file:
-                    if _decode(file.read()) is not None:
-                        return  # a writer replaced it meanwhile
+                if _decode(_read_file(where.path)) is not None:
+                    return  # a writer replaced it meanwhile
             except FileNotFoundError:
                 return
             _remove(where.path)
         logger.warning("removed unreadable session record %s", where.path)
 
 
+class AsyncFsDriver:
+    """The filesystem driver for an event loop (what the ASGI middleware uses).
+
+    The same store as the :class:`FsDriver` it wraps, with the calls placed where they
+    are cheapest: a read (one small local file) runs on the loop; a write or delete runs
+    on the loop when it neither fsyncs nor has to wait for the folder's lock nor is due
+    to sweep the folder, and otherwise on the drivers' worker threads, so the loop never
+    waits on another process or on the disk.
+    """
+
+    def __init__(self, driver: FsDriver) -> None:
+        self.driver = driver
+
+    def __repr__(self) -> str:
+        return f"AsyncFsDriver({self.driver!r})"
+
+    async def read(self, key: str) -> Record | None:
+        """As :meth:`FsDriver.read`."""
+        return self.driver.read(key)
+
+    async def write(
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+    ) -> str:
+        """As :meth:`FsDriver.write`."""
+        driver = self.driver
+        if driver.fsync:
+            return await _in_thread(
+                driver.write,
+                key,
+                payload,
+                expires_at=expires_at,
+                expected_version=expected_version,
+            )
+        staged = driver._stage(key, payload, expires_at)
+        if driver._sweep_due(staged.where.folder, time.time()):
+            return await _in_thread(self._commit_and_sweep, staged, expected_version)
+        try:
+            return driver._commit(staged, expected_version, conditional=True, wait=False)
+        except _Busy:
+            return await _in_thread(self._commit_and_sweep, staged, expected_version)
+
+    def _commit_and_sweep(self, staged: _Staged, expected_version: str | None) -> str:
+        version = self.driver._commit(staged, expected_version, conditional=True, wait=True)
+        self.driver._sweep_if_due(staged.where.folder)
+        return version
+
+    async def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        """As :meth:`FsDriver.delete`."""
+        driver = self.driver
+        if not driver.fsync:
+            try:
+                driver._delete(key, expected_version, wait=False)
+                return
+            except _Busy:
+                pass
+        await _in_thread(driver.delete, key, expected_version=expected_version)
+
+    def sweep(self, now: float | None = None) -> int:
+        """As :meth:`FsDriver.sweep` (synchronous, as ``hostsessions gc`` calls it)."""
+        return self.driver.sweep(now)
+
+
+async def _in_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    from ..storage import in_driver_thread  # here: storage imports the drivers package
+
+    return await in_driver_thread(function, *args, **kwargs)
+
+
+def _read_file(path: str) -> bytes:
+    """The whole content of the file at ``path``, in as few system calls as possible."""
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        chunk = os.read(fd, _READ_CHUNK)
+        if len(chunk) < _READ_CHUNK:
+            return chunk
+        parts = [chunk]
+        while chunk:
+            chunk = os.read(fd, _READ_CHUNK * 16)
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
 def _encode(version: str, expires_at: float | None, data: bytes) -> bytes:
-    header = {"format": _FORMAT, "version": version, "expires_at": expires_at, "length": len(data)}
-    return json.dumps(header, separators=(",", ":")).encode("ascii") + b"\n" + data
+    # The same JSON as json.dumps of the header dict, spelled out: a write is made of
+    # few enough steps that the general encoder's cost shows. The version is hex.
+    if expires_at is None:
+        expiry = "null"
+    elif math.isfinite(expires_at):
+        expiry = repr(float(expires_at))
+    else:
+        expiry = json.dumps(expires_at)
+    header = (
+        f'{{"format":"{_FORMAT}","version":"{version}","expires_at":{expiry},'
+        f'"length":{len(data)}}}\n'
+    )
+    return header.encode("ascii") + data
 
 
 def _parse_header(line: bytes) -> _Header | None:
@@ -386,11 +596,15 @@ def _load_header(path: str) -> _Header | None:
 
     Raises FileNotFoundError when there is no file.
     """
-    with open(path, "rb") as file:
-        line = file.readline(_HEADER_LIMIT)
-        size = os.fstat(file.fileno()).st_size
-    header = _parse_header(line) if line.endswith(b"\n") else None
-    if header is None or size - len(line) != header.length:
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        start = os.read(fd, _HEADER_LIMIT)
+        size = os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+    end = start.find(b"\n")
+    header = _parse_header(start[:end]) if end >= 0 else None
+    if header is None or size - end - 1 != header.length:
         return None
     return header
 
@@ -431,39 +645,100 @@ def _remove(path: str) -> bool:
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
-    def _lock(fd: int) -> None:
+    def _lock(fd: int, wait: bool) -> bool:
         # LK_LOCK gives up after about 10 seconds; keep waiting, as flock would.
         while True:
             try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                return
+                msvcrt.locking(fd, msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+                return True
             except OSError as exc:
                 if exc.errno not in (errno.EDEADLOCK, errno.EACCES):
                     raise
+                if not wait:
+                    return False
 
     def _unlock(fd: int) -> None:
         os.lseek(fd, 0, os.SEEK_SET)
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
-    def _replace(source: str, target: str) -> None:
+    def _replace(source: str, target: str) -> bool:
         # Windows refuses to replace a file another process has open (a reader, for
         # microseconds), so retry briefly.
         for attempt in range(50):
             try:
                 os.replace(source, target)
-                return
+                return False
             except PermissionError:
                 if attempt == 49:
                     raise
                 time.sleep(0.01)
+        return False
+
+    def _fsync_folder(folder: str) -> None:
+        pass  # NTFS has no directory handles to flush; the rename is journaled
 
 else:
     import fcntl
 
-    def _lock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    def _lock(fd: int, wait: bool) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
     def _unlock(fd: int) -> None:
         pass  # closing the descriptor releases a flock
 
-    _replace = os.replace
+    def _fsync_folder(folder: str) -> None:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _replace(source: str, target: str) -> bool:
+        """Put ``source`` at ``target`` atomically; True when the old ``target`` file was
+        swapped to ``source`` (for the caller to remove), False when there was none."""
+        global _exchange
+        if _exchange is _NOT_LOADED:
+            _exchange = _load_exchange()
+        if _exchange is not None and _exchange(source, target):
+            return True
+        os.replace(source, target)
+        return False
+
+    _NOT_LOADED: Any = object()
+    _exchange: Any = _NOT_LOADED  # loaded on first use: ctypes is not worth its import time
+
+    def _load_exchange() -> Any:
+        """A swap of two paths through libc's ``renameat2(RENAME_EXCHANGE)``, or None where
+        there is none. The swap returns False when a plain rename must do instead."""
+        if sys.platform != "linux":
+            return None
+        try:
+            import ctypes
+
+            renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+        except (OSError, AttributeError):
+            return None
+        renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+        renameat2.argtypes += [ctypes.c_uint]
+        renameat2.restype = ctypes.c_int
+        at_fdcwd, rename_exchange = -100, 2
+        unsupported = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
+
+        def exchange(source: str, target: str) -> bool:
+            global _exchange
+            paths = os.fsencode(source), os.fsencode(target)
+            if renameat2(at_fdcwd, paths[0], at_fdcwd, paths[1], rename_exchange) == 0:
+                return True
+            code = ctypes.get_errno()
+            if code == errno.ENOENT and os.path.lexists(source):
+                return False  # no record yet: a plain rename is as cheap
+            if code in unsupported:
+                _exchange = None  # this kernel or filesystem cannot swap: rename from now on
+                return False
+            raise OSError(code, os.strerror(code), target)
+
+        return exchange
