@@ -377,3 +377,13 @@ def test_sweep_removes_stale_temporary_files_only(base: Path, driver: FsLiteDriv
 
 def test_sweep_of_a_missing_folder_removes_nothing(driver: FsLiteDriver) -> None:
     assert driver.sweep() == 0
+
+
+def test_overwrites_leave_no_temporary_file_behind(tmp_path: Path) -> None:
+    """The record's old file is swapped out on Linux (renameat2): it must not linger."""
+    driver = FsLiteDriver(tmp_path / "lite")
+    key = "a" * 43
+    version = None
+    for n in range(10):
+        version = driver.write(key, f"v{n}", expires_at=None, expected_version=version)
+    assert [p.name for p in (tmp_path / "lite").iterdir() if p.name.endswith(".tmp")] == []

@@ -645,7 +645,7 @@ def _remove(path: str) -> bool:
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
-    def _lock(fd: int, wait: bool) -> bool:
+    def _lock(fd: int, wait: bool = True) -> bool:
         # LK_LOCK gives up after about 10 seconds; keep waiting, as flock would.
         while True:
             try:
@@ -680,7 +680,7 @@ if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
 else:
     import fcntl
 
-    def _lock(fd: int, wait: bool) -> bool:
+    def _lock(fd: int, wait: bool = True) -> bool:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

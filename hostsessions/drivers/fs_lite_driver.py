@@ -239,11 +239,13 @@ class FsLiteDriver:
                     current = _read_versioned(path)
                     if (current[1] if current else None) != expected_version:
                         raise WriteConflict(key, expected_version)
-                _replace(staged, path)
+                old_at_staged = _replace(staged, path)
                 replaced = True
         finally:
             if not replaced:
                 _remove(staged)
+        if old_at_staged:
+            _remove(staged)  # the old record, swapped out
         return version
 
     def _stage(self, key: str, data: bytes) -> tuple[str, str]:
