@@ -1,12 +1,14 @@
-"""ASGI 3 middleware: an :class:`~hostsessions.AsyncSession` at ``scope["session"]``."""
+"""ASGI 3 middleware: an :class:`~hostsessions.AsyncSession` at ``scope["session"]`` (or a
+dict-style session there, opt-in), and always at ``scope["hostsessions.session"]``."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import SessionConfig
 from .cookies import session_id_from_cookie_header
+from .dictsession import DictSession
 from .manager import SessionManager, warn_if_cookie_lost
 from .session import AsyncSession
 
@@ -17,14 +19,17 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _START_MESSAGES = frozenset({"http.response.start", "websocket.accept"})
+SCOPE_KEY = "hostsessions.session"  # where the AsyncSession always is, whatever scope_key says
 
 
 def get_session(request_or_scope: Any) -> AsyncSession:
-    """The session of a request, typed: ``get_session(request)`` for a Starlette/FastAPI
-    request (whose ``request.session`` is typed as a dict), or ``get_session(scope)``."""
+    """The session of a request, typed: ``get_session(request)`` for a Starlette, FastAPI
+    or Litestar request (whose ``request.session`` is typed as a dict), or
+    ``get_session(scope)``. Works whatever ``scope_key`` the middleware uses, beside
+    other session middleware too. (In FastAPI, use ``hostsessions.fastapi.SessionDep``.)"""
     scope = getattr(request_or_scope, "scope", request_or_scope)
     try:
-        session = scope["session"]
+        session = scope[SCOPE_KEY]
     except (KeyError, TypeError):
         session = None
     if not isinstance(session, AsyncSession):
@@ -35,16 +40,50 @@ def get_session(request_or_scope: Any) -> AsyncSession:
     return session
 
 
+def get_dict_session(request_or_scope: Any) -> DictSession:
+    """The dict-style session of a request, typed (see ``SessionMiddleware(dict_session=True)``)."""
+    scope = getattr(request_or_scope, "scope", request_or_scope)
+    view = scope.get(_DICT_KEY) if isinstance(scope, MutableMapping) else None
+    if not isinstance(view, DictSession):
+        raise LookupError(
+            "no dict-style session on this request: add the middleware with "
+            "hostsessions.asgi.SessionMiddleware(app, config, dict_session=True)"
+        )
+    return view
+
+
+_DICT_KEY = "hostsessions.dict_session"
+
+
 class SessionMiddleware:
     """Wraps an ASGI app; Starlette and FastAPI code reads the session as ``request.session``.
+
+    ``scope_key`` is where the app finds the session (``"session"``: Starlette's, FastAPI's
+    and Litestar's ``request.session``). If another middleware already put something
+    there, it is left alone, so both can run side by side; ``get_session(request)`` finds
+    hostsessions' session in any case. ``dict_session=True`` puts a dict-style
+    :class:`~hostsessions.dictsession.DictSession` at ``scope_key`` instead of the
+    :class:`~hostsessions.AsyncSession`, for code written for Starlette's dict session; it
+    reads the stored session before the app runs when the request carries a cookie.
 
     The session is saved when the response starts (before the client sees it), and again
     at the end if the app changed it while streaming. Lifespan scopes pass straight through.
     """
 
-    def __init__(self, app: ASGIApp, config: SessionConfig | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        config: SessionConfig | None = None,
+        *,
+        scope_key: str = "session",
+        dict_session: bool = False,
+    ) -> None:
+        if not isinstance(scope_key, str) or not scope_key or scope_key == SCOPE_KEY:
+            raise ValueError(f"scope_key must be a non-empty string other than {SCOPE_KEY!r}")
         self.app = app
         self.manager = SessionManager(config)
+        self.scope_key = scope_key
+        self.dict_session = dict_session
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -54,12 +93,19 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         manager = self.manager
-        cookie_header, host = _cookie_and_host(scope)
+        request = _request_headers(scope)
         state = manager.new_state(
-            session_id_from_cookie_header(cookie_header, manager.config.cookie.name)
+            session_id_from_cookie_header(request.cookie, manager.config.cookie.name)
         )
         session = AsyncSession(state, manager.async_store)
-        scope["session"] = session
+        scope[SCOPE_KEY] = session
+        view: DictSession | None = None
+        if self.dict_session:
+            # dict operations cannot await: read the stored session now, once
+            await session._run(state.load_current())
+            scope[_DICT_KEY] = view = DictSession(state)
+        if self.scope_key not in scope:
+            scope[self.scope_key] = session if view is None else view
         started = False
 
         async def send_with_session(message: Message) -> None:
@@ -67,25 +113,32 @@ class SessionMiddleware:
             kind = message["type"]
             if kind in _START_MESSAGES:
                 started = True
+                if view is not None:
+                    view.record_in_place_changes()
                 if state.dirty:
                     await session.save()
-                set_cookie = manager.response_cookie(state, scope.get("scheme", "http"), host)
+                set_cookie = manager.response_cookie(
+                    state,
+                    scope.get("scheme", "http"),
+                    request.host,
+                    x_forwarded_proto=request.x_forwarded_proto,
+                    forwarded=request.forwarded,
+                )
                 if set_cookie is not None or state.touched:
                     headers = list(message.get("headers") or ())
                     if set_cookie is not None:
                         headers.append((b"set-cookie", set_cookie.encode("latin-1")))
                     headers.append((b"vary", b"Cookie"))
                     message = {**message, "headers": headers}
-            elif state.dirty and (
-                kind == "websocket.close"
-                or (kind == "http.response.body" and not message.get("more_body", False))
+            elif kind == "websocket.close" or (
+                kind == "http.response.body" and not message.get("more_body", False)
             ):
-                await _late_save(session)
+                await _late_save(session, view)
             await send(message)
 
         await self.app(scope, receive, send_with_session)
-        if started and state.dirty:
-            await _late_save(session)
+        if started:
+            await _late_save(session, view)
 
     def _closing_on_shutdown(self, send: Send) -> Send:
         """Close the driver's connections when the server shuts down."""
@@ -98,19 +151,35 @@ class SessionMiddleware:
         return send_closing
 
 
-async def _late_save(session: AsyncSession) -> None:
-    warn_if_cookie_lost(session._state)
-    await session.save()
+async def _late_save(session: AsyncSession, view: DictSession | None) -> None:
+    if view is not None:
+        view.record_in_place_changes()
+    if session._state.dirty:
+        warn_if_cookie_lost(session._state)
+        await session.save()
 
 
-def _cookie_and_host(scope: Scope) -> tuple[str | None, str | None]:
+class _RequestHeaders(NamedTuple):
+    cookie: str | None
+    host: str | None
+    x_forwarded_proto: str | None
+    forwarded: str | None
+
+
+def _request_headers(scope: Scope) -> _RequestHeaders:
+    """The request headers the session needs, in one pass."""
     cookies: list[str] = []
-    host: str | None = None
+    host = x_forwarded_proto = forwarded = None
     for name, value in scope.get("headers") or ():
         if name == b"cookie":
             cookies.append(value.decode("latin-1"))
         elif name == b"host":
             host = value.decode("latin-1")
+        elif name == b"x-forwarded-proto":
+            x_forwarded_proto = value.decode("latin-1")
+        elif name == b"forwarded":
+            forwarded = value.decode("latin-1")
     if host is None and scope.get("server"):
         host = str(scope["server"][0])
-    return ("; ".join(cookies) if cookies else None), host
+    cookie = "; ".join(cookies) if cookies else None
+    return _RequestHeaders(cookie, host, x_forwarded_proto, forwarded)

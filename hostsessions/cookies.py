@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from .config import CookieOptions
 from .ids import is_valid_session_id
 
 MAX_COOKIE_HEADER = 16 * 1024  # beyond any browser's limit: refuse to scan giant headers
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+# Plain-http requests to these hosts get a cookie without Secure, so that development
+# servers and the frameworks' own test clients keep the session: "testserver" is the host
+# of Starlette's and FastAPI's TestClient (and of Django's test Client), "testserver.local"
+# Litestar's; ".test" and ".localhost" are reserved for testing and loopback (RFC 6761).
+DEVELOPMENT_HOSTS = frozenset({"localhost", "testserver", "testserver.local"})
+DEVELOPMENT_SUFFIXES = (".localhost", ".test")
 
 
 def session_id_from_cookie_header(header: str | None, name: str) -> str | None:
@@ -28,16 +35,55 @@ def session_id_from_cookie_header(header: str | None, name: str) -> str | None:
     return None
 
 
-def is_local_plain_http(scheme: str, host: str | None) -> bool:
-    """Plain-http requests to localhost are the one case where the cookie is not Secure."""
-    if scheme not in ("http", "ws") or not host:
+def is_development_host(host: str | None) -> bool:
+    """Whether ``host`` (a Host header: name or address, maybe with a port) names this
+    machine or a test client's made-up host, never a public site."""
+    if not host:
         return False
     hostname = host.strip().lower()
     if hostname.startswith("["):
-        hostname = hostname[: hostname.find("]") + 1]
-    else:
+        hostname = hostname[1 : hostname.find("]")]
+    elif hostname.count(":") == 1:
         hostname = hostname.rsplit(":", 1)[0]
-    return hostname in LOCAL_HOSTS or hostname.endswith(".localhost")
+    hostname = hostname.rstrip(".")
+    if hostname in DEVELOPMENT_HOSTS or hostname.endswith(DEVELOPMENT_SUFFIXES):
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def proxy_says_https(x_forwarded_proto: str | None, forwarded: str | None) -> bool:
+    """Whether a proxy in front reports that the client used https
+    (``X-Forwarded-Proto: https`` or ``Forwarded: proto=https``, any hop)."""
+    if x_forwarded_proto:
+        protos = (part.strip().lower() for part in x_forwarded_proto.split(","))
+        if any(proto in ("https", "wss") for proto in protos):
+            return True
+    if forwarded:
+        for element in forwarded.replace(",", ";").split(";"):
+            name, sep, value = element.partition("=")
+            proto = value.strip().strip('"').lower()
+            if sep and name.strip().lower() == "proto" and proto in ("https", "wss"):
+                return True
+    return False
+
+
+def is_local_plain_http(
+    scheme: str,
+    host: str | None,
+    *,
+    x_forwarded_proto: str | None = None,
+    forwarded: str | None = None,
+) -> bool:
+    """The one case where the cookie is not Secure: plain http to a development or test
+    host, with no proxy saying the client came over https."""
+    return (
+        scheme in ("http", "ws")
+        and is_development_host(host)
+        and not proxy_says_https(x_forwarded_proto, forwarded)
+    )
 
 
 def _attributes(options: CookieOptions, secure: bool) -> list[str]:
@@ -67,9 +113,25 @@ def expire_cookie_header(options: CookieOptions, *, secure: bool) -> str:
     return "; ".join(parts)
 
 
-def cookie_is_secure(options: CookieOptions, scheme: str, host: str | None) -> bool:
+def cookie_is_secure(
+    options: CookieOptions,
+    scheme: str,
+    host: str | None,
+    *,
+    x_forwarded_proto: str | None = None,
+    forwarded: str | None = None,
+) -> bool:
+    """Whether the Set-Cookie gets ``Secure`` (the rule is in docs/security.md).
+
+    An explicit ``secure=`` wins; ``same_site="none"`` and ``partitioned`` need Secure;
+    otherwise every request is Secure except plain http to a development or test host
+    that no proxy marks as https. Under- or mis-reporting proxies err towards Secure:
+    the forwarded headers can only add it.
+    """
     if options.secure is not None:
         return options.secure
     if options.same_site == "none" or options.partitioned:
         return True
-    return not is_local_plain_http(scheme, host)
+    return not is_local_plain_http(
+        scheme, host, x_forwarded_proto=x_forwarded_proto, forwarded=forwarded
+    )

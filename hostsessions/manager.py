@@ -78,12 +78,20 @@ class SessionManager:
         )
 
     def response_cookie(
-        self, state: SessionState, scheme: str, host: str | None, *, max_age: int | None = None
+        self,
+        state: SessionState,
+        scheme: str,
+        host: str | None,
+        *,
+        max_age: int | None = None,
+        x_forwarded_proto: str | None = None,
+        forwarded: str | None = None,
     ) -> str | None:
         """The Set-Cookie header value this response needs, if any.
 
         ``max_age`` stands in for the configured one when the configuration has none
-        (a Flask session marked ``permanent``).
+        (a Flask session marked ``permanent``). ``x_forwarded_proto`` and ``forwarded``
+        are those request headers, for the Secure rule (docs/security.md).
         """
         options = self.config.cookie
         if max_age is not None and options.max_age is None:
@@ -91,7 +99,9 @@ class SessionManager:
         action = state.cookie_action(refresh=options.max_age is not None)
         if action is None:
             return None
-        secure = cookie_is_secure(options, scheme, host)
+        secure = cookie_is_secure(
+            options, scheme, host, x_forwarded_proto=x_forwarded_proto, forwarded=forwarded
+        )
         kind, session_id = action
         if kind == "set" and session_id is not None:
             return set_cookie_header(options, session_id, secure=secure)

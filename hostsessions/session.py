@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar, overload
 
 from .drivers.base import WriteConflict
 from .keys import SessionKey, key_name
+from .pending import NO_ARGUMENT, PendingCall, PendingChange
 from .state import Program, Read, SessionState, Sleep, Step, Write, run_sync
 from .storage import AsyncStore, SyncStore
 
@@ -182,7 +183,9 @@ async def run_async(program: Program[T], execute: Callable[[Step], Any]) -> T:
 
 
 class AsyncSession(_SessionBase[AsyncStore]):
-    """A request's session under ASGI: methods that may touch storage are coroutines."""
+    """A request's session under ASGI: methods that may touch storage return awaitables
+    (:class:`~hostsessions.pending.PendingCall`); using one without ``await`` raises
+    ``TypeError`` at that line."""
 
     __slots__ = ()
 
@@ -202,66 +205,68 @@ class AsyncSession(_SessionBase[AsyncStore]):
             )
         return await store.delete(step.key, expected_version=step.expected_version)
 
-    async def _run(self, program: Program[T]) -> T:
-        return await run_async(program, self._execute)
+    def _run(self, program: Program[T]) -> Coroutine[Any, Any, T]:
+        return run_async(program, self._execute)
 
     @overload
-    async def get(self, key: SessionKey[T]) -> T | None: ...
+    def get(self, key: SessionKey[T]) -> PendingCall[T | None]: ...
 
     @overload
-    async def get(self, key: SessionKey[T], default: D) -> T | D: ...
+    def get(self, key: SessionKey[T], default: D) -> PendingCall[T | D]: ...
 
     @overload
-    async def get(self, key: str, default: Any = None) -> Any: ...
+    def get(self, key: str, default: Any = None) -> PendingCall[Any]: ...
 
-    async def get(self, key: str | SessionKey[Any], default: Any = None) -> Any:
-        """The value of ``key``, or ``default`` when it is absent or expired."""
-        return await self._run(self._state.get(key_name(key), default))
+    def get(self, key: str | SessionKey[Any], default: Any = None) -> PendingCall[Any]:
+        """The value of ``key``, or ``default`` when it is absent or expired (await it)."""
+        name = key_name(key)
+        return PendingCall(self._run, self._state.get(name, default), "get", name)
 
-    async def has(self, key: str | SessionKey[Any]) -> bool:
-        """Whether ``key`` holds a live value."""
-        return await self._run(self._state.has(key_name(key)))
+    def has(self, key: str | SessionKey[Any]) -> PendingCall[bool]:
+        """Whether ``key`` holds a live value (await it)."""
+        name = key_name(key)
+        return PendingCall(self._run, self._state.has(name), "has", name)
 
-    async def keys(self) -> list[str]:
-        """The live keys."""
-        return [key for key, _ in await self._run(self._state.live_items())]
+    def keys(self) -> PendingCall[list[str]]:
+        """The live keys (await it)."""
+        return PendingCall(self._run, _keys(self._state.live_items()), "keys", NO_ARGUMENT)
 
-    async def values(self) -> list[Any]:
-        """The live values."""
-        return [value for _, value in await self._run(self._state.live_items())]
+    def values(self) -> PendingCall[list[Any]]:
+        """The live values (await it)."""
+        return PendingCall(self._run, _values(self._state.live_items()), "values", NO_ARGUMENT)
 
-    async def items(self) -> list[tuple[str, Any]]:
-        """The live (key, value) pairs."""
-        return await self._run(self._state.live_items())
+    def items(self) -> PendingCall[list[tuple[str, Any]]]:
+        """The live (key, value) pairs (await it)."""
+        return PendingCall(self._run, self._state.live_items(), "items", NO_ARGUMENT)
 
     @overload
-    async def update(
+    def update(
         self,
         key: SessionKey[T],
         fn: Callable[[T | None], T],
         *,
         default: None = None,
         ttl: float | None = None,
-    ) -> T: ...
+    ) -> PendingChange[T]: ...
 
     @overload
-    async def update(
+    def update(
         self, key: SessionKey[T], fn: Callable[[T], T], *, default: T, ttl: float | None = None
-    ) -> T: ...
+    ) -> PendingChange[T]: ...
 
     @overload
-    async def update(
+    def update(
         self, key: str, fn: Callable[[Any], Any], *, default: Any = None, ttl: float | None = None
-    ) -> Any: ...
+    ) -> PendingChange[Any]: ...
 
-    async def update(
+    def update(
         self,
         key: str | SessionKey[Any],
         fn: Callable[[Any], Any],
         *,
         default: Any = None,
         ttl: float | None = None,
-    ) -> Any:
+    ) -> PendingChange[Any]:
         """Atomically replace the value of ``key`` with ``fn(current)`` and return it.
 
         The change is written at once with a conditional write. If another request changed
@@ -269,16 +274,26 @@ class AsyncSession(_SessionBase[AsyncStore]):
         updates (counters, carts) never lose a change, and the value returned is the one
         stored. ``fn`` may therefore run more than once: keep it free of side effects.
         """
-        return await self._run(self._state.update(key_name(key), fn, default, ttl))
+        name = key_name(key)
+        return PendingChange(self._run, self._state.update(name, fn, default, ttl), "update", name)
 
-    async def regenerate(self) -> None:
-        """Give the session a new ID (after a login), keeping its data."""
-        await self._run(self._state.regenerate())
+    def regenerate(self) -> PendingChange[None]:
+        """Give the session a new ID (after a login), keeping its data (await it)."""
+        return PendingChange(self._run, self._state.regenerate(), "regenerate", NO_ARGUMENT)
 
-    async def load(self, session_id: str) -> bool:
-        """Switch to the stored session ``session_id``; False if there is no such session."""
-        return await self._run(self._state.load(session_id))
+    def load(self, session_id: str) -> PendingChange[bool]:
+        """Switch to the stored session ``session_id``; False if there is no such session
+        (await it)."""
+        return PendingChange(self._run, self._state.load(session_id), "load", NO_ARGUMENT)
 
-    async def save(self) -> None:
+    def save(self) -> PendingChange[None]:
         """Write pending changes now (the middleware does this when the response starts)."""
-        await self._run(self._state.save())
+        return PendingChange(self._run, self._state.save(), "save", NO_ARGUMENT)
+
+
+def _keys(items: Program[list[tuple[str, Any]]]) -> Program[list[str]]:
+    return [key for key, _ in (yield from items)]
+
+
+def _values(items: Program[list[tuple[str, Any]]]) -> Program[list[Any]]:
+    return [value for _, value in (yield from items)]

@@ -56,7 +56,11 @@ class SessionMiddleware:
                 if state.dirty:
                     session.save()
                 set_cookie = manager.response_cookie(
-                    state, environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST")
+                    state,
+                    environ.get("wsgi.url_scheme", "http"),
+                    environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
+                    x_forwarded_proto=environ.get("HTTP_X_FORWARDED_PROTO"),
+                    forwarded=environ.get("HTTP_FORWARDED"),
                 )
                 if set_cookie is not None or state.touched:
                     headers = list(headers)

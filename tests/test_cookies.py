@@ -55,11 +55,68 @@ def test_expiring_cookie_clears_value_with_the_same_scope() -> None:
         ("http", "localhost.example.com", True),
         ("http", None, True),
         ("ws", "localhost", False),
+        ("http", "testserver", False),
+        ("http", "testserver.local", False),
+        ("http", "shop.test:8000", False),
+        ("http", "127.0.0.2:8000", False),
+        ("http", "::1", False),
+        ("https", "testserver", True),
+        ("wss", "testserver", True),
+        ("http", "testserver.example.com", True),
+        ("http", "mytestserver", True),
+        ("http", "10.0.0.7", True),
+        ("http", "192.168.1.20:8000", True),
+        ("http", "shop.local", True),
     ],
 )
-def test_secure_unless_plain_http_to_localhost(scheme: str, host: str | None, secure: bool) -> None:
+def test_secure_unless_plain_http_to_a_development_host(
+    scheme: str, host: str | None, secure: bool
+) -> None:
     assert cookie_is_secure(CookieOptions(), scheme, host) is secure
     assert is_local_plain_http(scheme, host) is not secure
+
+
+@pytest.mark.parametrize(
+    ("x_forwarded_proto", "forwarded"),
+    [
+        ("https", None),
+        ("HTTPS", None),
+        ("https, http", None),
+        (None, "for=192.0.2.60;proto=https;by=203.0.113.43"),
+        (None, 'for="[2001:db8::1]";proto="https"'),
+        (None, "for=192.0.2.43, for=198.51.100.17;proto=https"),
+    ],
+)
+def test_a_proxy_reporting_https_makes_a_development_host_secure(
+    x_forwarded_proto: str | None, forwarded: str | None
+) -> None:
+    assert cookie_is_secure(
+        CookieOptions(),
+        "http",
+        "localhost",
+        x_forwarded_proto=x_forwarded_proto,
+        forwarded=forwarded,
+    )
+
+
+@pytest.mark.parametrize(
+    ("x_forwarded_proto", "forwarded"),
+    [("http", None), (None, "for=192.0.2.60;proto=http"), ("", ""), (None, "proto")],
+)
+def test_a_proxy_reporting_http_keeps_a_development_host_plain(
+    x_forwarded_proto: str | None, forwarded: str | None
+) -> None:
+    assert not cookie_is_secure(
+        CookieOptions(),
+        "http",
+        "testserver",
+        x_forwarded_proto=x_forwarded_proto,
+        forwarded=forwarded,
+    )
+
+
+def test_forwarded_headers_never_remove_secure_from_a_public_host() -> None:
+    assert cookie_is_secure(CookieOptions(), "http", "shop.example.com", x_forwarded_proto="http")
 
 
 def test_explicit_secure_setting_wins() -> None:
