@@ -8,8 +8,8 @@ from typing import Any, NamedTuple
 
 from .config import SessionConfig
 from .cookies import session_id_from_cookie_header
-from .dictsession import DictSession
 from .manager import SessionManager, warn_if_cookie_lost
+from .mapping import SessionMapping, loaded_session
 from .session import AsyncSession
 
 Scope = MutableMapping[str, Any]
@@ -40,11 +40,11 @@ def get_session(request_or_scope: Any) -> AsyncSession:
     return session
 
 
-def get_dict_session(request_or_scope: Any) -> DictSession:
+def get_dict_session(request_or_scope: Any) -> SessionMapping:
     """The dict-style session of a request, typed (see ``SessionMiddleware(dict_session=True)``)."""
     scope = getattr(request_or_scope, "scope", request_or_scope)
     view = scope.get(_DICT_KEY) if isinstance(scope, MutableMapping) else None
-    if not isinstance(view, DictSession):
+    if not isinstance(view, SessionMapping):
         raise LookupError(
             "no dict-style session on this request: add the middleware with "
             "hostsessions.asgi.SessionMiddleware(app, config, dict_session=True)"
@@ -62,7 +62,7 @@ class SessionMiddleware:
     and Litestar's ``request.session``). If another middleware already put something
     there, it is left alone, so both can run side by side; ``get_session(request)`` finds
     hostsessions' session in any case. ``dict_session=True`` puts a dict-style
-    :class:`~hostsessions.dictsession.DictSession` at ``scope_key`` instead of the
+    :class:`~hostsessions.mapping.SessionMapping` at ``scope_key`` instead of the
     :class:`~hostsessions.AsyncSession`, for code written for Starlette's dict session; it
     reads the stored session before the app runs when the request carries a cookie.
 
@@ -99,11 +99,11 @@ class SessionMiddleware:
         )
         session = AsyncSession(state, manager.async_store)
         scope[SCOPE_KEY] = session
-        view: DictSession | None = None
+        view: SessionMapping | None = None
         if self.dict_session:
             # dict operations cannot await: read the stored session now, once
             await session._run(state.load_current())
-            scope[_DICT_KEY] = view = DictSession(state)
+            scope[_DICT_KEY] = view = SessionMapping(loaded_session(state))
         if self.scope_key not in scope:
             scope[self.scope_key] = session if view is None else view
         started = False
@@ -151,7 +151,7 @@ class SessionMiddleware:
         return send_closing
 
 
-async def _late_save(session: AsyncSession, view: DictSession | None) -> None:
+async def _late_save(session: AsyncSession, view: SessionMapping | None) -> None:
     if view is not None:
         view.record_in_place_changes()
     if session._state.dirty:

@@ -1,4 +1,5 @@
-"""A dict-style view of a session, for frameworks whose session is a mapping (Flask, Django).
+"""A dict-style view of a session, for frameworks whose session is a mapping (Flask, Django)
+and for code written for Starlette's ``request.session`` dict (Authlib's OAuth client).
 
 Every dict operation is one of the core's operations: ``session[k] = v`` is
 :meth:`Session.set`, ``del session[k]`` is :meth:`Session.delete`, reads are
@@ -10,6 +11,10 @@ The one thing a mapping adds: code written for dict sessions changes values in p
 (``session["cart"].append(item)``). A mutable value handed out is remembered with its
 encoded form; :meth:`SessionMapping.record_in_place_changes` (run before each save) sets
 again every such value whose encoding changed. Values of immutable types cost nothing here.
+
+Under ASGI the middleware reads the stored session before the app runs and puts the
+mapping on a :class:`Session` whose store refuses any I/O (:func:`loaded_session`): every
+dict operation is then synchronous and never reaches storage.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from typing import Any
 from . import codec
 from .errors import SessionSerializationError
 from .session import Session
-from .state import _IMMUTABLE
+from .state import _IMMUTABLE, SessionState
+from .storage import SyncStore
 
 #: Chooses the lifetime of a key being set: ``ttl(key, value)`` in seconds, or None for
 #: the configured default.
@@ -78,7 +84,10 @@ class SessionMapping(MutableMapping[str, Any]):
             return default
 
     def __setitem__(self, key: str, value: Any) -> None:
-        ttl = self._ttl(key, value) if self._ttl is not None else None
+        self.set(key, value, ttl=self._ttl(key, value) if self._ttl is not None else None)
+
+    def set(self, key: str, value: Any, *, ttl: float | None = None) -> None:
+        """``session[key] = value`` with this key's own lifetime in seconds."""
         self.session.set(key, value, ttl=ttl)
         if type(value) in _IMMUTABLE:
             self._tracked.pop(key, None)
@@ -105,6 +114,20 @@ class SessionMapping(MutableMapping[str, Any]):
             self.session.delete(key)
         self._tracked.clear()
 
+    @property
+    def id(self) -> str | None:
+        """The session ID, or None until the session is known to exist."""
+        return self.session.id
+
+    def regenerate(self) -> None:
+        """Give the session a new ID (after a login), keeping its data."""
+        self.session.regenerate()
+
+    def destroy(self) -> None:
+        """Delete the session from storage and expire its cookie."""
+        self._tracked.clear()
+        self.session.destroy()
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} id={self.session.id and self.session.id[:8] + '...'!r}>"
 
@@ -117,3 +140,16 @@ class SessionMapping(MutableMapping[str, Any]):
                 changed = True  # set() raises it again, naming the key
             if changed:
                 self[key] = tracked.value
+
+
+def _refuse_storage() -> SyncStore:
+    raise RuntimeError(
+        "a dict-style session on an ASGI request needed storage after it was loaded; "
+        "this is a bug in hostsessions"
+    )
+
+
+def loaded_session(state: SessionState) -> Session:
+    """A sync :class:`Session` over a state whose stored record was already read (by the
+    ASGI middleware): its operations never touch storage, and raise if they would."""
+    return Session(state, _refuse_storage)
