@@ -92,7 +92,12 @@ class HostSessionInterface(SessionInterface):
             max_age = int(app.permanent_session_lifetime.total_seconds())
         request = _current_request()
         set_cookie = self.manager.response_cookie(
-            state, request.scheme, request.host, max_age=max_age
+            state,
+            request.scheme,
+            request.host,
+            max_age=max_age,
+            x_forwarded_proto=request.headers.get("X-Forwarded-Proto"),
+            forwarded=request.headers.get("Forwarded"),
         )
         if set_cookie is not None:
             response.headers.add("Set-Cookie", set_cookie)
