@@ -246,6 +246,7 @@ def explain(error: BaseException, settings: RedisSettings, operation: str) -> Se
     redis = _import_redis()
     errors = redis.exceptions
     where = f"session {operation} on {settings.where}"
+    tls = settings.url.startswith("rediss:")
     detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     if isinstance(error, errors.AuthenticationError | errors.AuthorizationError) or (
         isinstance(error, errors.ResponseError)
@@ -260,12 +261,22 @@ def explain(error: BaseException, settings: RedisSettings, operation: str) -> Se
             f"no answer within {settings.timeout:g} s ({detail}): is the host reachable and "
             "is it Redis on that port? Raise the driver's timeout= if Redis is just slow"
         )
+        if tls:
+            fix += "; if that port speaks plain Redis, use redis:// instead of rediss://"
     elif isinstance(error, errors.ReadOnlyError):
         fix = f"the server is a read-only replica ({detail}): point the URL at the primary"
     elif isinstance(error, errors.OutOfMemoryError):
         fix = f"Redis is out of memory ({detail}): raise maxmemory or pick an eviction policy"
-    elif isinstance(error, errors.ConnectionError):
+    elif "CERTIFICATE_VERIFY_FAILED" in detail or "certificate verify failed" in detail:
+        fix = (
+            f"the server's TLS certificate is not trusted ({detail}): name the CA that signed "
+            "it, rediss://HOST:PORT/0?ssl_ca_certs=/path/to/ca.pem or "
+            "client_options={'ssl_ca_certs': '/path/to/ca.pem'}"
+        )
+    elif isinstance(error, errors.ConnectionError | OSError):
         fix = f"cannot connect ({detail}): is redis-server running there?"
+        if not tls and "reset by peer" in detail:
+            fix += " If it expects TLS, use a rediss:// URL"
     elif isinstance(error, errors.ResponseError) and detail.startswith("WRONGTYPE"):
         fix = f"the key holds something other than a string ({detail}): another program uses it"
     else:
