@@ -19,7 +19,7 @@ dict operation is then synchronous and never reaches storage.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, ItemsView, Iterator, MutableMapping, ValuesView
 from typing import Any
 
 from . import codec
@@ -62,10 +62,15 @@ class SessionMapping(MutableMapping[str, Any]):
 
     def __getitem__(self, key: str) -> Any:
         value = self.session.get(key, _MISSING)
-        if value is _MISSING or type(value) in _IMMUTABLE:
+        if value is _MISSING:
             self._tracked.pop(key, None)
-            if value is _MISSING:
-                raise KeyError(key)
+            raise KeyError(key)
+        return self._hand_out(key, value)
+
+    def _hand_out(self, key: str, value: Any) -> Any:
+        """The object the app gets for ``value``, the core's current value of ``key``."""
+        if type(value) in _IMMUTABLE:
+            self._tracked.pop(key, None)
             return value
         tracked = self._tracked.get(key)
         if tracked is not None:
@@ -76,6 +81,16 @@ class SessionMapping(MutableMapping[str, Any]):
                 return tracked.value
         self._tracked[key] = _Tracked(value, codec.stringify(value), value)
         return value
+
+    def items(self) -> ItemsView[str, Any]:
+        return _ItemsView(self)
+
+    def values(self) -> ValuesView[Any]:
+        return _ValuesView(self)
+
+    def _live_items(self) -> list[tuple[str, Any]]:
+        # one read of the session, so a key that expires meanwhile cannot be half-listed
+        return [(key, self._hand_out(key, value)) for key, value in self.session.items()]
 
     def get(self, key: str, default: Any = None) -> Any:
         try:
@@ -153,3 +168,17 @@ def loaded_session(state: SessionState) -> Session:
     """A sync :class:`Session` over a state whose stored record was already read (by the
     ASGI middleware): its operations never touch storage, and raise if they would."""
     return Session(state, _refuse_storage)
+
+
+class _ItemsView(ItemsView[str, Any]):
+    _mapping: SessionMapping
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return iter(self._mapping._live_items())
+
+
+class _ValuesView(ValuesView[Any]):
+    _mapping: SessionMapping
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([value for _, value in self._mapping._live_items()])
