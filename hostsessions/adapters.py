@@ -12,7 +12,6 @@ import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
 from .config import ENTRYPOINT_PATTERN, DriverConfig, SessionConfig
@@ -70,6 +69,10 @@ class LocalAdapter:
 
 def installed_adapters() -> list[Adapter]:
     """Every adapter registered under the entry-point group, in name order."""
+    # importlib.metadata brings email, zipfile and csv along: loaded when a middleware
+    # first chooses its driver, not by `import hostsessions`.
+    from importlib.metadata import entry_points
+
     found: list[Adapter] = []
     for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         try:

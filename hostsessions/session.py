@@ -3,7 +3,6 @@ the programs of :mod:`hostsessions.state` against a store."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar, overload
@@ -191,6 +190,8 @@ class AsyncSession(_SessionBase[AsyncStore]):
 
     async def _execute(self, step: Step) -> Any:
         if isinstance(step, Sleep):
+            import asyncio  # loaded already under ASGI; kept off `import hostsessions`
+
             await asyncio.sleep(step.seconds)
             return None
         store = self._get_store()

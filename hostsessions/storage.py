@@ -7,17 +7,22 @@ middleware, so the session code has no branches for driver kinds.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .drivers.base import Record
 from .errors import SessionConfigError
+
+# asyncio and concurrent.futures (with ssl, which asyncio loads) are imported where they
+# are used, never at module level: a WSGI app with a sync driver never needs them, and
+# on a serverless cold start they cost more than the rest of hostsessions together.
+if TYPE_CHECKING:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
 T = TypeVar("T")
 
@@ -139,6 +144,8 @@ class _LoopThread:
         self._lock = threading.Lock()
 
     def _ensure(self) -> asyncio.AbstractEventLoop:
+        import asyncio
+
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
@@ -150,6 +157,8 @@ class _LoopThread:
             return self._loop
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        import asyncio
+
         return asyncio.run_coroutine_threadsafe(coroutine, self._ensure()).result()
 
 
@@ -190,6 +199,8 @@ class _DriverPool:
         if self._executor is None:
             with self._lock:
                 if self._executor is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
                     self._executor = ThreadPoolExecutor(
                         DRIVER_THREADS, thread_name_prefix="hostsessions-driver"
                     )
@@ -205,6 +216,8 @@ async def in_driver_thread(function: Callable[..., T], /, *args: Any, **kwargs: 
     What the ASGI shell does for every call of a blocking driver; a driver with an async
     face of its own (``to_async``) uses it for the calls that may block.
     """
+    import asyncio  # only async code gets here, where asyncio is loaded already
+
     context = contextvars.copy_context()
     bound = functools.partial(context.run, function, *args, **kwargs)
     return await asyncio.get_running_loop().run_in_executor(_DRIVER_POOL.executor(), bound)
