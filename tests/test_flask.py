@@ -4,6 +4,7 @@ core's concurrency rules through the integration."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,7 @@ from hostsessions.testing.server import (
     check_no_resurrection_at,
 )
 from tests.flask_site import PASSWORDS, create_app
-from tests.helpers import CountingDriver
+from tests.helpers import CountingDriver, load_module
 from tests.servers import gunicorn
 
 COOKIE = "hostsessions"
@@ -297,3 +298,50 @@ def test_gunicorn_fifty_concurrent_keys(served: str) -> None:
 
 def test_gunicorn_no_resurrection_after_destroy(served: str) -> None:
     check_no_resurrection_at(served, COOKIE)
+
+
+# ---- the app of docs/flask.md, as written ------------------------------------------------
+
+
+def test_the_flask_guide_app_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "flask.md").read_text()
+    blocks = re.findall(r"^<!-- test -->\n```python\n(.*?)^```$", page, re.M | re.S)
+    assert len(blocks) == 1
+    (tmp_path / "app.py").write_text(blocks[0])
+    monkeypatch.chdir(tmp_path)  # zero config: the local store under the working directory
+    app = load_module(tmp_path / "app.py", "flask_guide_app").app
+    client = app.test_client()
+
+    client.post("/cart", data={"item": "tea"})
+    assert client.get("/").json == {"cart": ["tea"], "messages": ["added tea"]}
+    assert client.get("/account").status_code == 401
+    login = {"name": "ada", "password": "correct horse battery staple"}
+    assert client.post("/login", data=login).status_code == 302
+    assert client.get("/account").text == "hello ada, visit 1"
+    assert client.get("/account").text == "hello ada, visit 2"
+    assert len(list((tmp_path / ".hostsessions" / "sessions").rglob("*.session"))) == 1
+    assert client.get("/").json == {"cart": ["tea"], "messages": []}
+    client.post("/logout")
+    assert client.get("/account").status_code == 401
+    assert client.get("/").json == {"cart": [], "messages": []}
+    assert not list((tmp_path / ".hostsessions" / "sessions").rglob("*.session"))
+
+
+def test_session_transaction_prepares_the_session(client: FlaskClient) -> None:
+    with client.session_transaction() as prepared:
+        prepared["cart"] = ["tea"]
+    assert client.get("/dump").json["items"] == {"cart": ["tea"]}  # type: ignore[index]
+    with client.session_transaction() as prepared:
+        assert prepared["cart"] == ["tea"]
+
+
+def test_flask_login_test_client_logs_a_user_in(app: Flask) -> None:
+    from flask_login import FlaskLoginClient
+
+    from tests.flask_site import User
+
+    app.test_client_class = FlaskLoginClient
+    client = app.test_client(user=User("ada"))
+    assert client.get("/protected").text == "hello ada"
