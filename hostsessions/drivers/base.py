@@ -1,13 +1,61 @@
-"""The driver protocols: what a store must do to hold sessions.
+"""The driver contract, and the base classes that carry its rules.
 
-A driver moves opaque payload strings under a key (the session ID); it never
-decodes them. Expiry, merging and ID rules live in the core.
+Rules of this module: everything a driver must obey that is not about its particular
+store lives here, once. A driver moves opaque payload strings under a key (the session
+ID); it never decodes them. A driver built on :class:`DriverBase` (or
+:class:`AsyncDriverBase`) writes only what maps its store's calls: ``read``, ``write``
+and ``delete``. The base derives the rest:
+
+- the minimal protocol (``get_item``/``set_item``/``remove_item``) from the versioned one;
+- "an expired record reads as absent": :func:`live` is the one place that says it;
+- the size rule: :func:`check_size` raises :class:`~hostsessions.SessionTooLargeError`
+  before anything is written;
+- shared helpers: :func:`utf8_length`, :func:`whole_seconds` (an expiry rounded up to a
+  whole second, for stores whose native expiry counts seconds) and :class:`ClientCache`
+  (a process-wide client per settings, created once under a lock).
+
+Optional capabilities are declared as small protocols: :class:`HasAsyncTwin`
+(``to_async``), :class:`BlockingHints` (``blocking``, ``blocking_reads``),
+:class:`AsyncClosable` (``aclose``), :class:`Closable` (``close``) and
+:class:`SweepableDriver` (``sweep(*, now=None)``). ``docs/writing-a-driver.md`` describes
+each.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
+
+from ..errors import SessionTooLargeError
+
+__all__ = [
+    "AnyDriver",
+    "AsyncClosable",
+    "AsyncDriver",
+    "AsyncDriverBase",
+    "AsyncVersionedDriver",
+    "BlockingHints",
+    "ClientCache",
+    "Closable",
+    "Driver",
+    "DriverBase",
+    "HasAsyncTwin",
+    "Record",
+    "SweepableDriver",
+    "VersionedDriver",
+    "WriteConflict",
+    "check_size",
+    "check_version",
+    "is_expired",
+    "live",
+    "utf8_length",
+    "whole_seconds",
+]
 
 
 class WriteConflict(Exception):
@@ -26,6 +74,9 @@ class Record:
     payload: str
     version: str
     expires_at: float | None = None
+
+
+# ---- the protocols ----------------------------------------------------------------------
 
 
 @runtime_checkable
@@ -96,10 +147,241 @@ class AsyncVersionedDriver(Protocol):
     async def delete(self, key: str, *, expected_version: str | None = None) -> None: ...
 
 
+#: Anything the core accepts as a driver: either protocol, either flavour.
+AnyDriver: TypeAlias = Driver | AsyncDriver | VersionedDriver | AsyncVersionedDriver
+#: A driver the ASGI shell can await.
+AnyAsyncDriver: TypeAlias = AsyncDriver | AsyncVersionedDriver
+
+
+# ---- optional capabilities ------------------------------------------------------------------
+
+
 @runtime_checkable
 class SweepableDriver(Protocol):
     """A driver whose store has no native expiry offers a sweep (``hostsessions gc``)."""
 
     def sweep(self, *, now: float | None = None) -> int:
-        """Delete expired records; return how many were removed."""
+        """Delete records whose ``expires_at`` is at or before ``now`` (default: the current
+        time); return how many were removed."""
         ...
+
+
+@runtime_checkable
+class HasAsyncTwin(Protocol):
+    """A sync driver with an async flavour: the ASGI shell uses ``to_async()`` instead."""
+
+    def to_async(self) -> AnyAsyncDriver:
+        """A driver on the same store whose methods are coroutines."""
+        ...
+
+
+@runtime_checkable
+class BlockingHints(Protocol):
+    """Whether a sync driver's calls may wait on I/O (the ASGI shell's thread hop).
+
+    ``blocking = False``: every call is quick and may run on the event loop (the memory
+    driver). ``blocking_reads = False``: reads alone are (the filesystem driver). A
+    driver that says nothing is taken to block on every call.
+    """
+
+    blocking: bool
+    blocking_reads: bool
+
+
+@runtime_checkable
+class AsyncClosable(Protocol):
+    """A driver holding connections that the middleware closes at ASGI shutdown."""
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Closable(Protocol):
+    """A driver with resources to release, closed synchronously."""
+
+    def close(self) -> None: ...
+
+
+# ---- the rules, once ------------------------------------------------------------------------
+
+
+def is_expired(expires_at: float | None, now: float) -> bool:
+    """Whether a record expiring at ``expires_at`` (epoch seconds; None: never) is gone."""
+    return expires_at is not None and expires_at <= now
+
+
+def live(record: Record | None, now: float) -> Record | None:
+    """``record``, or None when it has expired: an expired record reads as absent, even where
+    the store has not deleted it yet."""
+    if record is None or is_expired(record.expires_at, now):
+        return None
+    return record
+
+
+def check_version(key: str, current_version: str | None, expected_version: str | None) -> None:
+    """Raise :class:`WriteConflict` unless the live record's version is the one expected
+    (``None`` on both sides: no live record, and a create was asked for)."""
+    if current_version != expected_version:
+        raise WriteConflict(key, expected_version)
+
+
+def utf8_length(text: str) -> int:
+    """Bytes of ``text`` in UTF-8 (a lone surrogate counts as the three bytes it would take)."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def check_size(store: str, size: int, limit: int | None) -> None:
+    """Raise :class:`~hostsessions.SessionTooLargeError` when a payload of ``size`` UTF-8
+    bytes passes ``limit`` (None: no limit). Call it before anything is written."""
+    if limit is not None and size > limit:
+        raise SessionTooLargeError(store, size, limit)
+
+
+def whole_seconds(expires_at: float) -> int:
+    """``expires_at`` as whole epoch seconds, rounded up, for a store whose expiry counts seconds.
+
+    Rounding up means a record never disappears early; it may outlive ``expires_at`` by
+    under a second, which the core does not notice because every key inside the payload
+    carries its own exact expiry.
+    """
+    return math.ceil(expires_at)
+
+
+KeyT = TypeVar("KeyT", bound=Hashable)
+ClientT = TypeVar("ClientT")
+
+
+class ClientCache(Generic[KeyT, ClientT]):
+    """Clients shared by every driver of a process with the same settings, made on first use.
+
+    SDK clients are thread-safe and costly to create (tens of milliseconds of a cold
+    start), so one per settings is made, under a lock so that racing first requests do
+    not make two. Put in the key whatever the client reads when it is made (environment
+    variables included), so a process that changes them gets a client that follows.
+    """
+
+    def __init__(self) -> None:
+        self._clients: dict[KeyT, ClientT] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: KeyT, make: Callable[[], ClientT]) -> ClientT:
+        """The client for ``key``, made with ``make()`` if there is none yet."""
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = make()
+            return client
+
+    def clear(self) -> None:
+        """Forget every client, so the next call makes fresh ones (for test fixtures)."""
+        with self._lock:
+            self._clients.clear()
+
+
+# ---- the base classes -------------------------------------------------------------------------
+
+
+class DriverBase(ABC):
+    """A sync versioned driver: subclasses implement ``read``, ``write`` and ``delete``.
+
+    Methods that subclasses must implement, each with the rule it must keep:
+
+    - ``read(key)``: the record, or None when absent **or expired** (pass what the store
+      returned through :func:`live`);
+    - ``write(key, payload, *, expires_at, expected_version)``: check the size first
+      (:func:`check_size`), then store conditionally: ``expected_version=None`` creates
+      (an expired record counts as absent), any other version must match, else raise
+      :class:`WriteConflict`; return a version never used before for this key;
+    - ``delete(key, *, expected_version=None)``: remove; a version that no longer matches
+      raises :class:`WriteConflict`; an absent record is no error.
+
+    The base derives the minimal protocol from them. Class attributes: ``store_name`` (how
+    errors name the store) and the :class:`BlockingHints` (both True by default).
+    """
+
+    store_name: ClassVar[str] = "the session store"
+    blocking: ClassVar[bool] = True
+    blocking_reads: ClassVar[bool] = True
+
+    @abstractmethod
+    def read(self, key: str) -> Record | None:
+        """The record, or None when it does not exist or has expired."""
+        raise NotImplementedError(f"{type(self).__name__} must implement read(key)")
+
+    @abstractmethod
+    def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str:
+        """Store ``payload`` if the stored version is ``expected_version``; return the new one."""
+        raise NotImplementedError(f"{type(self).__name__} must implement write(...)")
+
+    @abstractmethod
+    def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        """Remove the record; with ``expected_version``, only if it still has that version."""
+        raise NotImplementedError(f"{type(self).__name__} must implement delete(key)")
+
+    # The minimal protocol (last write wins), derived: for code that uses a driver directly.
+
+    def get_item(self, key: str) -> str | None:
+        """The payload, or None when absent or expired."""
+        record = self.read(key)
+        return None if record is None else record.payload
+
+    def set_item(self, key: str, value: str) -> None:
+        """Store ``value`` whatever is there, with no expiry."""
+        while True:  # a conflict means another write came between: try again over it
+            with contextlib.suppress(WriteConflict):
+                self.write(key, value, expires_at=None, expected_version=_version(self.read(key)))
+                return
+
+    def remove_item(self, key: str) -> None:
+        """Remove the record if there is one."""
+        self.delete(key)
+
+
+class AsyncDriverBase(ABC):
+    """:class:`DriverBase` for a store whose client is asyncio-native: coroutine methods."""
+
+    store_name: ClassVar[str] = "the session store"
+
+    @abstractmethod
+    async def read(self, key: str) -> Record | None:
+        """The record, or None when it does not exist or has expired."""
+        raise NotImplementedError(f"{type(self).__name__} must implement async read(key)")
+
+    @abstractmethod
+    async def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str:
+        """Store ``payload`` if the stored version is ``expected_version``; return the new one."""
+        raise NotImplementedError(f"{type(self).__name__} must implement async write(...)")
+
+    @abstractmethod
+    async def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        """Remove the record; with ``expected_version``, only if it still has that version."""
+        raise NotImplementedError(f"{type(self).__name__} must implement async delete(key)")
+
+    async def get_item(self, key: str) -> str | None:
+        """The payload, or None when absent or expired."""
+        record = await self.read(key)
+        return None if record is None else record.payload
+
+    async def set_item(self, key: str, value: str) -> None:
+        """Store ``value`` whatever is there, with no expiry."""
+        while True:
+            with contextlib.suppress(WriteConflict):
+                current = await self.read(key)
+                await self.write(key, value, expires_at=None, expected_version=_version(current))
+                return
+
+    async def remove_item(self, key: str) -> None:
+        """Remove the record if there is one."""
+        await self.delete(key)
+
+
+def _version(record: Record | None) -> str | None:
+    return None if record is None else record.version
+

@@ -77,10 +77,9 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Final, NamedTuple, TypeVar
+from typing import Any, ClassVar, Final, NamedTuple, TypeVar
 
-from ..errors import SessionTooLargeError
-from .base import Record, WriteConflict
+from .base import AsyncDriverBase, DriverBase, Record, WriteConflict, check_size, is_expired, live
 
 __all__ = [
     "DEFAULT_BASE",
@@ -145,7 +144,7 @@ class _Busy(Exception):
     """The folder's lock is held elsewhere and the caller asked not to wait for it."""
 
 
-class FsDriver:
+class FsDriver(DriverBase):
     """Sessions as files under ``base``; see the module docstring for the layout.
 
     ``base`` is made absolute when the driver is created (relative paths are relative to
@@ -159,6 +158,8 @@ class FsDriver:
     Keys must match :data:`SESSION_KEY_PATTERN`: reading or deleting any other key finds
     nothing, writing one raises :class:`ValueError`.
     """
+
+    store_name: ClassVar[str] = "fs"
 
     def __init__(
         self,
@@ -201,9 +202,7 @@ class FsDriver:
         if record is None:
             self._discard_unreadable(where)
             return None
-        if _expired(record.expires_at, time.time()):
-            return None
-        return record
+        return live(record, time.time())
 
     def write(
         self,
@@ -231,12 +230,7 @@ class FsDriver:
         """
         self._delete(key, expected_version, wait=True)
 
-    # The minimal protocol: last write wins.
-
-    def get_item(self, key: str) -> str | None:
-        """The payload, or None when absent, expired or unreadable."""
-        record = self.read(key)
-        return None if record is None else record.payload
+    # The minimal protocol: the base derives it, but a file can simply be replaced.
 
     def set_item(self, key: str, value: str) -> None:
         """Store ``value`` whatever is there, with no expiry."""
@@ -244,13 +238,9 @@ class FsDriver:
         self._commit(staged, None, conditional=False, wait=True)
         self._sweep_if_due(staged.where.folder)
 
-    def remove_item(self, key: str) -> None:
-        """Remove the record if there is one."""
-        self.delete(key)
-
     # Maintenance.
 
-    def sweep(self, now: float | None = None) -> int:
+    def sweep(self, *, now: float | None = None) -> int:
         """Remove expired and unreadable records, and stale temporary files.
 
         ``now`` (epoch seconds, default the current time) decides which records have
@@ -339,8 +329,7 @@ class FsDriver:
                 f"{len(key) if isinstance(key, str) else '?'}"
             )
         data = payload.encode("utf-8")
-        if self.max_payload_bytes is not None and len(data) > self.max_payload_bytes:
-            raise SessionTooLargeError("fs", len(data), self.max_payload_bytes)
+        check_size(self.store_name, len(data), self.max_payload_bytes)
         version = os.urandom(16).hex()
         blob = _encode(version, expires_at, data)
         name = os.path.basename(where.path)
@@ -452,7 +441,7 @@ class FsDriver:
         logger.warning("removed unreadable session record %s", where.path)
 
 
-class AsyncFsDriver:
+class AsyncFsDriver(AsyncDriverBase):
     """The filesystem driver for an event loop (what the ASGI middleware uses).
 
     The same store as the :class:`FsDriver` it wraps, with the calls placed where they
@@ -514,9 +503,9 @@ class AsyncFsDriver:
                 pass
         await _in_thread(driver.delete, key, expected_version=expected_version)
 
-    def sweep(self, now: float | None = None) -> int:
+    def sweep(self, *, now: float | None = None) -> int:
         """As :meth:`FsDriver.sweep` (synchronous, as ``hostsessions gc`` calls it)."""
-        return self.driver.sweep(now)
+        return self.driver.sweep(now=now)
 
 
 async def _in_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -615,7 +604,7 @@ def _current_header(path: str, now: float) -> _Header | None:
         header = _load_header(path)
     except FileNotFoundError:
         return None
-    if header is None or _expired(header.expires_at, now):
+    if header is None or is_expired(header.expires_at, now):
         return None
     return header
 
@@ -626,11 +615,7 @@ def _is_dead(path: str, now: float) -> bool:
         header = _load_header(path)
     except FileNotFoundError:
         return False
-    return header is None or _expired(header.expires_at, now)
-
-
-def _expired(expires_at: float | None, now: float) -> bool:
-    return expires_at is not None and expires_at <= now
+    return header is None or is_expired(header.expires_at, now)
 
 
 def _remove(path: str) -> bool:

@@ -20,8 +20,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import ClassVar, Final
 
-from ..errors import SessionTooLargeError
-from .base import Record, WriteConflict
+from .base import (
+    DriverBase,
+    Record,
+    WriteConflict,
+    check_size,
+    check_version,
+    is_expired,
+    utf8_length,
+)
 
 __all__ = ["DEFAULT_MAX_SESSIONS", "DEFAULT_SWEEP_INTERVAL", "MemoryDriver"]
 
@@ -33,7 +40,7 @@ DEFAULT_MAX_SESSIONS: Final = 10_000
 DEFAULT_SWEEP_INTERVAL: Final = 60.0
 
 
-class MemoryDriver:
+class MemoryDriver(DriverBase):
     """Sessions in an ordered dict (least recently used first), behind a lock.
 
     It implements both the minimal protocol (``get_item``/``set_item``/``remove_item``)
@@ -50,8 +57,10 @@ class MemoryDriver:
     pass a clock they move.
     """
 
+    store_name: ClassVar[str] = "memory"
     #: Calls never wait on I/O, so the ASGI shell may call them on the event loop directly.
     blocking: ClassVar[bool] = False
+    blocking_reads: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -95,11 +104,10 @@ class MemoryDriver:
         expected_version: str | None,
     ) -> str:
         """Store ``payload`` if the stored version is ``expected_version``; return the new one."""
-        self._check_size(payload)
+        check_size(self.store_name, utf8_length(payload), self.max_payload_bytes)
         with self._lock:
             current = self._live(key, self._now())
-            if (current.version if current else None) != expected_version:
-                raise WriteConflict(key, expected_version)
+            check_version(key, current.version if current else None, expected_version)
             return self._store(key, payload, expires_at)
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
@@ -113,27 +121,9 @@ class MemoryDriver:
                 raise WriteConflict(key, expected_version)
             self._records.pop(key, None)
 
-    # The minimal protocol: last write wins.
-
-    def get_item(self, key: str) -> str | None:
-        """The payload, or None when absent or expired."""
-        record = self.read(key)
-        return None if record is None else record.payload
-
-    def set_item(self, key: str, value: str) -> None:
-        """Store ``value`` whatever is there, with no expiry."""
-        self._check_size(value)
-        with self._lock:
-            self._now()
-            self._store(key, value, None)
-
-    def remove_item(self, key: str) -> None:
-        """Remove the record if there is one."""
-        self.delete(key)
-
     # Maintenance.
 
-    def sweep(self, now: float | None = None) -> int:
+    def sweep(self, *, now: float | None = None) -> int:
         """Delete records whose ``expires_at`` is at or before ``now``; return how many."""
         now = self.clock() if now is None else now
         with self._lock:
@@ -155,7 +145,7 @@ class MemoryDriver:
 
     def _sweep(self, now: float) -> int:
         records = self._records
-        expired = [key for key, record in records.items() if _expired(record, now)]
+        expired = [key for key, record in records.items() if is_expired(record.expires_at, now)]
         for key in expired:
             del records[key]
         if self.sweep_interval is not None:
@@ -166,7 +156,7 @@ class MemoryDriver:
         record = self._records.get(key)
         if record is None:
             return None
-        if _expired(record, now):
+        if is_expired(record.expires_at, now):
             del self._records[key]
             return None
         self._records.move_to_end(key)
@@ -180,17 +170,6 @@ class MemoryDriver:
         if self.max_sessions is not None:
             while len(records) > self.max_sessions:
                 _, evicted = records.popitem(last=False)
-                if not _expired(evicted, self.clock()):
+                if not is_expired(evicted.expires_at, self.clock()):
                     self.evicted += 1
         return version
-
-    def _check_size(self, payload: str) -> None:
-        if self.max_payload_bytes is None:
-            return
-        size = len(payload.encode("utf-8"))
-        if size > self.max_payload_bytes:
-            raise SessionTooLargeError("memory", size, self.max_payload_bytes)
-
-
-def _expired(record: Record, now: float) -> bool:
-    return record.expires_at is not None and record.expires_at <= now

@@ -14,12 +14,21 @@ import re
 import secrets
 import threading
 import time
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from hostsessions.drivers.base import Record, WriteConflict
-from hostsessions.errors import SessionConfigError, SessionStorageError, SessionTooLargeError
+from hostsessions.drivers.base import (
+    ClientCache,
+    DriverBase,
+    Record,
+    WriteConflict,
+    check_size,
+    is_expired,
+    utf8_length,
+    whole_seconds,
+)
+from hostsessions.errors import SessionConfigError, SessionStorageError
 
-from .itemsize import ITEM_SIZE_LIMIT, item_size, utf8_length
+from .itemsize import ITEM_SIZE_LIMIT, item_size
 from .table import (
     CREATE_TABLE_ACTIONS,
     EXPIRES_ATTRIBUTE,
@@ -72,8 +81,7 @@ CREATE_CONDITION = "attribute_not_exists(#id) OR #expires <= :now"
 UPDATE_CONDITION = "#version = :expected AND (attribute_not_exists(#expires) OR #expires > :now)"
 DELETE_CONDITION = "attribute_not_exists(#id) OR #version = :expected OR #expires <= :now"
 
-_clients: dict[tuple[str | None, ...], DynamoDBClient] = {}
-_clients_lock = threading.Lock()
+_clients: ClientCache[tuple[str | None, ...], DynamoDBClient] = ClientCache()
 
 
 def shared_client(
@@ -97,15 +105,7 @@ def shared_client(
         os.environ.get("AWS_ENDPOINT_URL"),
         str(max_attempts),
     )
-    client = _clients.get(key)
-    if client is not None:
-        return client
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _new_client(region, endpoint_url, max_attempts)
-            _clients[key] = client
-    return client
+    return _clients.get(key, lambda: _new_client(region, endpoint_url, max_attempts))
 
 
 def _new_client(region: str | None, endpoint_url: str | None, max_attempts: int) -> DynamoDBClient:
@@ -135,21 +135,10 @@ def _new_client(region: str | None, endpoint_url: str | None, max_attempts: int)
 
 def reset_clients() -> None:
     """Forget the shared clients, so the next call creates fresh ones (for test fixtures)."""
-    with _clients_lock:
-        _clients.clear()
+    _clients.clear()
 
 
-def expires_seconds(expires_at: float) -> int:
-    """The ``expires`` attribute for ``expires_at``: whole epoch seconds, rounded up.
-
-    DynamoDB's TTL reads whole seconds. Rounding up means a record never disappears
-    early; it may outlive ``expires_at`` by under a second, which the core does not
-    notice because every key inside the payload carries its own exact expiry.
-    """
-    return math.ceil(expires_at)
-
-
-class DynamoDBDriver:
+class DynamoDBDriver(DriverBase):
     """Sessions in a DynamoDB table, one item per session ID (sync, versioned and minimal).
 
     ``table`` defaults to ``HOSTSESSIONS_DYNAMODB_TABLE``, then ``"hostsessions"``;
@@ -162,7 +151,7 @@ class DynamoDBDriver:
     a look-alike store that accepts less (moto refuses items from 405,000 bytes).
     """
 
-    store_name = "DynamoDB"
+    store_name: ClassVar[str] = "DynamoDB"
 
     def __init__(
         self,
@@ -245,7 +234,7 @@ class DynamoDBDriver:
             return None
         expires = item.get(EXPIRES_ATTRIBUTE)
         expires_at = float(expires["N"]) if expires is not None and "N" in expires else None
-        if expires_at is not None and expires_at <= time.time():
+        if is_expired(expires_at, time.time()):
             return None
         payload = item.get(PAYLOAD_ATTRIBUTE, {}).get("S")
         if payload is None:
@@ -324,25 +313,6 @@ class DynamoDBDriver:
                 raise WriteConflict(key, expected_version) from None
             self._fail("DeleteItem", exc)
 
-    # The minimal protocol (last write wins), for code that uses the driver directly.
-
-    def get_item(self, key: str) -> str | None:
-        """The payload stored under ``key``, or None."""
-        record = self.read(key)
-        return None if record is None else record.payload
-
-    def set_item(self, key: str, value: str) -> None:
-        """Store ``value`` under ``key`` unconditionally, with no expiry."""
-        item = self._item(key, value, secrets.token_urlsafe(12), None)
-        try:
-            self.client.put_item(TableName=self.table, Item=item)
-        except Exception as exc:
-            self._fail("PutItem", exc)
-
-    def remove_item(self, key: str) -> None:
-        """Remove whatever is stored under ``key``."""
-        self.delete(key)
-
     # Helpers.
 
     def _item(
@@ -354,18 +324,12 @@ class DynamoDBDriver:
             VERSION_ATTRIBUTE: {"S": version},
         }
         if expires_at is not None:
-            item[EXPIRES_ATTRIBUTE] = {"N": str(expires_seconds(expires_at))}
-        size = item_size(item)
-        if size > self.item_size_limit:
-            # Reported in payload bytes, the part a user controls: the room is what the
-            # 400 KB leave after the key, the version and the expiry.
-            payload_size = utf8_length(payload)
-            room = self.item_size_limit - (size - payload_size)
-            raise SessionTooLargeError(
-                self.store_name,
-                payload_size,
-                room,
-            )
+            item[EXPIRES_ATTRIBUTE] = {"N": str(whole_seconds(expires_at))}
+        # Reported in payload bytes, the part a user controls: the room is what the
+        # 400 KB leave after the key, the version and the expiry.
+        payload_size = utf8_length(payload)
+        room = self.item_size_limit - (item_size(item) - payload_size)
+        check_size(self.store_name, payload_size, room)
         return item
 
     def _fail(

@@ -16,12 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from hostsessions.drivers.base import utf8_length
+
 ITEM_SIZE_LIMIT = 400 * 1024
-
-
-def utf8_length(text: str) -> int:
-    """Bytes of ``text`` in UTF-8 (a lone surrogate counts as the three bytes it would take)."""
-    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def number_size(value: str) -> int:

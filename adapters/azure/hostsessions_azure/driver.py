@@ -15,7 +15,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from hostsessions.drivers.base import Record
+from hostsessions.drivers.base import AsyncDriverBase, DriverBase, Record
 
 from . import layout, plans
 from .settings import TableSettings
@@ -35,7 +35,7 @@ def _advance(plan: plans.Plan, outcome: Any, error: Exception | None) -> tuple[b
     return False, operation
 
 
-class AzureTablesDriver:
+class AzureTablesDriver(DriverBase):
     """Sessions in one Azure table, with blocking calls (for WSGI apps and ``hostsessions gc``).
 
     Build it with :func:`hostsessions_azure.azure_tables` or
@@ -101,19 +101,6 @@ class AzureTablesDriver:
         """Delete the entity (only with that ETag when ``expected_version`` is given)."""
         self._run(plans.delete(key, expected_version=expected_version))
 
-    def get_item(self, key: str) -> str | None:
-        """The minimal protocol: the payload, or None."""
-        record = self.read(key)
-        return None if record is None else record.payload
-
-    def set_item(self, key: str, value: str) -> None:
-        """The minimal protocol: store the payload unconditionally, with no expiry."""
-        self._run(plans.put(key, value))
-
-    def remove_item(self, key: str) -> None:
-        """The minimal protocol: delete the entity if it exists."""
-        self.delete(key)
-
     def sweep(self, *, now: float | None = None) -> int:
         """Delete expired entities (``hostsessions gc``); return how many were removed.
 
@@ -151,7 +138,7 @@ class AzureTablesDriver:
         """Nothing to release: the client is shared by every driver with these settings."""
 
 
-class AsyncAzureTablesDriver:
+class AsyncAzureTablesDriver(AsyncDriverBase):
     """Sessions in one Azure table through ``azure.data.tables.aio`` (for ASGI apps).
 
     It holds one client per event loop it is used on (aiohttp sessions cannot move

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from hostsessions.errors import SessionTooLargeError
+from hostsessions.drivers.base import check_size, is_expired, whole_seconds
 
 STORE_NAME = "Azure Table storage"
 
@@ -98,19 +98,12 @@ def max_payload_bytes(pk: str, *, has_expires: bool) -> int:
     return best
 
 
-def stored_expiry(expires_at: float) -> int:
-    """Whole seconds, rounded up: a record may outlive its expiry by under a second, never
-    expire early (the core checks each key's own expiry to the millisecond anyway)."""
-    return math.ceil(expires_at)
-
-
 def build_entity(key: str, payload: str, expires_at: float | None) -> dict[str, Any]:
     """The entity for one session; raises SessionTooLargeError when Azure would refuse it."""
     pk = partition_key(key)
     data = payload.encode("utf-8")
     limit = max_payload_bytes(pk, has_expires=expires_at is not None)
-    if len(data) > limit:
-        raise SessionTooLargeError(STORE_NAME, len(data), limit)
+    check_size(STORE_NAME, len(data), limit)
     entity: dict[str, Any] = {"PartitionKey": pk, "RowKey": ROW_KEY}
     starts = range(0, len(data), MAX_CHUNK_BYTES)
     chunks = [data[start : start + MAX_CHUNK_BYTES] for start in starts]
@@ -120,7 +113,7 @@ def build_entity(key: str, payload: str, expires_at: float | None) -> dict[str, 
     if expires_at is not None:
         # Int64 even though today's epoch seconds fit Int32: the sweep's filter compares
         # against an Int64 literal, and the column keeps one type for every entity.
-        entity[EXPIRES] = (stored_expiry(expires_at), INT64)
+        entity[EXPIRES] = (whole_seconds(expires_at), INT64)
     return entity
 
 
@@ -138,9 +131,9 @@ def entity_expiry(entity: Mapping[str, Any]) -> float | None:
     return float(_int_value(entity[EXPIRES]))
 
 
-def is_expired(entity: Mapping[str, Any], now: float) -> bool:
-    expires_at = entity_expiry(entity)
-    return expires_at is not None and expires_at <= now
+def entity_expired(entity: Mapping[str, Any], now: float) -> bool:
+    """Whether the entity holds a record that has expired by ``now``."""
+    return is_expired(entity_expiry(entity), now)
 
 
 def entity_payload(entity: Mapping[str, Any]) -> str:

@@ -50,14 +50,6 @@ class Create:
 
 
 @dataclass(frozen=True)
-class Upsert:
-    """Insert or replace an entity, whatever is there; the result is its ETag.
-    Throws TableMissing."""
-
-    entity: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
 class CreateTable:
     """Create the table; no result (a table created meanwhile by another instance is fine)."""
 
@@ -78,7 +70,7 @@ class Delete:
     etag: str | None
 
 
-Operation = Get | Create | Upsert | Replace | Delete | CreateTable
+Operation = Get | Create | Replace | Delete | CreateTable
 Plan = Generator[Operation, Any, Any]
 
 
@@ -98,7 +90,7 @@ def _could_be_etag(version: str) -> bool:
 
 def read(key: str, now: float | None = None) -> Plan:
     entity = yield Get(layout.partition_key(key))
-    if entity is None or layout.is_expired(entity, time.time() if now is None else now):
+    if entity is None or layout.entity_expired(entity, time.time() if now is None else now):
         return None
     return Record(layout.entity_payload(entity), etag_of(entity), layout.entity_expiry(entity))
 
@@ -127,7 +119,7 @@ def write(
     # Table storage has no TTL, so an expired entity may still be there. The core sees it
     # as absent, so a new record replaces it, but only if it is still that same entity.
     current = yield Get(entity["PartitionKey"])
-    if current is None or not layout.is_expired(current, time.time() if now is None else now):
+    if current is None or not layout.entity_expired(current, time.time() if now is None else now):
         raise WriteConflict(key, None)
     try:
         return (yield Replace(entity, etag_of(current)))
@@ -135,12 +127,7 @@ def write(
         raise WriteConflict(key, None) from None
 
 
-def put(key: str, payload: str) -> Plan:
-    """The minimal protocol's write: last write wins, no expiry."""
-    return (yield from _in_table(Upsert(layout.build_entity(key, payload, None))))
-
-
-def _in_table(operation: Create | Upsert) -> Plan:
+def _in_table(operation: Create) -> Plan:
     # The table is created by the first write that finds it missing, so a cold start
     # costs no extra call; reads of a missing table simply find no session.
     try:

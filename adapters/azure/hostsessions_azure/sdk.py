@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
-import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -28,6 +27,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, UpdateMode
 from azure.data.tables.aio import TableClient as AsyncTableClient
 
+from hostsessions.drivers.base import ClientCache
 from hostsessions.errors import SessionConfigError, SessionStorageError
 
 from . import layout
@@ -41,14 +41,12 @@ from .plans import (
     Operation,
     Replace,
     TableMissing,
-    Upsert,
 )
 from .settings import TableSettings
 
 ROLE = "Storage Table Data Contributor"
 
-_sync_clients: dict[TableSettings, TableClient] = {}
-_sync_clients_lock = threading.Lock()
+_sync_clients: ClientCache[TableSettings, TableClient] = ClientCache()
 
 
 def _identity_module(asynchronous: bool) -> Any:
@@ -124,12 +122,10 @@ def _new_client(settings: TableSettings, *, asynchronous: bool) -> Any:
 
 def sync_client(settings: TableSettings) -> TableClient:
     """One client per process and settings: it is thread-safe and pools connections."""
-    with _sync_clients_lock:
-        client = _sync_clients.get(settings)
-        if client is None:
-            client = _new_client(settings, asynchronous=False)
-            _sync_clients[settings] = client
-        return client
+    client: TableClient = _sync_clients.get(
+        settings, lambda: _new_client(settings, asynchronous=False)
+    )
+    return client
 
 
 def async_client(settings: TableSettings) -> AsyncTableClient:
@@ -149,8 +145,6 @@ def call_for(operation: Operation) -> Call:
         # No echo of the entity: it may be a megabyte, and only the ETag is needed.
         no_echo = {"response_preference": "return-no-content"}
         return "create_entity", (operation.entity,), no_echo, _etag
-    if isinstance(operation, Upsert):
-        return "upsert_entity", (operation.entity,), {"mode": UpdateMode.REPLACE}, _etag
     if isinstance(operation, Replace):
         if_match = {"etag": operation.etag, "match_condition": MatchConditions.IfNotModified}
         return "update_entity", (operation.entity,), {"mode": UpdateMode.REPLACE, **if_match}, _etag
@@ -190,7 +184,7 @@ def outcome_of_failure(operation: Operation, error: AzureError, settings: TableS
             return None  # no entity, or no table yet: either way no session
         if isinstance(operation, Replace):
             raise Mismatch() from None  # the entity was deleted since it was read
-        if isinstance(operation, Create | Upsert):
+        if isinstance(operation, Create):
             raise TableMissing() from None
     raise storage_error(_verb(operation), error, settings) from error
 
@@ -199,7 +193,6 @@ def _verb(operation: Operation) -> str:
     verbs = {
         Get: "read a session",
         Create: "create a session",
-        Upsert: "write a session",
         Replace: "write a session",
         Delete: "delete a session",
         CreateTable: "create its table",

@@ -11,11 +11,11 @@ loop they were created in, so each async driver makes its own inside the running
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hostsessions import SessionConfigError
+from hostsessions.drivers.base import ClientCache
 
 from .errors import Target
 
@@ -82,8 +82,7 @@ def settings_from_client(client: Any, collection: str, timeout: float) -> Settin
     )
 
 
-_shared: dict[tuple[Any, ...], Client] = {}
-_shared_lock = threading.Lock()
+_shared: ClientCache[tuple[Any, ...], Client] = ClientCache()
 
 
 def shared_client(settings: Settings) -> Client:
@@ -97,14 +96,13 @@ def shared_client(settings: Settings) -> Client:
         id(settings.credentials),
         os.environ.get(EMULATOR_HOST_VAR),
     )
-    with _shared_lock:
-        client = _shared.get(key)
-        if client is None:
-            from google.cloud import firestore
+    return _shared.get(key, lambda: _new_client(settings))
 
-            client = firestore.Client(**settings.client_options())
-            _shared[key] = client
-        return client
+
+def _new_client(settings: Settings) -> Client:
+    from google.cloud import firestore
+
+    return firestore.Client(**settings.client_options())
 
 
 def new_async_client(settings: Settings) -> AsyncClient:

@@ -19,10 +19,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from hostsessions import SessionTooLargeError
-from hostsessions.drivers import Record, WriteConflict
+from hostsessions.drivers.base import (
+    AsyncDriverBase,
+    DriverBase,
+    Record,
+    WriteConflict,
+    check_size,
+    utf8_length,
+)
 
 from . import clients, layout
 from .errors import storage_errors
@@ -44,6 +50,8 @@ SWEEP_BATCH = 500
 
 class _Plans:
     """What both flavours share: settings, the size check, and every operation's plan."""
+
+    store_name: ClassVar[str] = "Firestore"
 
     def __init__(self, settings: clients.Settings) -> None:
         self.settings = settings
@@ -76,9 +84,7 @@ class _Plans:
         # Firestore's limit is on the whole document; the error speaks of the payload,
         # the part the application controls.
         limit = layout.payload_limit(self.collection, layout.document_id(key), expires_at)
-        size = layout.utf8_length(payload)
-        if size > limit:
-            raise SessionTooLargeError("Firestore", size, limit)
+        check_size(self.store_name, utf8_length(payload), limit)
         return {
             layout.PAYLOAD: payload,
             layout.EXPIRES: layout.timestamp(expires_at),
@@ -144,7 +150,7 @@ class _Plans:
             raise WriteConflict(key, expected_version)
 
 
-class FirestoreDriver(_Plans):
+class FirestoreDriver(_Plans, DriverBase):
     """Sessions in Firestore through the sync ``firestore.Client`` (for WSGI apps).
 
     Build it with :func:`hostsessions_gcp.firestore` (or ``hostsessions.drivers.firestore``).
@@ -194,7 +200,7 @@ class FirestoreDriver(_Plans):
         """
         self._run(key, self._delete_plan(key, expected_version))
 
-    def sweep(self, now: float | None = None) -> int:
+    def sweep(self, *, now: float | None = None) -> int:
         """Delete sessions that expired at or before ``now``; return how many.
 
         For projects without a TTL policy on ``expires`` (``hostsessions gc`` runs this).
@@ -244,7 +250,7 @@ class FirestoreDriver(_Plans):
         return removed
 
 
-class AsyncFirestoreDriver(_Plans):
+class AsyncFirestoreDriver(_Plans, AsyncDriverBase):
     """Sessions in Firestore through ``firestore.AsyncClient`` (for ASGI apps, no thread hop).
 
     gRPC's asyncio channels belong to the event loop they were opened in, so the client is

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hostsessions.drivers import Record
+from hostsessions.drivers.base import Record, is_expired, utf8_length
 
 PAYLOAD = "payload"
 EXPIRES = "expires"
@@ -49,11 +49,6 @@ def document_id(key: str) -> str:
     if key.startswith(_ESCAPE) or _RESERVED_ID.match(key):
         return _ESCAPE + key
     return key
-
-
-def utf8_length(text: str) -> int:
-    """Bytes of ``text`` in UTF-8 (a lone surrogate counts as the three bytes it would take)."""
-    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def string_size(text: str) -> int:
@@ -100,7 +95,7 @@ def to_record(data: Mapping[str, Any] | None, update_time: Any, now: float) -> R
     if not isinstance(expires, datetime):
         expires = None
     expires_at = None if expires is None else expires.timestamp()
-    if expires_at is not None and expires_at <= now:
+    if is_expired(expires_at, now):
         # A TTL policy deletes expired documents within a day or so, not at once.
         return None
     return Record(payload, version_of(update_time, expires), expires_at)
