@@ -14,9 +14,17 @@ from typing import TYPE_CHECKING, Any, overload
 
 from ..errors import SessionConfigError
 from .base import (
+    AnyDriver,
+    AsyncClosable,
     AsyncDriver,
+    AsyncDriverBase,
     AsyncVersionedDriver,
+    BlockingHints,
+    ClientCache,
+    Closable,
     Driver,
+    DriverBase,
+    HasAsyncTwin,
     Record,
     SweepableDriver,
     VersionedDriver,
@@ -34,11 +42,19 @@ if TYPE_CHECKING:
     from .redis_driver import AsyncRedisDriver, RedisDriver
 
 __all__ = [
+    "AnyDriver",
+    "AsyncClosable",
     "AsyncDriver",
+    "AsyncDriverBase",
     "AsyncVersionedDriver",
+    "BlockingHints",
+    "ClientCache",
+    "Closable",
     "Driver",
+    "DriverBase",
     "FsDriver",
     "FsLiteDriver",
+    "HasAsyncTwin",
     "MemoryDriver",
     "Record",
     "SweepableDriver",

@@ -34,6 +34,7 @@ from typing import ClassVar, Generic, Protocol, TypeAlias, TypeVar, runtime_chec
 from ..errors import SessionTooLargeError
 
 __all__ = [
+    "AnyAsyncDriver",
     "AnyDriver",
     "AsyncClosable",
     "AsyncDriver",
