@@ -117,7 +117,10 @@ class JSBigInt(int):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return f"JSBigInt({int(self)})"
+        return f"JSBigInt({int.__repr__(self)})"
+
+    def __str__(self) -> str:  # int's str is its repr: keep "5", not "JSBigInt(5)"
+        return int.__repr__(self)
 
 
 class JSMap(dict[Any, Any]):

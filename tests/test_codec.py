@@ -219,6 +219,7 @@ def test_a_small_bigint_stays_a_bigint_and_arithmetic_gives_plain_ints() -> None
 
     assert five == 5
     assert isinstance(five, int)
+    assert (str(five), f"{five}", f"{five:03d}", repr(five)) == ("5", "5", "005", "JSBigInt(5)")
     assert stringify(five) == '[["BigInt","5"]]'
     assert stringify(five + 1) == "[6]"
     assert type(parse(stringify(2**60))) is int  # a large int is always written as BigInt

@@ -1,0 +1,268 @@
+"""One session shared by a real Astro site and a hostsessions app, in both directions.
+
+The Astro site (tests/astro/site: astro 5 and @astrojs/node from npm, built by
+scripts/setup.d/70-astro-site.sh) runs as in production, ``node dist/server/entry.mjs``,
+beside the hostsessions app of python_app.py under uvicorn. Both use the cookie
+``astro-session`` and one store: unstorage's fs-lite layout in a folder, or a real
+redis-server in unstorage's key layout (``<base>:<id>``). Every test runs on both stores.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+from hostsessions.codec import parse
+
+from .conftest import Browser, Store
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+HOSTSESSIONS_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+
+# What both sides must see of src/lib/values.mjs's typedValues() and python_app.typed_values().
+TYPED_DESCRIPTION: dict[str, Any] = {
+    "date": {"t": "Date", "v": "2026-11-30T06:00:00.123Z"},
+    "map": {
+        "t": "Map",
+        "v": [
+            [{"t": "string", "v": "a"}, {"t": "number", "v": 1}],
+            [{"t": "number", "v": 2}, {"t": "string", "v": "b"}],
+        ],
+    },
+    "set": {"t": "Set", "v": [{"t": "string", "v": "x"}, {"t": "number", "v": 3}]},
+    "url": {"t": "URL", "v": "https://astro.example/path?q=1"},
+    "bigint": {"t": "bigint", "v": "12345678901234567890"},
+    "smallBigint": {"t": "bigint", "v": "5"},
+    "bytes": {"t": "Uint8Array", "v": [0, 1, 254, 255]},
+    "nested": {
+        "t": "object",
+        "v": {
+            "cart": {
+                "t": "Array",
+                "v": [
+                    {
+                        "t": "object",
+                        "v": {
+                            "sku": {"t": "string", "v": "a"},
+                            "qty": {"t": "number", "v": 2},
+                            "note": {"t": "undefined"},
+                        },
+                    }
+                ],
+            },
+            "tags": {"t": "Set", "v": [{"t": "string", "v": "t"}]},
+        },
+    },
+    "undef": {"t": "undefined"},
+    "nul": {"t": "null"},
+    "text": {"t": "string", "v": "héllo <b>"},
+    "float": {"t": "number", "v": 1.5},
+    "flag": {"t": "boolean", "v": True},
+}
+
+
+def canonical(description: Any) -> Any:
+    """A description with Set members in a fixed order: a Python set has none."""
+    if isinstance(description, dict):
+        if description.get("t") == "Set":
+            members = [canonical(member) for member in description["v"]]
+            return {"t": "Set", "v": sorted(members, key=lambda m: json.dumps(m, sort_keys=True))}
+        return {key: canonical(value) for key, value in description.items()}
+    if isinstance(description, list):
+        return [canonical(item) for item in description]
+    return description
+
+
+def keys_seen(browser: Browser, side: str) -> dict[str, Any]:
+    seen: dict[str, Any] = browser.get(f"/{side}/describe")["keys"]
+    return canonical(seen)
+
+
+# Values, with their types, in both directions.
+
+
+def test_values_set_in_astro_are_read_in_python_with_their_types(browser: Browser) -> None:
+    browser.post("/astro/set-typed")
+
+    assert keys_seen(browser, "py") == canonical(TYPED_DESCRIPTION)
+
+
+def test_values_set_in_python_are_read_in_astro_with_their_types(browser: Browser) -> None:
+    browser.post("/py/set-typed")
+
+    assert keys_seen(browser, "astro") == canonical(TYPED_DESCRIPTION)
+
+
+def test_a_python_read_modify_write_keeps_every_astro_value_and_type(browser: Browser) -> None:
+    browser.post("/astro/set-typed")
+
+    browser.post("/py/update?key=visits")
+    browser.post("/py/update?key=visits")
+
+    expected = {**TYPED_DESCRIPTION, "visits": {"t": "number", "v": 2}}
+    assert keys_seen(browser, "astro") == canonical(expected)
+
+
+def test_an_astro_read_modify_write_keeps_every_python_value_and_type(browser: Browser) -> None:
+    browser.post("/py/set-typed")
+
+    browser.post("/astro/update?key=visits")
+    browser.post("/py/update?key=visits")
+
+    expected = {**TYPED_DESCRIPTION, "visits": {"t": "number", "v": 2}}
+    assert keys_seen(browser, "py") == canonical(expected)
+    assert keys_seen(browser, "astro") == canonical(expected)
+
+
+# IDs and the store's layout.
+
+
+def test_python_uses_astros_session_id_and_unstorages_layout(
+    browser: Browser, store: Store
+) -> None:
+    browser.post("/astro/set?key=greeting", "hello")
+    astro_id = browser.cookie
+    assert astro_id is not None
+    assert UUID.fullmatch(astro_id)
+
+    browser.post("/py/set?key=reply", "hi")
+
+    assert browser.cookie == astro_id  # Python kept the session: no new ID, no new cookie
+    raw = store.raw(astro_id)
+    assert raw is not None
+    stored = parse(raw)  # the bare devalue Map of {data, expires}, where unstorage keeps it
+    assert stored["greeting"]["data"] == "hello"
+    assert stored["reply"] == {"data": "hi"}
+    assert keys_seen(browser, "astro")["reply"] == {"t": "string", "v": "hi"}
+
+
+def test_a_session_python_creates_is_read_by_astro(browser: Browser, store: Store) -> None:
+    browser.post("/py/set?key=cart", ["sku-1"])
+    python_id = browser.cookie
+    assert python_id is not None
+    assert HOSTSESSIONS_ID.fullmatch(python_id)
+    assert store.raw(python_id) is not None
+
+    browser.post("/astro/update?key=visits")
+
+    assert browser.cookie == python_id
+    assert keys_seen(browser, "py") == {
+        "cart": {"t": "Array", "v": [{"t": "string", "v": "sku-1"}]},
+        "visits": {"t": "number", "v": 1},
+    }
+
+
+def test_an_unknown_astro_id_is_not_adopted_by_python(browser: Browser, store: Store) -> None:
+    forged = str(uuid.uuid4())
+    browser.cookie = forged
+
+    browser.post("/py/set?key=a", 1)
+
+    assert browser.cookie not in (None, forged)
+    assert store.raw(forged) is None
+
+
+# Per-key TTL, set by one side, honoured by the other.
+
+
+def test_a_ttl_set_in_astro_is_honoured_by_python(browser: Browser) -> None:
+    browser.post("/astro/set?key=brief&ttl=1", "soon gone")
+    browser.post("/astro/set?key=lasting", "stays")
+    assert set(keys_seen(browser, "py")) == {"brief", "lasting"}
+
+    time.sleep(1.3)
+
+    assert set(keys_seen(browser, "py")) == {"lasting"}
+
+
+def test_a_ttl_set_in_python_is_honoured_by_astro(browser: Browser) -> None:
+    browser.post("/py/set?key=brief&ttl=1", "soon gone")
+    browser.post("/py/set?key=lasting", "stays")
+    assert set(keys_seen(browser, "astro")) == {"brief", "lasting"}
+
+    time.sleep(1.3)
+
+    assert set(keys_seen(browser, "astro")) == {"lasting"}
+
+
+def test_python_keeps_the_expiry_astro_gave_a_key_it_did_not_change(browser: Browser) -> None:
+    browser.post("/astro/set?key=brief&ttl=1", "soon gone")
+    browser.post("/py/update?key=visits")  # Python rewrites the record
+    assert set(keys_seen(browser, "astro")) == {"brief", "visits"}
+
+    time.sleep(1.3)
+
+    assert set(keys_seen(browser, "astro")) == {"visits"}
+    assert set(keys_seen(browser, "py")) == {"visits"}
+
+
+# regenerate and destroy on either side, followed by the other.
+
+
+def test_regenerate_in_astro_is_followed_by_python(browser: Browser, store: Store) -> None:
+    browser.post("/py/set?key=user", "ada")
+    old_id = browser.cookie
+
+    browser.post("/astro/regenerate")
+
+    new_id = browser.cookie
+    assert new_id is not None
+    assert UUID.fullmatch(new_id)
+    assert store.raw(new_id) is not None
+    assert old_id is not None
+    assert store.raw(old_id) is None
+    assert keys_seen(browser, "py") == {
+        "user": {"t": "string", "v": "ada"},
+        "regeneratedBy": {"t": "string", "v": "astro"},
+    }
+    browser.cookie = old_id  # the old ID is gone for Python too
+    assert keys_seen(browser, "py") == {}
+
+
+def test_regenerate_in_python_is_followed_by_astro(browser: Browser, store: Store) -> None:
+    browser.post("/astro/set?key=user", "ada")
+    old_id = browser.cookie
+
+    browser.post("/py/regenerate")
+
+    new_id = browser.cookie
+    assert new_id is not None
+    assert new_id != old_id
+    assert HOSTSESSIONS_ID.fullmatch(new_id)
+    assert old_id is not None
+    assert store.raw(old_id) is None
+    assert keys_seen(browser, "astro") == {"user": {"t": "string", "v": "ada"}}
+    browser.cookie = old_id
+    assert keys_seen(browser, "astro") == {}
+
+
+def test_destroy_in_astro_is_followed_by_python(browser: Browser, store: Store) -> None:
+    browser.post("/py/set?key=user", "ada")
+    old_id = browser.cookie
+    assert old_id is not None
+
+    browser.post("/astro/destroy")
+
+    assert browser.cookie is None
+    assert store.raw(old_id) is None
+    assert keys_seen(browser, "py") == {}
+    browser.cookie = old_id  # a browser that kept the old cookie gets nothing back
+    assert keys_seen(browser, "py") == {}
+    assert store.keys() == []
+
+
+def test_destroy_in_python_is_followed_by_astro(browser: Browser, store: Store) -> None:
+    browser.post("/astro/set?key=user", "ada")
+    old_id = browser.cookie
+    assert old_id is not None
+
+    browser.post("/py/destroy")
+
+    assert browser.cookie is None
+    assert store.raw(old_id) is None
+    assert keys_seen(browser, "astro") == {}
+    browser.cookie = old_id
+    assert keys_seen(browser, "astro") == {}
