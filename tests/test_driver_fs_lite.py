@@ -387,3 +387,14 @@ def test_overwrites_leave_no_temporary_file_behind(tmp_path: Path) -> None:
     for n in range(10):
         version = driver.write(key, f"v{n}", expires_at=None, expected_version=version)
     assert [p.name for p in (tmp_path / "lite").iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_fsync_writes_round_trip_too(base: Path) -> None:
+    driver = FsLiteDriver(base, fsync=True)
+    key = astro_id()
+
+    version = create(driver, key, "[1]")
+    driver.write(key, "[2]", expires_at=None, expected_version=version)
+
+    assert (base / key).read_text() == "[2]"
+    assert not [path for path in base.iterdir() if path.name.endswith(".tmp")]

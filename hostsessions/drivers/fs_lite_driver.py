@@ -40,12 +40,12 @@ import uuid
 from collections.abc import Iterator
 from typing import ClassVar, Final
 
-from ..errors import SessionTooLargeError
-from .base import Record, WriteConflict
+from .base import DriverBase, Record, WriteConflict, check_size, check_version, utf8_length
 from .fs_driver import (
     DEFAULT_MAX_PAYLOAD_BYTES,
     SESSION_KEY_PATTERN,
     STALE_TEMP_SECONDS,
+    _fsync_folder,
     _lock,
     _remove,
     _replace,
@@ -65,17 +65,20 @@ _TORN_READ_RETRIES: Final = 5
 _TORN_READ_PAUSE: Final = 0.002
 
 
-class FsLiteDriver:
+class FsLiteDriver(DriverBase):
     """Sessions as one file per ID under ``base``, in unstorage's ``fs-lite`` layout.
 
     ``base`` is required (as in unstorage) and made absolute when the driver is created;
     point it at the folder the Astro site uses (its ``session.options.base``).
     ``max_payload_bytes`` bounds a payload's size in UTF-8 bytes (``None``: no limit).
+    ``fsync`` flushes each record, then the folder, to disk before a write returns, as the
+    ``fs`` driver's option of that name does (Astro's own writes never do).
 
     Keys must be session IDs (16 to 256 characters of ``A-Z a-z 0-9 _ -``): reading or
     deleting any other key finds nothing, writing one raises :class:`ValueError`.
     """
 
+    store_name: ClassVar[str] = "fs-lite"
     # A read is one open and read of a small local file: cheaper than a thread hop.
     blocking_reads: ClassVar[bool] = False
 
@@ -84,11 +87,13 @@ class FsLiteDriver:
         base: str | os.PathLike[str],
         *,
         max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES,
+        fsync: bool = False,
     ) -> None:
         if not os.fspath(base):
             raise ValueError("the fs-lite driver needs a base folder (the Astro site's one)")
         self.base = os.path.abspath(os.fspath(base))
         self.max_payload_bytes = max_payload_bytes
+        self.fsync = bool(fsync)
 
     def __repr__(self) -> str:
         return f"FsLiteDriver(base={self.base!r})"
@@ -147,20 +152,9 @@ class FsLiteDriver:
                     raise WriteConflict(key, expected_version)
             _remove(path)
 
-    # The minimal protocol: last write wins.
-
-    def get_item(self, key: str) -> str | None:
-        """The payload, or None when absent."""
-        record = self.read(key)
-        return None if record is None else record.payload
-
     def set_item(self, key: str, value: str) -> None:
-        """Store ``value`` whatever is there."""
+        """Store ``value`` whatever is there (the minimal protocol: last write wins)."""
         self._put(key, value, None, conditional=False)
-
-    def remove_item(self, key: str) -> None:
-        """Remove the record if there is one."""
-        self.delete(key)
 
     # Maintenance.
 
@@ -226,9 +220,8 @@ class FsLiteDriver:
                 f"A-Z a-z 0-9 _ -; got a {type(key).__name__} of length "
                 f"{len(key) if isinstance(key, str) else '?'}"
             )
-        data = payload.encode("utf-8")
-        if self.max_payload_bytes is not None and len(data) > self.max_payload_bytes:
-            raise SessionTooLargeError("fs-lite", len(data), self.max_payload_bytes)
+        check_size(self.store_name, utf8_length(payload), self.max_payload_bytes)
+        data = payload.encode("utf-8", "surrogatepass")
         staged, version = self._stage(key, data)
         replaced = False
         try:
@@ -237,8 +230,7 @@ class FsLiteDriver:
                     raise FileNotFoundError(f"session folder {self.base!r} vanished mid-write")
                 if conditional:
                     current = _read_versioned(path)
-                    if (current[1] if current else None) != expected_version:
-                        raise WriteConflict(key, expected_version)
+                    check_version(key, current[1] if current else None, expected_version)
                 old_at_staged = _replace(staged, path)
                 replaced = True
         finally:
@@ -246,11 +238,13 @@ class FsLiteDriver:
                 _remove(staged)
         if old_at_staged:
             _remove(staged)  # the old record, swapped out
+        if self.fsync:
+            _fsync_folder(self.base)
         return version
 
     def _stage(self, key: str, data: bytes) -> tuple[str, str]:
-        """Write ``data`` to a new temporary file in ``base``, flushed to disk; its path and
-        the version the record will have once it is renamed into place."""
+        """Write ``data`` to a new temporary file in ``base``; its path and the version the
+        record will have once it is renamed into place."""
         temp = os.path.join(self.base, f".{key}.{uuid.uuid4().hex}{_TEMP_SUFFIX}")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         try:
@@ -262,7 +256,8 @@ class FsLiteDriver:
             with open(fd, "wb") as file:
                 file.write(data)
                 file.flush()
-                os.fsync(file.fileno())
+                if self.fsync:
+                    os.fsync(file.fileno())
                 version = _version(os.fstat(file.fileno()), data)
         except BaseException:
             _remove(temp)
