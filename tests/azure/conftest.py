@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hostsessions_azure import AzureTablesDriver, azure_tables
-from hostsessions_azure.testing import Azurite, run_azurite
+from hostsessions_azure.azurite import Azurite
 
-ROOT = Path(__file__).resolve().parents[2]
-AZURITE_TABLE = ROOT / ".tools" / "azurite" / "node_modules" / ".bin" / "azurite-table"
-
-
-@pytest.fixture(scope="session")
-def azurite() -> Iterator[Azurite]:
-    """Azurite's table service on 127.0.0.1, in memory, stopped by PID at the end."""
-    if not AZURITE_TABLE.exists():
-        pytest.fail(
-            f"Azurite is missing at {AZURITE_TABLE}: run bash scripts/setup.d/30-azurite.sh"
-        )
-    with run_azurite(AZURITE_TABLE) as running:
-        yield running
+# Azurite itself comes from the adapter's pytest plugin (hostsessions_azure.testing), which
+# finds scripts/setup.d/30-azurite.sh's install under .tools/azurite.
 
 
 def fresh_table_name() -> str:

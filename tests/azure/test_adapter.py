@@ -6,8 +6,8 @@ import secrets
 
 import pytest
 from hostsessions_azure.adapter import adapter
+from hostsessions_azure.azurite import Azurite
 from hostsessions_azure.driver import AzureTablesDriver
-from hostsessions_azure.testing import Azurite
 
 from hostsessions import DriverConfig, SessionConfig, SessionConfigError
 from hostsessions.adapters import build_driver, choose_driver

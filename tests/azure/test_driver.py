@@ -10,8 +10,8 @@ import pytest
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.data.tables import TableClient, TableServiceClient
 from hostsessions_azure import azure_tables, layout
+from hostsessions_azure.azurite import DEV_ACCOUNT, DEV_ACCOUNT_KEY, Azurite, free_port
 from hostsessions_azure.driver import AzureTablesDriver
-from hostsessions_azure.testing import DEV_ACCOUNT, DEV_ACCOUNT_KEY, Azurite, free_port
 
 from hostsessions import SessionStorageError, SessionTooLargeError, drivers
 from hostsessions.cli import main as hostsessions_cli

@@ -21,7 +21,7 @@ import azure.functions as func
 import pytest
 from azure.data.tables import TableClient
 from hostsessions_azure import azure_tables
-from hostsessions_azure.testing import Azurite
+from hostsessions_azure.azurite import Azurite
 
 from ..helpers import load_module
 

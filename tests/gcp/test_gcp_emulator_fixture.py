@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hostsessions_gcp.testing import EmulatorNotFoundError, FirestoreEmulator
+from hostsessions_gcp.emulator import EmulatorNotFoundError, FirestoreEmulator
 
 
 def test_a_missing_emulator_fails_with_the_install_command(

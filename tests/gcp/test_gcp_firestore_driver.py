@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from hostsessions_gcp import AsyncFirestoreDriver, FirestoreDriver, firestore, layout
-from hostsessions_gcp.testing import FirestoreEmulator
+from hostsessions_gcp.emulator import FirestoreEmulator
 
 from hostsessions import SessionConfigError, SessionStorageError, SessionTooLargeError, drivers
 from hostsessions.drivers import Record, WriteConflict

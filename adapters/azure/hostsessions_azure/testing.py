@@ -1,106 +1,91 @@
-"""Run Azurite's table service for tests: a throwaway local Azure Table storage.
+"""A pytest plugin: Azurite's table service, a throwaway local Azure Table storage.
 
-Install Azurite with npm (``npm install --prefix .tools/azurite azurite``), then::
+Installed with ``pip install 'hostsessions-azure[testing]'`` (Azurite itself comes from
+npm: ``npm install azurite``), it is loaded by pytest automatically and offers:
 
-    with run_azurite(".tools/azurite/node_modules/.bin/azurite-table") as azurite:
-        driver = azure_tables(connection_string=azurite.connection_string, table="t1")
+``azurite`` (session scope)
+    One ``azurite-table`` process on 127.0.0.1, in memory, for the whole test session,
+    stopped by its PID at the end. The executable is the one ``AZURITE_TABLE`` names, else
+    ``azurite-table`` on PATH, else under ``node_modules/.bin`` or
+    ``.tools/azurite/node_modules/.bin`` of the pytest root folder. Fails (never skips)
+    with the install command when it is missing.
 
-Azurite keeps everything in memory here and listens on 127.0.0.1 only; it is stopped by
-its process ID when the block ends.
+``azure_tables_session_config``
+    A :class:`~hostsessions.SessionConfig` that stores sessions in an empty table of
+    their own in that Azurite.
+
+pytest imports this module in every run of every project that installs the adapter, so
+it imports nothing but pytest: the Azurite runner (:mod:`hostsessions_azure.azurite`),
+the core and the Azure SDK load only when a fixture is used.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import tempfile
-import time
+import shutil
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from hostsessions.testing.processes import free_port, stop_process
+import pytest
 
-# Azurite's well-known development account: public, documented, and accepted only by
-# the emulator.
-DEV_ACCOUNT = "devstoreaccount1"
-DEV_ACCOUNT_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+if TYPE_CHECKING:
+    from hostsessions.config import SessionConfig
+
+    from .azurite import Azurite
+
+EXECUTABLE_VAR = "AZURITE_TABLE"
+INSTALL = "npm install azurite (or set AZURITE_TABLE to its azurite-table executable)"
+
+#: The Azurite runner's public names, still importable from here as before.
+_FROM_AZURITE = frozenset(
+    {"DEV_ACCOUNT", "DEV_ACCOUNT_KEY", "START_TIMEOUT", "Azurite", "free_port", "run_azurite"}
 )
-START_TIMEOUT = 60.0
 
 
-@dataclass(frozen=True)
-class Azurite:
-    """A running Azurite table service."""
+def __getattr__(name: str) -> Any:
+    if name in _FROM_AZURITE:
+        from . import azurite
 
-    host: str
-    port: int
-    pid: int
-
-    @property
-    def endpoint(self) -> str:
-        """The table endpoint of the development account."""
-        return f"http://{self.host}:{self.port}/{DEV_ACCOUNT}"
-
-    @property
-    def connection_string(self) -> str:
-        """A connection string for the development account on this instance."""
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
-            f"AccountKey={DEV_ACCOUNT_KEY};TableEndpoint={self.endpoint};"
-        )
+        return getattr(azurite, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _answers(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+def find_azurite_table(root: Path) -> Path | None:
+    """The ``azurite-table`` executable to run, or None (see the ``azurite`` fixture)."""
+    explicit = os.environ.get(EXECUTABLE_VAR)
+    if explicit:
+        return Path(explicit) if Path(explicit).is_file() else None
+    on_path = shutil.which("azurite-table")
+    if on_path:
+        return Path(on_path)
+    for folder in (root / "node_modules", root / ".tools" / "azurite" / "node_modules"):
+        candidate = folder / ".bin" / "azurite-table"
+        if candidate.is_file():
+            return candidate
+    return None
 
 
-@contextmanager
-def run_azurite(
-    executable: str | os.PathLike[str], *, host: str = "127.0.0.1"
-) -> Iterator[Azurite]:
-    """Start ``azurite-table`` on a free port of ``host`` and stop it afterwards."""
-    executable = Path(executable).resolve()  # Azurite runs in a scratch directory
-    if not executable.exists():
-        raise FileNotFoundError(
-            f"Azurite is not installed at {executable}: run bash scripts/setup.d/30-azurite.sh "
-            "(npm install --prefix .tools/azurite azurite)"
-        )
-    port = free_port(host)
-    with tempfile.TemporaryDirectory(prefix="azurite-") as workdir:
-        log_path = Path(workdir) / "azurite.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(  # noqa: S603 - our own argv, no shell
-                [
-                    str(executable),
-                    "--tableHost",
-                    host,
-                    "--tablePort",
-                    str(port),
-                    "--inMemoryPersistence",
-                    "--disableTelemetry",
-                    "--skipApiVersionCheck",
-                    "--silent",
-                ],
-                cwd=workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not _answers(host, port):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = log_path.read_text(errors="replace")
-                    raise RuntimeError(f"Azurite did not start on {host}:{port}:\n{output}")
-                time.sleep(0.1)
-            yield Azurite(host, port, process.pid)
-        finally:
-            stop_process(process)
+@pytest.fixture(scope="session")
+def azurite(request: pytest.FixtureRequest) -> Iterator[Azurite]:
+    """Azurite's table service on 127.0.0.1, in memory, stopped by PID at the end."""
+    from .azurite import run_azurite
+
+    executable = find_azurite_table(request.config.rootpath)
+    if executable is None:
+        pytest.fail(f"Azurite's azurite-table was not found: {INSTALL}", pytrace=False)
+    with run_azurite(executable) as running:
+        yield running
+
+
+@pytest.fixture
+def azure_tables_session_config(azurite: Azurite) -> SessionConfig:
+    """A SessionConfig on an empty table of its own in the test session's Azurite."""
+    from hostsessions.config import SessionConfig
+
+    table = "t" + uuid.uuid4().hex[:20]  # Azure table names are alphanumeric
+    return SessionConfig(
+        driver="azure-tables",
+        options={"connection_string": azurite.connection_string, "table": table},
+    )
