@@ -160,6 +160,7 @@ LINKED_PAGES = (
     "api.md",
     "concurrency.md",
     "security.md",
+    "astro.md",
 )
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```.*?^```$", re.MULTILINE | re.DOTALL)
