@@ -36,11 +36,15 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_INPUT_CHARS",
     "UNDEFINED",
+    "Encoded",
     "JSBigInt",
     "JSMap",
     "JSRegExp",
     "JSUndefined",
+    "decode",
+    "encode",
     "parse",
+    "parse_record",
     "stringify",
 ]
 
@@ -278,6 +282,59 @@ def _iso_date(moment: datetime) -> str:
     )
 
 
+class Encoded:
+    """A value in devalue's flattened form: a list of slots and the index of the value.
+
+    What :func:`encode` returns, and what :func:`parse_record` keeps of each stored
+    entry. :func:`stringify` writes an ``Encoded`` found anywhere in a value by copying
+    its slots, without decoding or encoding the value again: an entry read from a store
+    goes back exactly as it was written (whatever JS types Python cannot hold), and a
+    value is encoded once however often it is written. The slots must never change.
+    """
+
+    __slots__ = ("index", "slots")
+
+    def __init__(self, slots: list[Any], index: int) -> None:
+        self.slots = slots
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"<Encoded slot {self.index} of {len(self.slots)}>"
+
+
+def encode(value: object, *, max_depth: int = MAX_DEPTH) -> Encoded:
+    """``value`` in its flattened form: a snapshot that :func:`stringify` copies as it is.
+
+    Raises :class:`SessionSerializationError` as :func:`stringify` does (only the length
+    of the final text is checked later, when it is written).
+    """
+    flattener = _Flattener(max_depth)
+    try:
+        root = flattener.flatten(value, 1)
+    except _Unsupported as exc:
+        raise SessionSerializationError(exc.message()) from None
+    except RecursionError:
+        raise SessionSerializationError(
+            "cannot store the value: it nests too deeply for the Python stack"
+        ) from None
+    return Encoded(flattener.slots, root)
+
+
+def decode(encoded: Encoded, *, max_depth: int = MAX_DEPTH) -> Any:
+    """A new Python value from an :class:`Encoded` one (a fresh object on every call)."""
+    if encoded.index < 0:
+        return _SPECIALS[encoded.index]
+    slots = encoded.slots
+    try:
+        return _Reviver(slots, max_depth, MAX_INPUT_CHARS, MAX_INPUT_CHARS).value(encoded.index, 1)
+    except _Malformed as exc:
+        raise SessionSerializationError(f"cannot decode the devalue data: {exc}") from None
+    except RecursionError:
+        raise SessionSerializationError(
+            "cannot decode the devalue data: it nests too deeply for the Python stack"
+        ) from None
+
+
 def stringify(
     value: object, *, max_depth: int = MAX_DEPTH, max_length: int = MAX_INPUT_CHARS
 ) -> str:
@@ -319,12 +376,23 @@ class _Flattener:
     much state cost more, per call, than encoding a small session.
     """
 
-    __slots__ = ("by_id", "floats", "ints", "keep_alive", "max_depth", "plain", "slots")
+    __slots__ = (
+        "by_id",
+        "copied",
+        "floats",
+        "ints",
+        "keep_alive",
+        "max_depth",
+        "plain",
+        "slots",
+    )
 
     def __init__(self, max_depth: int) -> None:
         self.max_depth = max_depth
         self.slots: list[Any] = []
         self.by_id: dict[int, int] = {}
+        # Encoded values: id(their slot list) -> {their index: our index}, made on first use.
+        self.copied: dict[int, dict[int, int]] | None = None
         # Primitives are shared by value. ints and floats have memos of their own because
         # True == 1 == 1.0 in Python, while str, bool and None never equal one another.
         self.plain: dict[str | bool | None, int] = {}
@@ -370,6 +438,8 @@ class _Flattener:
 
         if thing is UNDEFINED:
             return _UNDEFINED
+        if kind is Encoded:
+            return self.copy(thing.slots, thing.index, depth)
 
         by_id = self.by_id
         index = by_id.get(id(thing))
@@ -453,6 +523,99 @@ class _Flattener:
                 exc.chain.append(thing)
             raise
         return index
+
+    def copy(self, source: list[Any], index: int, depth: int) -> int:
+        """Write the value at ``source[index]`` (slots of an :class:`Encoded`) as it is.
+
+        The same slots, in the same pre-order, as :meth:`flatten` writes for the decoded
+        value, and sharing primitives with the rest of the output in the same way; what
+        Python cannot hold (a boxed primitive, a Set's order, a JS double past 2**53) is
+        kept exactly, since the value is never decoded.
+        """
+        if index < 0:
+            return index  # undefined, NaN, -0, a hole...: the same everywhere
+        copied = self.copied
+        if copied is None:
+            copied = self.copied = {}
+        memo = copied.get(id(source))
+        if memo is None:
+            memo = copied[id(source)] = {}
+            self.keep_alive.append(source)
+        found = memo.get(index)
+        if found is not None:
+            return found
+        raw = source[index]
+        kind = type(raw)
+        slots = self.slots
+        if kind is str or kind is bool or raw is None:
+            position = self.plain.get(raw)
+            if position is None:
+                position = self.plain[raw] = len(slots)
+                slots.append(raw)
+            memo[index] = position
+            return position
+        if kind is int and -_MAX_SAFE_INTEGER <= raw <= _MAX_SAFE_INTEGER:
+            position = self.ints.get(raw)
+            if position is None:
+                position = self.ints[raw] = len(slots)
+                slots.append(raw)
+            memo[index] = position
+            return position
+        if kind is float and raw != 0.0:
+            position = self.floats.get(raw)
+            if position is None:
+                position = self.floats[raw] = len(slots)
+                slots.append(raw)
+            memo[index] = position
+            return position
+        if kind is int or kind is float:
+            # A JS double past 2**53 written as digits, or a zero: never shared by value,
+            # as a Python int or -0.0 of the same value means something else.
+            position = memo[index] = len(slots)
+            slots.append(raw)
+            return position
+        if depth > self.max_depth:
+            raise SessionSerializationError(
+                f"cannot store a value nested more than {self.max_depth} containers deep"
+            )
+        position = memo[index] = len(slots)
+        slots.append(None)
+        inner = depth + 1
+        copy = self.copy
+        if kind is dict:
+            slots[position] = {key: copy(source, ref, inner) for key, ref in raw.items()}
+            return position
+        if not raw:
+            slots[position] = []
+            return position
+        head = raw[0]
+        if type(head) is not str:
+            if head == _SPARSE and type(head) is int:
+                rebuilt = raw[:2]
+                for at, ref in zip(raw[2::2], raw[3::2], strict=True):
+                    rebuilt += (at, copy(source, ref, inner))
+                slots[position] = rebuilt
+            else:
+                slots[position] = [copy(source, ref, inner) for ref in raw]
+            return position
+        if head in ("Map", "Set"):
+            slots[position] = [head, *[copy(source, ref, inner) for ref in raw[1:]]]
+        elif head in ("Date", "BigInt", "RegExp", "ArrayBuffer"):
+            slots[position] = list(raw)  # text only, no references
+        elif head == "URL" or head == "Object":
+            # ["URL", href] (an older form) holds its text; ["URL", i] and ["Object", i] a slot
+            ref = raw[1]
+            slots[position] = [head, copy(source, ref, inner) if type(ref) is int else ref]
+        elif head == "Uint8Array":
+            slots[position] = [head, copy(source, raw[1], inner), *raw[2:]]
+        elif head == "null":
+            rebuilt = [head]
+            for key, ref in zip(raw[1::2], raw[2::2], strict=True):
+                rebuilt += (key, copy(source, ref, inner))
+            slots[position] = rebuilt
+        else:  # parse() refused it, so an Encoded never holds it
+            raise SessionSerializationError(f"cannot copy an encoded value tagged {head!r}")
+        return position
 
     def encode_map(self, mapping: dict[Any, Any], depth: int) -> list[Any]:
         entries: list[Any] = ["Map"]
@@ -619,6 +782,11 @@ def parse(text: str, *, max_depth: int = MAX_DEPTH, max_length: int = MAX_INPUT_
     data, or that holds a JS type with no Python equivalent, or is longer than
     ``max_length`` characters, or nests more than ``max_depth`` containers deep.
     """
+    return _parse(text, max_depth, max_length)[0]
+
+
+def _parse(text: str, max_depth: int, max_length: int) -> tuple[Any, list[Any] | None]:
+    """The decoded value and the JSON slots it came from (None for a bare special)."""
     if not isinstance(text, str):
         raise SessionSerializationError(f"devalue data must be a str, not {type(text).__name__}")
     if len(text) > max_length:
@@ -635,11 +803,11 @@ def parse(text: str, *, max_depth: int = MAX_DEPTH, max_length: int = MAX_INPUT_
         special = _SPECIALS.get(values, _MISSING)
         if special is _MISSING:
             raise SessionSerializationError(f"not devalue data: a bare number {values}")
-        return special
+        return special, None
     if type(values) is not list or not values:
         raise SessionSerializationError("not devalue data: expected a non-empty JSON array")
     try:
-        return _Reviver(values, max_depth, max_length, len(text)).value(0, 1)
+        return _Reviver(values, max_depth, max_length, len(text)).value(0, 1), values
     except _Malformed as exc:
         raise SessionSerializationError(f"cannot decode the devalue data: {exc}") from None
     except RecursionError:
@@ -650,6 +818,36 @@ def parse(text: str, *, max_depth: int = MAX_DEPTH, max_length: int = MAX_INPUT_
         raise SessionSerializationError(
             f"cannot decode the devalue data ({type(exc).__name__}: {exc})"
         ) from None
+
+
+def parse_record(
+    text: str, *, max_depth: int = MAX_DEPTH, max_length: int = MAX_INPUT_CHARS
+) -> tuple[Any, dict[str, Encoded]]:
+    """:func:`parse`, and the stored form of each entry of a session record.
+
+    A session record is a Map (or a plain object) from str keys to plain objects that
+    hold ``data`` (DESIGN: ``{data, expires}``). For such a value, the second item maps
+    each key to its ``data`` as an :class:`Encoded` into the parsed slots, so that an
+    entry nobody changed is written back by copying, not by encoding its value again.
+    For any other value it is empty. Raises as :func:`parse` does.
+    """
+    value, slots = _parse(text, max_depth, max_length)
+    if not isinstance(value, dict) or not value or slots is None:
+        return value, {}
+    root = slots[0]
+    if type(root) is list and root and root[0] == "Map":
+        pairs: Any = zip(root[1::2], root[2::2], strict=False)
+    elif type(root) is dict:
+        pairs = ((key, ref) for key, ref in root.items())
+    else:
+        return value, {}
+    entries: dict[str, Encoded] = {}
+    for key_ref, wrapper_ref in pairs:
+        key = slots[key_ref] if type(root) is list else key_ref
+        wrapper = slots[wrapper_ref] if type(wrapper_ref) is int and wrapper_ref >= 0 else None
+        if type(key) is str and type(wrapper) is dict and type(wrapper.get("data")) is int:
+            entries[key] = Encoded(slots, wrapper["data"])
+    return value, entries
 
 
 class _Reviver:
@@ -950,9 +1148,7 @@ class _Reviver:
             result = tuple(children)
         else:
             refs = [item for item in raw if item != _HOLE]
-            result = tuple(
-                [UNDEFINED if item == _HOLE else hashable(item, inner) for item in raw]
-            )
+            result = tuple([UNDEFINED if item == _HOLE else hashable(item, inner) for item in raw])
         # Its size unshared: one for itself and each hole, plus each child container's own.
         sizes = self.frozen_sizes
         size = 1 + len(result) - len(refs)

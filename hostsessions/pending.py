@@ -100,4 +100,3 @@ class PendingChange(PendingCall[T]):
                 RuntimeWarning,
                 stacklevel=2,
             )
-

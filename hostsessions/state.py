@@ -74,36 +74,37 @@ _IMMUTABLE = _PRIMITIVES | {bytes, datetime, URL, codec.JSBigInt, codec.JSUndefi
 
 
 class _Slot:
-    """One key's value and expiry. Values set in this request keep their encoded form and
-    are decoded only if read, so a write-only request never decodes anything.
+    """One key's value and expiry.
 
-    ``exposed`` records that a mutable value was handed to the app: the app may have
-    changed it in place, so a save must not write that object (changes are made with
-    ``set``) and decodes a pristine copy instead.
+    ``encoded`` is the value's devalue form (:class:`codec.Encoded`): the slots of the
+    stored record for a value read from the store, the encoding made at ``set`` for a
+    value set in this request. A save copies it into the new record, so a value is never
+    encoded twice, an entry nobody changed is written back exactly as it was stored, and
+    what the app did in place to an object it got never reaches the store (changes are
+    made with ``set``). A value set in this request is decoded only if it is read, so a
+    write-only request never decodes anything. Primitives and other immutable values are
+    their own snapshot and may have no ``encoded`` form.
     """
 
-    __slots__ = ("_value", "encoded", "expires_ms", "exposed")
+    __slots__ = ("_value", "encoded", "expires_ms")
 
-    def __init__(self, value: Any, encoded: str | None, expires_ms: int | None) -> None:
+    def __init__(self, value: Any, encoded: codec.Encoded | None, expires_ms: int | None) -> None:
         self._value = value
         self.encoded = encoded
         self.expires_ms = expires_ms
-        self.exposed = False
 
     @property
     def value(self) -> Any:
         if self._value is _MISSING:
             assert self.encoded is not None
-            self._value = codec.parse(self.encoded)
-        if type(self._value) not in _IMMUTABLE:
-            self.exposed = True
+            self._value = codec.decode(self.encoded)
         return self._value
 
-    def pristine_value(self) -> Any:
-        """The value as it was stored or set, whatever the app did to the object it got."""
-        if self._value is _MISSING or self.exposed:
-            assert self.encoded is not None, "an exposed stored value is re-read from the record"
-            return codec.parse(self.encoded)
+    def stored_form(self) -> Any:
+        """What a save writes: the encoded form, or the immutable value itself."""
+        if self.encoded is not None:
+            return self.encoded
+        assert type(self._value) in _IMMUTABLE, "a mutable value always has its encoded form"
         return self._value
 
     def expired(self, now_ms: int) -> bool:
@@ -122,9 +123,9 @@ class _Op:
     result: Any = None  # what the update function returned on its latest run
 
 
-def _encode(key: str, value: Any) -> str:
+def _encode(key: str, value: Any) -> codec.Encoded:
     try:
-        return codec.stringify(value)
+        return codec.encode(value)
     except SessionSerializationError as exc:
         raise SessionSerializationError(f"cannot store session key {key!r}: {exc}") from exc
 
@@ -132,7 +133,7 @@ def _encode(key: str, value: Any) -> str:
 def decode_entries(payload: str) -> dict[str, _Slot] | None:
     """The stored map of key -> {data, expires}, or None when the payload is not one."""
     try:
-        data = codec.parse(payload)
+        data, encoded = codec.parse_record(payload)
     except SessionSerializationError:
         return None
     if not isinstance(data, dict):
@@ -148,7 +149,9 @@ def decode_entries(payload: str) -> dict[str, _Slot] | None:
             isinstance(expires, bool) or not isinstance(expires, int | float)
         ):
             return None
-        entries[key] = _Slot(entry["data"], None, None if expires is None else int(expires))
+        entries[key] = _Slot(
+            entry["data"], encoded.get(key), None if expires is None else int(expires)
+        )
     return entries
 
 
@@ -165,7 +168,7 @@ def latest_expiry(payload: str) -> float | None:
 def encode_entries(entries: dict[str, _Slot]) -> str:
     stored = codec.JSMap()
     for key, slot in entries.items():
-        value = slot.pristine_value()
+        value = slot.stored_form()
         stored[key] = (
             {"data": value}
             if slot.expires_ms is None
@@ -192,7 +195,6 @@ class SessionState:
         self._claimed_id = cookie_id if is_valid_session_id(cookie_id) else None
         self._id: str | None = None
         self._loaded = self._claimed_id is None  # no cookie: known to be empty, no read needed
-        self._base_payload: str | None = None
         self._base_version: str | None = None  # None: the record does not exist yet
         self._base_entries: dict[str, _Slot] = {}  # the stored record, decoded once
         self._view: dict[str, _Slot] = {}
@@ -281,7 +283,7 @@ class SessionState:
 
     def _reset(self, *, loaded: bool) -> None:
         self._loaded = loaded
-        self._base_payload = self._base_version = None
+        self._base_version = None
         self._base_entries = {}
         self._view = {}
         self._ops = []
@@ -343,7 +345,7 @@ class SessionState:
             # change the default the next replay starts from
             value = op.default
             if type(value) not in _IMMUTABLE:
-                value = codec.parse(_encode(op.key, value))
+                value = codec.decode(_encode(op.key, value))
         else:
             value = current.value
         op.result = op.update(value)
@@ -417,7 +419,7 @@ class SessionState:
             else:
                 self._id = None  # never adopt an ID the store does not know
                 self._forget_cookie = record is None
-            self._base_payload = self._base_version = None
+            self._base_version = None
             self._base_entries = {}
             self._view = {}
             self._replay()
@@ -427,7 +429,6 @@ class SessionState:
         self._replay()
 
     def _adopt(self, record: Record, entries: dict[str, _Slot]) -> None:
-        self._base_payload = record.payload
         self._base_version = record.version
         self._base_entries = entries
         now_ms = self._now_ms()
@@ -462,9 +463,6 @@ class SessionState:
         """The payload to store: the stored data, with this request's changes."""
         now_ms = self._now_ms()
         base = self._base_entries
-        if any(slot.exposed for slot in base.values()):
-            assert self._base_payload is not None
-            base = decode_entries(self._base_payload) or {}
         entries = {k: s for k, s in base.items() if not s.expired(now_ms)}
         for op in self._ops:
             if op.slot is None:
@@ -504,7 +502,6 @@ class SessionState:
                 record = yield Read(key)
                 self._on_record(key, record, after_conflict=True)
                 continue
-            self._base_payload = payload
             self._base_version = version
             self._base_entries = entries
             self._ops = []

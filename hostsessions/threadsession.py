@@ -86,5 +86,3 @@ class ThreadSession(Session):
 def thread_session(session: AsyncSession) -> ThreadSession:
     """A :class:`ThreadSession` over ``session``; call it on the request's event loop."""
     return ThreadSession(session, asyncio.get_running_loop())
-
-
