@@ -76,6 +76,16 @@ def canonical(description: Any) -> Any:
     return description
 
 
+def wait_until_expired(store: Store, session_id: str | None, key: str) -> None:
+    """Sleep until ``key``'s stored expiry (epoch ms, whichever side wrote it) has passed."""
+    assert session_id is not None
+    raw = store.raw(session_id)
+    assert raw is not None
+    expires_ms = parse(raw)[key]["expires"]
+    assert isinstance(expires_ms, int)
+    time.sleep(max(0.0, expires_ms / 1000 + 0.2 - time.time()))
+
+
 def keys_seen(browser: Browser, side: str) -> dict[str, Any]:
     seen: dict[str, Any] = browser.get(f"/{side}/describe")["keys"]
     return canonical(seen)
@@ -168,32 +178,38 @@ def test_an_unknown_astro_id_is_not_adopted_by_python(browser: Browser, store: S
 # Per-key TTL, set by one side, honoured by the other.
 
 
-def test_a_ttl_set_in_astro_is_honoured_by_python(browser: Browser) -> None:
-    browser.post("/astro/set?key=brief&ttl=1", "soon gone")
+# A TTL of a few seconds, so a slow machine still reads the key before it expires.
+TTL = 3
+
+
+def test_a_ttl_set_in_astro_is_honoured_by_python(browser: Browser, store: Store) -> None:
+    browser.post(f"/astro/set?key=brief&ttl={TTL}", "soon gone")
     browser.post("/astro/set?key=lasting", "stays")
     assert set(keys_seen(browser, "py")) == {"brief", "lasting"}
 
-    time.sleep(1.3)
+    wait_until_expired(store, browser.cookie, "brief")
 
     assert set(keys_seen(browser, "py")) == {"lasting"}
 
 
-def test_a_ttl_set_in_python_is_honoured_by_astro(browser: Browser) -> None:
-    browser.post("/py/set?key=brief&ttl=1", "soon gone")
+def test_a_ttl_set_in_python_is_honoured_by_astro(browser: Browser, store: Store) -> None:
+    browser.post(f"/py/set?key=brief&ttl={TTL}", "soon gone")
     browser.post("/py/set?key=lasting", "stays")
     assert set(keys_seen(browser, "astro")) == {"brief", "lasting"}
 
-    time.sleep(1.3)
+    wait_until_expired(store, browser.cookie, "brief")
 
     assert set(keys_seen(browser, "astro")) == {"lasting"}
 
 
-def test_python_keeps_the_expiry_astro_gave_a_key_it_did_not_change(browser: Browser) -> None:
-    browser.post("/astro/set?key=brief&ttl=1", "soon gone")
+def test_python_keeps_the_expiry_astro_gave_a_key_it_did_not_change(
+    browser: Browser, store: Store
+) -> None:
+    browser.post(f"/astro/set?key=brief&ttl={TTL}", "soon gone")
     browser.post("/py/update?key=visits")  # Python rewrites the record
     assert set(keys_seen(browser, "astro")) == {"brief", "visits"}
 
-    time.sleep(1.3)
+    wait_until_expired(store, browser.cookie, "brief")
 
     assert set(keys_seen(browser, "astro")) == {"visits"}
     assert set(keys_seen(browser, "py")) == {"visits"}
