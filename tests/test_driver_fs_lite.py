@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from hostsessions import SessionConfig, SessionTooLargeError
+from hostsessions import SessionConfig, SessionTooLargeError, cli
 from hostsessions.adapters import build_driver, resolve_driver_name
-from hostsessions.codec import JSMap, stringify
+from hostsessions.codec import UNDEFINED, JSMap, stringify
 from hostsessions.drivers import FsLiteDriver, fs_lite
 from hostsessions.drivers.base import WriteConflict
 from hostsessions.drivers.fs_driver import DEFAULT_MAX_PAYLOAD_BYTES, STALE_TEMP_SECONDS
@@ -398,3 +398,19 @@ def test_fsync_writes_round_trip_too(base: Path) -> None:
 
     assert (base / key).read_text() == "[2]"
     assert not [path for path in base.iterdir() if path.name.endswith(".tmp")]
+
+
+def test_hostsessions_gc_sweeps_an_astro_folder(
+    base: Path, driver: FsLiteDriver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now_ms = int(time.time() * 1000)
+    expired, live = astro_id(), astro_id()
+    base.mkdir(parents=True)
+    # Written as Astro writes them: in place, with `expires: undefined` for a key without TTL.
+    (base / expired).write_text(session_payload(otp=("123", now_ms - 1)))
+    (base / live).write_text(stringify(JSMap({"cart": {"data": [], "expires": UNDEFINED}})))
+
+    assert cli.main(["gc", "--driver", "fs-lite", "--option", f"base={base}"]) == 0
+
+    assert "removed 1 expired session(s) with FsLiteDriver" in capsys.readouterr().out
+    assert sorted(path.name for path in base.iterdir() if not path.name.startswith(".")) == [live]
