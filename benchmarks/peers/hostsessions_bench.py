@@ -7,6 +7,7 @@ Factories (pass them to ``run.sh --extra KEY=asgi|wsgi:hostsessions_bench:FACTOR
 
     make_asgi_app      Starlette + hostsessions.asgi.SessionMiddleware, memory driver
     make_asgi_fs_app   the same with the filesystem driver
+    make_asgi_dict_app Starlette + the dict-style session (``dict_session=True``), memory
     make_wsgi_app      Flask, its wsgi_app wrapped in hostsessions.wsgi.SessionMiddleware, memory
     make_wsgi_fs_app   the same with the filesystem driver
 
@@ -93,7 +94,7 @@ def _driver(kind: str) -> tuple[CountingDriver, Counter]:
 # --------------------------------------------------------------------------------- ASGI
 
 
-def _starlette(kind: str) -> Any:
+def _starlette(kind: str, *, dict_session: bool = False) -> Any:
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.requests import Request
@@ -115,10 +116,24 @@ def _starlette(kind: str) -> Any:
         session = cast(AsyncSession, request.session)
         return PlainTextResponse(str(await session.get("n", 0)))
 
+    async def b_dict(request: Request) -> PlainTextResponse:
+        session = request.session
+        n = session.get("n", 0) + 1
+        session["n"] = n
+        return PlainTextResponse(str(n))
+
+    async def r_dict(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(request.session.get("n", 0)))
+
     config, counter = _config(kind)
+    routes = (
+        [Route("/a", a), Route("/b", b_dict), Route("/r", r_dict)]
+        if dict_session
+        else [Route("/a", a), Route("/b", b), Route("/r", r)]
+    )
     app = Starlette(
-        routes=[Route("/a", a), Route("/b", b), Route("/r", r)],
-        middleware=[Middleware(SessionMiddleware, config=config)],
+        routes=routes,
+        middleware=[Middleware(SessionMiddleware, config=config, dict_session=dict_session)],
     )
     app.peer_counter = counter  # type: ignore[attr-defined]
     return app
@@ -132,6 +147,11 @@ def make_asgi_app() -> Any:
 def make_asgi_fs_app() -> Any:
     """Starlette + hostsessions, filesystem driver."""
     return _starlette("fs")
+
+
+def make_asgi_dict_app() -> Any:
+    """Starlette + hostsessions' dict-style session (``request.session["n"]``), memory driver."""
+    return _starlette("memory", dict_session=True)
 
 
 # --------------------------------------------------------------------------------- WSGI
