@@ -125,7 +125,7 @@ class SessionMiddleware:
                     forwarded=request.forwarded,
                 )
                 if set_cookie is not None or state.touched:
-                    headers = list(message.get("headers") or ())
+                    headers: list[tuple[bytes, bytes]] = list(message.get("headers") or ())
                     if set_cookie is not None:
                         headers.append((b"set-cookie", set_cookie.encode("latin-1")))
                     headers.append((b"vary", b"Cookie"))

@@ -20,8 +20,10 @@ SameSite = Literal["lax", "strict", "none"]
 class CookieOptions:
     """The session cookie. HttpOnly is always on.
 
-    ``secure=None`` sets Secure on every request except plain-http requests to localhost,
-    so local development works without TLS and production never leaks the cookie.
+    ``secure=None`` sets Secure on every request except plain-http requests to a
+    development or test host (localhost, loopback, ``*.test``, the frameworks' test
+    clients' ``testserver``) that no proxy marks as https: local development and test
+    clients work without TLS, and production never leaks the cookie (docs/security.md).
     """
 
     name: str = "hostsessions"
