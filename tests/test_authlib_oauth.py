@@ -206,3 +206,13 @@ def test_round_trip_through_starlettes_test_client(provider_url: str) -> None:
         me = browser.get(callback, follow_redirects=True)
     assert me.status_code == 200, me.text
     assert me.json()["user"]["sub"] == "ada"
+
+
+def test_without_the_dict_session_authlib_fails_saying_what_to_do(provider_url: str) -> None:
+    """The AsyncSession is not a dict: Authlib's first use of it fails at once, pointing at
+    the dict-style session, instead of storing nothing (or everything) silently."""
+    app = client_app(provider_url, CountingDriver())
+    app.user_middleware.clear()
+    app.add_middleware(SessionMiddleware, config=SessionConfig(driver="memory"))
+    with TestClient(app) as browser, pytest.raises(TypeError, match="dict-style session"):
+        browser.get("/login", follow_redirects=False)

@@ -19,8 +19,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from hostsessions import SessionConfig, SessionSerializationError, codec
+from hostsessions import (
+    SessionConfig,
+    SessionSerializationError,
+    SessionStorageError,
+    SessionTooLargeError,
+    codec,
+)
 from hostsessions.asgi import SessionMiddleware, get_dict_session, get_session
+from hostsessions.drivers.memory_driver import MemoryDriver
 from hostsessions.mapping import SessionMapping
 from hostsessions.testing.server import (
     check_concurrent_keys_at,
@@ -360,3 +367,46 @@ def test_fifty_concurrent_updates_beside_the_dict_never_lose_an_increment(
 def test_late_dict_save_after_destroy_does_not_resurrect(config: SessionConfig) -> None:
     with serve_asgi(concurrency_dict_app(config)) as url:
         check_no_resurrection_at(url, config.cookie.name)
+
+
+# ---- errors: the library's own, never a lost or half-written session -------------------
+
+
+class DownDriver(CountingDriver):
+    """A store that answers nothing: every call fails as a real outage would."""
+
+    def read(self, key: str) -> Any:
+        raise SessionStorageError("the store is unreachable")
+
+    def write(self, key: str, payload: str, **kwargs: Any) -> str:
+        raise SessionStorageError("the store is unreachable")
+
+
+def test_a_store_outage_is_a_clear_error_before_the_endpoint(driver: CountingDriver) -> None:
+    with TestClient(dict_app(driver)) as client:
+        client.get("/ops")
+        cookie = client.cookies["hostsessions"]
+    down = DownDriver(driver.inner)
+    with (
+        TestClient(dict_app(down), cookies={"hostsessions": cookie}) as client,
+        pytest.raises(SessionStorageError, match="unreachable"),
+    ):
+        client.get("/dump")
+    # nothing was half-written: the stored session is as the last good request left it
+    assert stored(driver, cookie)["user"] == "ada"
+
+
+def test_an_oversized_session_fails_with_the_stores_limit_and_writes_nothing() -> None:
+    limited = CountingDriver(MemoryDriver(max_payload_bytes=200))
+
+    async def big(request: Request) -> Response:
+        request.session["blob"] = "x" * 500
+        return PlainTextResponse("ok")
+
+    app = Starlette(routes=[Route("/big", big)])
+    app.add_middleware(SessionMiddleware, config=SessionConfig(driver=limited), dict_session=True)
+    with TestClient(app) as client, pytest.raises(SessionTooLargeError) as caught:
+        client.get("/big")
+    assert (caught.value.store, caught.value.limit) == ("memory", 200)
+    assert caught.value.size > 500
+    assert not limited.inner._records, "nothing was written"

@@ -11,10 +11,9 @@ Factories (pass them to ``run.sh --extra KEY=asgi|wsgi:hostsessions_bench:FACTOR
     make_wsgi_app      Flask, its wsgi_app wrapped in hostsessions.wsgi.SessionMiddleware, memory
     make_wsgi_fs_app   the same with the filesystem driver
 
-Every app sets ``CookieOptions(secure=False)``: the benchmark's clients speak plain http
-to ``testserver``, where hostsessions' default (Secure except on localhost) would keep
-httpx from sending the cookie back (the peers' starsessions app sets
-``cookie_https_only=False`` for the same reason). Filesystem stores go to a fresh
+Every app keeps hostsessions' default cookie: the benchmark's clients speak plain http
+to ``testserver``, a test client's host, which gets a cookie without Secure (the peers'
+starsessions app needs ``cookie_https_only=False`` for that). Filesystem stores go to a fresh
 directory under ``$PEERBENCH_STATE``, as the peers' stores do. Every app carries a
 ``peer_counter`` dict (reads / writes / removes that reach the driver), so the benchmark's
 behaviour check shows them; counting is one extra Python call around each driver call
@@ -30,7 +29,7 @@ from typing import Any, cast
 
 sys.dont_write_bytecode = True
 
-from hostsessions import AsyncSession, CookieOptions, Session, SessionConfig  # noqa: E402
+from hostsessions import AsyncSession, Session, SessionConfig  # noqa: E402
 from hostsessions import drivers as hs_drivers  # noqa: E402
 from hostsessions.drivers import Record  # noqa: E402
 
@@ -71,11 +70,9 @@ class CountingDriver:
 
 
 def _config(kind: str) -> tuple[SessionConfig, Counter]:
-    """The driver (counted) and, as the peers' starsessions app does with
-    ``cookie_https_only=False``, a cookie without Secure: the benchmark's clients speak
-    plain http to hosts that are not localhost (``testserver``)."""
+    """The driver (counted); everything else is the default."""
     driver, counter = _driver(kind)
-    return SessionConfig(driver=driver, cookie=CookieOptions(secure=False)), counter
+    return SessionConfig(driver=driver), counter
 
 
 def _driver(kind: str) -> tuple[CountingDriver, Counter]:
