@@ -25,15 +25,24 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from ..errors import SessionConfigError, SessionStorageError, SessionTooLargeError
 from .base import Record, WriteConflict
 
-if TYPE_CHECKING:
+INSTALL_HINT = "pip install 'hostsessions[redis]'"
+
+try:
     import redis
     import redis.asyncio
+    from redis.backoff import NoBackoff
+    from redis.exceptions import NoScriptError, RedisError
+    from redis.retry import Retry
+except ImportError as missing:  # pragma: no cover - depends on the installation
+    raise SessionConfigError(
+        f"the redis driver needs the redis package (redis-py): {INSTALL_HINT}"
+    ) from missing
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -53,8 +62,6 @@ URL_ENV_VARS = ("HOSTSESSIONS_REDIS_URL", "REDIS_URL")
 DEFAULT_TIMEOUT = 2.0
 #: Redis refuses strings over 512 MiB (``proto-max-bulk-len``).
 REDIS_STRING_LIMIT = 512 * 1024 * 1024
-
-INSTALL_HINT = "pip install 'hostsessions[redis]'"
 
 # Each script touches KEYS[1] only (Redis Cluster routes it by that key). Expiries travel
 # as epoch milliseconds; -1 means none. Needs Redis 6.2 or later (SET ... PXAT).
@@ -122,16 +129,6 @@ _WRITE = _Script(WRITE_SCRIPT)
 _DELETE = _Script(DELETE_SCRIPT)
 
 
-def _import_redis() -> Any:
-    try:
-        import redis
-    except ImportError as exc:
-        raise SessionConfigError(
-            f"the redis driver needs the redis package (redis-py): {INSTALL_HINT}"
-        ) from exc
-    return redis
-
-
 def normalize_base(base: str) -> str:
     """unstorage's form of a key prefix: ``/`` and ``\\`` become ``:``, no ``:`` at the ends."""
     return re.sub(r"^[:/\\]+|[:/\\]+$", "", re.sub(r"[/\\]", ":", base))
@@ -171,15 +168,12 @@ class RedisSettings:
 
     def client_kwargs(self) -> dict[str, Any]:
         """redis-py keyword arguments: bounded waits, and no retries of their own."""
-        redis = _import_redis()
-        retry_module = redis.retry
-        backoff_module = redis.backoff
         kwargs: dict[str, Any] = {
             "socket_timeout": self.timeout,
             "socket_connect_timeout": self.timeout,
             # A retried write whose first attempt landed would be replayed on top of itself;
             # the core decides what to do after a failure, so the client must not retry.
-            "retry": retry_module.Retry(backoff_module.NoBackoff(), 0),
+            "retry": Retry(NoBackoff(), 0),
         }
         if self.max_connections is not None:
             kwargs["max_connections"] = self.max_connections
@@ -243,7 +237,6 @@ def redis_settings(
 
 def explain(error: BaseException, settings: RedisSettings, operation: str) -> SessionStorageError:
     """A SessionStorageError for a redis-py ``error`` met while doing ``operation``."""
-    redis = _import_redis()
     errors = redis.exceptions
     where = f"session {operation} on {settings.where}"
     tls = settings.url.startswith("rediss:")
@@ -286,12 +279,9 @@ def explain(error: BaseException, settings: RedisSettings, operation: str) -> Se
 
 @contextmanager
 def _storage_errors(settings: RedisSettings, operation: str) -> Iterator[None]:
-    redis = _import_redis()
     try:
         yield
-    except redis.exceptions.RedisError as error:
-        raise explain(error, settings, operation) from error
-    except OSError as error:  # a TLS handshake or socket error redis-py did not wrap
+    except (RedisError, OSError) as error:  # OSError: a TLS or socket error redis-py left
         raise explain(error, settings, operation) from error
 
 
@@ -373,7 +363,7 @@ class RedisDriver(_RedisCommon):
         return self._client
 
     def _new_client(self) -> Any:
-        redis = _import_redis()
+        # A cluster client connects here, to learn the cluster's nodes and slots.
         with _storage_errors(self.settings, "connect"):
             if self.settings.cluster:
                 from redis.cluster import RedisCluster
@@ -388,13 +378,15 @@ class RedisDriver(_RedisCommon):
         return AsyncRedisDriver(self.settings)
 
     def _script(self, script: _Script, operation: str, key: str, *args: str) -> Any:
-        redis = _import_redis()
-        with _storage_errors(self.settings, operation):
+        client = self._client or self.client
+        try:
             try:
-                return self.client.evalsha(script.sha, 1, key, *args)
-            except redis.exceptions.NoScriptError:
+                return client.evalsha(script.sha, 1, key, *args)
+            except NoScriptError:
                 # EVAL runs the script and caches it on that server for the next EVALSHA.
-                return self.client.eval(script.source, 1, key, *args)
+                return client.eval(script.source, 1, key, *args)
+        except (RedisError, OSError) as error:
+            raise explain(error, self.settings, operation) from error
 
     def read(self, key: str) -> Record | None:
         """The session record, or None when it is absent (Redis drops expired keys itself)."""
@@ -439,6 +431,7 @@ class AsyncRedisDriver(_RedisCommon):
         super().__init__(settings, owns_client=client is None)
         self._client = client
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Set once a cluster client knows its nodes (see _connected).
         self._ready: asyncio.Event | None = None
 
     @property
@@ -446,7 +439,6 @@ class AsyncRedisDriver(_RedisCommon):
         """The ``redis.asyncio`` client for the running loop (created on first use)."""
         loop = asyncio.get_running_loop()
         if self._client is None or (self._owns_client and self._loop is not loop):
-            _import_redis()
             with _storage_errors(self.settings, "connect"):
                 if self.settings.cluster:
                     from redis.asyncio.cluster import RedisCluster
@@ -455,9 +447,7 @@ class AsyncRedisDriver(_RedisCommon):
                         self.settings.url, **self.settings.client_kwargs()
                     )
                 else:
-                    from redis.asyncio import Redis
-
-                    self._client = Redis.from_url(
+                    self._client = redis.asyncio.Redis.from_url(
                         self.settings.url, **self.settings.client_kwargs()
                     )
             self._loop = loop
@@ -486,13 +476,14 @@ class AsyncRedisDriver(_RedisCommon):
         return client
 
     async def _script(self, script: _Script, operation: str, key: str, *args: str) -> Any:
-        redis = _import_redis()
         client = await self._connected()
-        with _storage_errors(self.settings, operation):
+        try:
             try:
                 return await client.evalsha(script.sha, 1, key, *args)
-            except redis.exceptions.NoScriptError:
+            except NoScriptError:
                 return await client.eval(script.source, 1, key, *args)
+        except (RedisError, OSError) as error:
+            raise explain(error, self.settings, operation) from error
 
     async def read(self, key: str) -> Record | None:
         """The session record, or None when it is absent (Redis drops expired keys itself)."""
@@ -541,7 +532,6 @@ def _client_url(client: Any) -> str:
 
 def driver_for_client(client: Any, settings: RedisSettings) -> RedisDriver | AsyncRedisDriver:
     """A driver on a redis-py client the user made: sync or asyncio, plain or cluster."""
-    redis = _import_redis()
     from redis.asyncio import Redis as AsyncRedis
     from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
     from redis.cluster import RedisCluster
