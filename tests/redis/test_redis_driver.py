@@ -5,6 +5,8 @@ trips, configuration by URL, environment or client, and one pool closed at shutd
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -336,3 +338,35 @@ def test_one_pool_serves_every_request_and_lifespan_shutdown_closes_it(
         assert hostsessions_connections(server) == 0, "shutdown closed the pool"
 
     asyncio.run(main())
+
+
+# ---- without redis-py ---------------------------------------------------------------------
+
+
+def test_naming_redis_without_redis_py_fails_at_start_up_with_the_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == "redis" else real_find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(SessionConfigError, match=r"pip install 'hostsessions\[redis\]'"):
+        SessionManager(SessionConfig(driver="redis"), {})
+
+
+def test_the_factory_without_redis_py_says_what_to_install() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['redis'] = None  # as if redis-py were not installed\n"
+        "from hostsessions import SessionConfigError, drivers\n"
+        "try:\n"
+        "    drivers.redis()\n"
+        "except SessionConfigError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'hostsessions[redis]'" in done.stdout
