@@ -3,6 +3,7 @@ dict-style session there, opt-in), and always at ``scope["hostsessions.session"]
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, NamedTuple
 
@@ -22,22 +23,50 @@ _START_MESSAGES = frozenset({"http.response.start", "websocket.accept"})
 SCOPE_KEY = "hostsessions.session"  # where the AsyncSession always is, whatever scope_key says
 
 
-def get_session(request_or_scope: Any) -> AsyncSession:
+# get_session is a function in all but one respect, its signature. FastAPI reads a
+# dependency's signature to decide what to pass: a plain ``request: Any`` would be taken
+# for a query parameter (and the endpoint would answer 422), so ``Depends(get_session)``
+# is shown ``request: HTTPConnection`` instead. Starlette is imported only when something
+# asks for the signature.
+class _GetSession:
     """The session of a request, typed: ``get_session(request)`` for a Starlette, FastAPI
     or Litestar request (whose ``request.session`` is typed as a dict), or
-    ``get_session(scope)``. Works whatever ``scope_key`` the middleware uses, beside
-    other session middleware too. (In FastAPI, use ``hostsessions.fastapi.SessionDep``.)"""
-    scope = getattr(request_or_scope, "scope", request_or_scope)
-    try:
-        session = scope[SCOPE_KEY]
-    except (KeyError, TypeError):
-        session = None
-    if not isinstance(session, AsyncSession):
-        raise LookupError(
-            "no hostsessions session on this request: wrap the app in "
-            "hostsessions.asgi.SessionMiddleware"
+    ``get_session(scope)``. Works whatever ``scope_key`` the middleware uses, beside other
+    session middleware too. ``Depends(get_session)`` works in FastAPI (as a synchronous
+    dependency; ``hostsessions.fastapi.SessionDep`` saves its thread hop).
+    Raises ``LookupError`` when the middleware is missing."""
+
+    def __call__(self, request: Any) -> AsyncSession:
+        scope = getattr(request, "scope", request)
+        try:
+            session = scope[SCOPE_KEY]
+        except (KeyError, TypeError):
+            session = None
+        if not isinstance(session, AsyncSession):
+            raise LookupError(
+                "no hostsessions session on this request: wrap the app in "
+                "hostsessions.asgi.SessionMiddleware"
+            )
+        return session
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        try:
+            from starlette.requests import HTTPConnection
+        except ImportError:  # no Starlette: the plain signature
+            annotation: Any = Any
+        else:
+            annotation = HTTPConnection
+        parameter = inspect.Parameter(
+            "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation
         )
-    return session
+        return inspect.Signature([parameter], return_annotation=AsyncSession)
+
+    def __repr__(self) -> str:
+        return "<function hostsessions.asgi.get_session>"
+
+
+get_session = _GetSession()
 
 
 def get_dict_session(request_or_scope: Any) -> SessionMapping:

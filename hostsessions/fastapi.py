@@ -28,8 +28,11 @@ from .mapping import SessionMapping
 from .session import AsyncSession, Session
 from .threadsession import thread_session
 
+# The dependencies are ``async def`` although they never wait: FastAPI runs a plain
+# ``def`` dependency in a worker thread, a hop that costs more than the whole session.
 
-def get_session(connection: HTTPConnection) -> AsyncSession:
+
+async def get_session(connection: HTTPConnection) -> AsyncSession:
     """The request's :class:`~hostsessions.AsyncSession` (for ``Depends``)."""
     return asgi.get_session(connection)
 
@@ -40,7 +43,7 @@ async def get_sync_session(connection: HTTPConnection) -> Session:
     return thread_session(asgi.get_session(connection))
 
 
-def get_dict_session(connection: HTTPConnection) -> SessionMapping:
+async def get_dict_session(connection: HTTPConnection) -> SessionMapping:
     """The dict-style session (``SessionMiddleware(..., dict_session=True)``)."""
     return asgi.get_dict_session(connection)
 

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from hostsessions import AsyncSession, Session, SessionConfig, SessionKey, SessionStorageError
 from hostsessions.asgi import SessionMiddleware
+from hostsessions.asgi import get_session as core_get_session
 from hostsessions.fastapi import DictSessionDep, SessionDep, SyncSessionDep, get_session
 from hostsessions.testing.server import (
     check_concurrent_keys_at,
@@ -287,3 +288,21 @@ def test_session_types_are_what_the_dependencies_say(driver: CountingDriver) -> 
 
     with TestClient(app) as client:
         assert client.get("/types").json() == ["ThreadSession", "True"]
+
+
+def test_depends_on_the_core_get_session_as_the_issue_wrote_it(driver: CountingDriver) -> None:
+    app = FastAPI()
+    app.add_middleware(SessionMiddleware, config=SessionConfig(driver=driver))
+
+    @app.get("/annotated")
+    async def annotated(session: Annotated[AsyncSession, Depends(core_get_session)]) -> int:
+        return await session.update("n", lambda n: n + 1, default=0)
+
+    @app.get("/default")
+    async def default(session: AsyncSession = Depends(core_get_session)) -> int:  # noqa: B008
+        return await session.update("n", lambda n: n + 1, default=0)
+
+    with TestClient(app) as client:
+        assert [client.get("/annotated").json(), client.get("/default").json()] == [1, 2]
+    for path in ("/annotated", "/default"):
+        assert "parameters" not in app.openapi()["paths"][path]["get"], "no query parameter"
