@@ -24,7 +24,7 @@ import json
 import math
 import re
 import reprlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, NoReturn
@@ -46,6 +46,7 @@ __all__ = [
     "parse",
     "parse_record",
     "stringify",
+    "stringify_record",
 ]
 
 MAX_DEPTH: Final = 256
@@ -356,6 +357,11 @@ def stringify(
         ) from None
     if root < 0:
         return str(root)
+    return _finish(flattener, max_length)
+
+
+def _finish(flattener: _Flattener, max_length: int) -> str:
+    """The devalue string of what ``flattener`` wrote."""
     text = _encode_slots(flattener.slots)
     if "<" in text:
         # So that a payload placed inside an HTML <script> tag cannot close it (devalue does this).
@@ -367,6 +373,46 @@ def stringify(
             f"the encoded value is {len(text)} characters long, over the limit of {max_length}"
         )
     return text
+
+
+def stringify_record(
+    entries: Iterable[tuple[str, Any, int | None]],
+    *,
+    max_depth: int = MAX_DEPTH,
+    max_length: int = MAX_INPUT_CHARS,
+) -> str:
+    """A session record, ``Map(key -> {data, expires})``, from ``(key, data, expires)``
+    triples (``expires`` None: no expiry, so none is written).
+
+    The same string as :func:`stringify` of the ``JSMap`` of ``{"data": ..., "expires":
+    ...}`` dicts, written without building them; ``data`` may be an :class:`Encoded`.
+    """
+    flattener = _Flattener(max_depth)
+    slots = flattener.slots
+    plain = flattener.plain
+    flatten = flattener.flatten
+    root: list[Any] = ["Map"]
+    slots.append(root)
+    try:
+        for key, data, expires in entries:
+            position = plain.get(key)
+            if position is None:
+                position = plain[key] = len(slots)
+                slots.append(key)
+            root.append(position)
+            root.append(len(slots))
+            wrapper: dict[str, int] = {}
+            slots.append(wrapper)
+            wrapper["data"] = flatten(data, 3)
+            if expires is not None:
+                wrapper["expires"] = flatten(expires, 3)
+    except _Unsupported as exc:
+        raise SessionSerializationError(exc.message()) from None
+    except RecursionError:
+        raise SessionSerializationError(
+            "cannot store the value: it nests too deeply for the Python stack"
+        ) from None
+    return _finish(flattener, max_length)
 
 
 class _Flattener:
@@ -541,6 +587,11 @@ class _Flattener:
         if memo is None:
             memo = copied[id(source)] = {}
             self.keep_alive.append(source)
+        return self._copy(source, memo, index, depth)
+
+    def _copy(self, source: list[Any], memo: dict[int, int], index: int, depth: int) -> int:
+        if index < 0:
+            return index
         found = memo.get(index)
         if found is not None:
             return found
@@ -581,9 +632,22 @@ class _Flattener:
         position = memo[index] = len(slots)
         slots.append(None)
         inner = depth + 1
-        copy = self.copy
+        copy = self._copy
+        plain = self.plain
         if kind is dict:
-            slots[position] = {key: copy(source, ref, inner) for key, ref in raw.items()}
+            # As in flatten(): a str child is the common case, handled without a call.
+            rebuilt: dict[str, int] = {}
+            for key, ref in raw.items():
+                child = source[ref] if ref >= 0 else None
+                if type(child) is str:
+                    at = plain.get(child)
+                    if at is None:
+                        at = plain[child] = len(slots)
+                        slots.append(child)
+                    memo[ref] = rebuilt[key] = at
+                else:
+                    rebuilt[key] = copy(source, memo, ref, inner)
+            slots[position] = rebuilt
             return position
         if not raw:
             slots[position] = []
@@ -591,28 +655,31 @@ class _Flattener:
         head = raw[0]
         if type(head) is not str:
             if head == _SPARSE and type(head) is int:
-                rebuilt = raw[:2]
+                sparse = raw[:2]
                 for at, ref in zip(raw[2::2], raw[3::2], strict=True):
-                    rebuilt += (at, copy(source, ref, inner))
-                slots[position] = rebuilt
+                    sparse += (at, copy(source, memo, ref, inner))
+                slots[position] = sparse
             else:
-                slots[position] = [copy(source, ref, inner) for ref in raw]
+                slots[position] = [copy(source, memo, ref, inner) for ref in raw]
             return position
         if head in ("Map", "Set"):
-            slots[position] = [head, *[copy(source, ref, inner) for ref in raw[1:]]]
+            slots[position] = [head, *[copy(source, memo, ref, inner) for ref in raw[1:]]]
         elif head in ("Date", "BigInt", "RegExp", "ArrayBuffer"):
             slots[position] = list(raw)  # text only, no references
         elif head == "URL" or head == "Object":
             # ["URL", href] (an older form) holds its text; ["URL", i] and ["Object", i] a slot
             ref = raw[1]
-            slots[position] = [head, copy(source, ref, inner) if type(ref) is int else ref]
+            slots[position] = [
+                head,
+                copy(source, memo, ref, inner) if type(ref) is int else ref,
+            ]
         elif head == "Uint8Array":
-            slots[position] = [head, copy(source, raw[1], inner), *raw[2:]]
+            slots[position] = [head, copy(source, memo, raw[1], inner), *raw[2:]]
         elif head == "null":
-            rebuilt = [head]
+            pairs = [head]
             for key, ref in zip(raw[1::2], raw[2::2], strict=True):
-                rebuilt += (key, copy(source, ref, inner))
-            slots[position] = rebuilt
+                pairs += (key, copy(source, memo, ref, inner))
+            slots[position] = pairs
         else:  # parse() refused it, so an Encoded never holds it
             raise SessionSerializationError(f"cannot copy an encoded value tagged {head!r}")
         return position
@@ -787,6 +854,11 @@ def parse(text: str, *, max_depth: int = MAX_DEPTH, max_length: int = MAX_INPUT_
 
 def _parse(text: str, max_depth: int, max_length: int) -> tuple[Any, list[Any] | None]:
     """The decoded value and the JSON slots it came from (None for a bare special)."""
+    return _revive(_load_slots(text, max_length), len(text), max_depth, max_length)
+
+
+def _load_slots(text: str, max_length: int) -> Any:
+    """The JSON of a devalue string (a list of slots, or a bare special index), checked."""
     if not isinstance(text, str):
         raise SessionSerializationError(f"devalue data must be a str, not {type(text).__name__}")
     if len(text) > max_length:
@@ -794,11 +866,17 @@ def _parse(text: str, max_depth: int, max_length: int) -> tuple[Any, list[Any] |
             f"devalue data of {len(text)} characters is over the limit of {max_length}"
         )
     try:
-        values = _load_json(text)
+        return _load_json(text)
     except RecursionError:
         raise SessionSerializationError("not devalue data: the JSON nests too deeply") from None
     except ValueError as exc:
         raise SessionSerializationError(f"not devalue data: invalid JSON ({exc})") from None
+
+
+def _revive(
+    values: Any, chars: int, max_depth: int, max_length: int
+) -> tuple[Any, list[Any] | None]:
+    """What _parse() returns, from the JSON of a string of ``chars`` characters."""
     if type(values) is int:
         special = _SPECIALS.get(values, _MISSING)
         if special is _MISSING:
@@ -807,7 +885,7 @@ def _parse(text: str, max_depth: int, max_length: int) -> tuple[Any, list[Any] |
     if type(values) is not list or not values:
         raise SessionSerializationError("not devalue data: expected a non-empty JSON array")
     try:
-        return _Reviver(values, max_depth, max_length, len(text)).value(0, 1), values
+        return _Reviver(values, max_depth, max_length, chars).value(0, 1), values
     except _Malformed as exc:
         raise SessionSerializationError(f"cannot decode the devalue data: {exc}") from None
     except RecursionError:
@@ -831,7 +909,12 @@ def parse_record(
     entry nobody changed is written back by copying, not by encoding its value again.
     For any other value it is empty. Raises as :func:`parse` does.
     """
-    value, slots = _parse(text, max_depth, max_length)
+    loaded = _load_slots(text, max_length)
+    if type(loaded) is list and loaded:
+        simple = _scalar_record(loaded)
+        if simple is not None:
+            return simple
+    value, slots = _revive(loaded, len(text), max_depth, max_length)
     if not isinstance(value, dict) or not value or slots is None:
         return value, {}
     root = slots[0]
@@ -847,6 +930,51 @@ def parse_record(
         wrapper = slots[wrapper_ref] if type(wrapper_ref) is int and wrapper_ref >= 0 else None
         if type(key) is str and type(wrapper) is dict and type(wrapper.get("data")) is int:
             entries[key] = Encoded(slots, wrapper["data"])
+    return value, entries
+
+
+def _scalar_record(slots: list[Any]) -> tuple[JSMap, dict[str, Encoded]] | None:
+    """A session record whose values are all JSON scalars, read straight from its slots:
+    what parse_record() returns for it, without the general decoder. None for any other
+    value (which the general decoder then reads, or refuses, as always)."""
+    root = slots[0]
+    if type(root) is not list or len(root) % 2 != 1 or root[0] != "Map":
+        return None
+    count = len(slots)
+    value = JSMap()
+    entries: dict[str, Encoded] = {}
+    for position in range(1, len(root), 2):
+        key_ref = root[position]
+        wrapper_ref = root[position + 1]
+        if type(key_ref) is not int or type(wrapper_ref) is not int:
+            return None
+        if not (0 <= key_ref < count and 0 <= wrapper_ref < count):
+            return None
+        key = slots[key_ref]
+        wrapper = slots[wrapper_ref]
+        if type(key) is not str or type(wrapper) is not dict or "data" not in wrapper:
+            return None
+        entry: dict[str, Any] = {}
+        for field, ref in wrapper.items():
+            if (field != "data" and field != "expires") or type(ref) is not int:
+                return None
+            if ref < 0:
+                special = _SPECIALS.get(ref, _MISSING)
+                if special is _MISSING:
+                    return None
+                entry[field] = special
+                continue
+            if ref >= count:
+                return None
+            raw = slots[ref]
+            kind = type(raw)
+            if kind not in _SCALARS or (
+                kind is int and not -_MAX_SAFE_INTEGER <= raw <= _MAX_SAFE_INTEGER
+            ):
+                return None
+            entry[field] = raw
+        value[key] = entry
+        entries[key] = Encoded(slots, wrapper["data"])
     return value, entries
 
 

@@ -166,15 +166,9 @@ def latest_expiry(payload: str) -> float | None:
 
 
 def encode_entries(entries: dict[str, _Slot]) -> str:
-    stored = codec.JSMap()
-    for key, slot in entries.items():
-        value = slot.stored_form()
-        stored[key] = (
-            {"data": value}
-            if slot.expires_ms is None
-            else {"data": value, "expires": slot.expires_ms}
-        )
-    return codec.stringify(stored)
+    return codec.stringify_record(
+        (key, slot.stored_form(), slot.expires_ms) for key, slot in entries.items()
+    )
 
 
 class SessionState:

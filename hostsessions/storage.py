@@ -46,6 +46,9 @@ class SyncStore(Protocol):
 class AsyncStore(Protocol):
     versioned: bool
     driver: Any
+    # The same store to call directly, when none of its calls ever waits on I/O (the
+    # memory driver): the shell then skips the awaits. None for every other store.
+    immediate: SyncStore | None
 
     async def read(self, key: str) -> Record | None: ...
 
@@ -102,6 +105,7 @@ class _MinimalAsVersioned:
 
 class _AsyncMinimalAsVersioned:
     versioned = False
+    immediate: SyncStore | None = None
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver
@@ -124,6 +128,7 @@ class _Versioned:
     """A versioned driver used as it is."""
 
     versioned = True
+    immediate: SyncStore | None = None
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver
@@ -237,6 +242,7 @@ class _SyncAsAsync:
         self.versioned = store.versioned
         self.driver = store.driver
         self._store = store
+        self.immediate: SyncStore | None = None if blocking or blocking_reads else store
         self._read = (_in_thread if blocking_reads else _immediate)(store.read)
         wrap = _in_thread if blocking else _immediate
         self._write = wrap(store.write)

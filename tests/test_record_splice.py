@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hostsessions import URL, Session, codec
+from hostsessions import URL, Session, SessionSerializationError, codec
 from hostsessions.ids import new_session_id
 from hostsessions.state import SessionState
 from hostsessions.storage import sync_store
@@ -138,3 +138,35 @@ def test_the_value_set_is_a_snapshot_and_reads_back_equal() -> None:
     assert session.get("cart") == ["tea"]
     session.save()
     assert open_session(driver, session.id).get("cart") == ["tea"]
+
+
+SCALAR_RECORDS = [
+    '[["Map",1,2],"n",{"data":3},12345]',
+    '[["Map",1,2,4,5],"user",{"data":3,"expires":6},"u-1","flag",{"data":7},1800000000000,true]',
+    '[["Map",1,2],"u",{"data":-1}]',
+    '[["Map",1,2],"x",{"data":3},1.5]',
+    '[["Map",1,2],"none",{"data":3},null]',
+]
+
+
+@pytest.mark.parametrize("payload", SCALAR_RECORDS)
+def test_a_record_of_plain_values_reads_as_the_general_decoder_reads_it(payload: str) -> None:
+    value, entries = codec.parse_record(payload)
+    assert value == codec.parse(payload)
+    assert type(value) is codec.JSMap
+    assert set(entries) == set(value)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '[["Map",1,2],"k",{"data":3,"__proto__":3},1]',  # an object key devalue refuses
+        '[["Map",1,2],"k",{"data":9},1]',  # an index past the last slot
+        '[["Map",1,2],"k",{"data":-8},1]',  # not a special index
+        '[["Map",9,2],"k",{"data":3},1]',  # a key past the last slot
+        '[["Map",1,2],"k",{"data":3},["Pickle","x"]]',  # a type devalue does not know
+    ],
+)
+def test_damaged_records_are_refused_by_the_fast_path_too(payload: str) -> None:
+    with pytest.raises(SessionSerializationError):
+        codec.parse_record(payload)

@@ -385,4 +385,3 @@ class AsyncDriverBase(ABC):
 
 def _version(record: Record | None) -> str | None:
     return None if record is None else record.version
-
