@@ -676,7 +676,7 @@ class _Flattener:
         elif head == "Uint8Array":
             slots[position] = [head, copy(source, memo, raw[1], inner), *raw[2:]]
         elif head == "null":
-            pairs = [head]
+            pairs: list[Any] = [head]
             for key, ref in zip(raw[1::2], raw[2::2], strict=True):
                 pairs += (key, copy(source, memo, ref, inner))
             slots[position] = pairs
