@@ -410,3 +410,27 @@ def test_an_oversized_session_fails_with_the_stores_limit_and_writes_nothing() -
     assert (caught.value.store, caught.value.limit) == ("memory", 200)
     assert caught.value.size > 500
     assert not limited.inner._records, "nothing was written"
+
+
+def test_websockets_get_the_dict_session_and_save_it(driver: CountingDriver) -> None:
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    async def chat(websocket: WebSocket) -> None:
+        websocket.session["before_accept"] = True
+        await websocket.accept()
+        name = await websocket.receive_text()
+        websocket.session["name"] = name  # after accept: saved when the socket closes
+        await websocket.send_text(f"hello {name}, you are {websocket.session['user']}")
+        await websocket.close()
+
+    app = Starlette(routes=[*ROUTES, WebSocketRoute("/chat", chat)])
+    app.add_middleware(SessionMiddleware, config=SessionConfig(driver=driver), dict_session=True)
+    with TestClient(app) as client:
+        client.get("/ops")
+        with client.websocket_connect("/chat") as websocket:
+            websocket.send_text("ada's phone")
+            assert websocket.receive_text() == "hello ada's phone, you are ada"
+        items = client.get("/dump").json()["items"]
+    assert items["before_accept"] is True
+    assert items["name"] == "ada's phone"
