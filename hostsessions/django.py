@@ -33,6 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase, UpdateError
 from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
 
 from .config import SessionConfig
 from .errors import SessionConfigError
@@ -94,14 +95,26 @@ def _forget_manager(*, setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_forget_manager, dispatch_uid="hostsessions.django")
 
 
+_UNKNOWN: Any = object()
+EXPIRY_KEY = "_session_expiry"  # where Django's set_expiry() keeps a session's own expiry
+
+
 class SessionStore(SessionBase):  # type: ignore[misc]
     """``SESSION_ENGINE = "hostsessions.django"``: Django's session API over the core."""
 
     def __init__(self, session_key: str | None = None) -> None:
+        # Not SessionBase.__init__: it imports SESSION_SERIALIZER on every request, and the
+        # codec stands in for the serializer here.
         self._manager = session_manager()
         self._modified = False
         self._accessed = False
-        super().__init__(session_key)
+        self._session_key = session_key
+
+    @property
+    def serializer(self) -> Any:
+        """Django's serializer setting, for code that asks; this engine stores values with
+        hostsessions' codec."""
+        return import_string(settings.SESSION_SERIALIZER)
 
     # ---- the session key and the core session behind it ---------------------------------
 
@@ -113,14 +126,26 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         """Point this store at the session ``value`` (a cookie's value); anything that is
         not an ID hostsessions could have issued means no session."""
         self._cookie_key = value if is_valid_session_id(value) else None
-        state = self._manager.new_state(self._cookie_key)
-        self._core = Session(state, self._manager.sync_store)
-        self._acore = AsyncSession(state, self._manager.async_store)
-        self._mapping = SessionMapping(self._core, self._ttl_rule)
+        self._core = Session(self._manager.new_state(self._cookie_key), self._manager.sync_store)
+        self._async_core: AsyncSession | None = None
+        self._dict: _DjangoMapping | None = None
+        self._expiry = _UNKNOWN
         self.__dict__.pop("_session_cache", None)
 
     session_key = property(_get_session_key)
     _session_key = property(_get_session_key, _set_session_key)
+
+    @property
+    def _acore(self) -> AsyncSession:
+        if self._async_core is None:
+            self._async_core = AsyncSession(self._core._state, self._manager.async_store)
+        return self._async_core
+
+    @property
+    def _mapping(self) -> _DjangoMapping:
+        if self._dict is None:
+            self._dict = _DjangoMapping(self)
+        return self._dict
 
     @property
     def hostsessions(self) -> Session:
@@ -153,25 +178,52 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     # ---- the session dict ------------------------------------------------------------------
 
+    def _custom_expiry(self) -> Any:
+        """What set_expiry() stored (None: the settings' default), read once per request."""
+        if self._expiry is _UNKNOWN:
+            self._expiry = self._core.get(EXPIRY_KEY)
+        return self._expiry
+
     def _ttl_rule(self, key: str, value: Any) -> float | None:
-        expiry = value if key == "_session_expiry" else self._core.get("_session_expiry")
+        if key == EXPIRY_KEY:
+            self._expiry = value
+        expiry = self._custom_expiry()
         if not expiry:
             return None  # SESSION_COOKIE_AGE, the configured default
-        age = self.get_expiry_age(expiry=expiry)
+        age = super().get_expiry_age(expiry=expiry)
         # A date already past: the key is stored already expired, and reads as absent.
         return float(max(age, 0.001))
 
+    def get_expiry_age(self, **kwargs: Any) -> int:
+        if "expiry" not in kwargs:
+            kwargs["expiry"] = self._custom_expiry()
+        if not kwargs["expiry"]:
+            return self.get_session_cookie_age()  # type: ignore[no-any-return]
+        return super().get_expiry_age(**kwargs)  # type: ignore[no-any-return]
+
+    def get_expiry_date(self, **kwargs: Any) -> Any:
+        if "expiry" not in kwargs:
+            kwargs["expiry"] = self._custom_expiry()
+        return super().get_expiry_date(**kwargs)
+
+    def get_expire_at_browser_close(self) -> bool:
+        expiry = self._custom_expiry()
+        if expiry is None:
+            return bool(settings.SESSION_EXPIRE_AT_BROWSER_CLOSE)
+        return bool(expiry == 0)
+
     def _get_session(self, no_load: bool = False) -> SessionMapping:
-        self.accessed = True
-        if "_session_cache" not in self.__dict__:
-            self.load()
-        return self._mapping
+        # No read here: the first value read loads the session, a write needs no read.
+        self._accessed = True
+        self._session_cache = mapping = self._mapping
+        return mapping
 
     async def _aget_session(self, no_load: bool = False) -> SessionMapping:
-        self.accessed = True
-        if "_session_cache" not in self.__dict__:
+        self._accessed = True
+        if not self._core._state.loaded:
             await self.aload()
-        return self._mapping
+        self._session_cache = mapping = self._mapping
+        return mapping
 
     _session = property(_get_session)
 
@@ -182,7 +234,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         return self._mapping
 
     async def aload(self) -> SessionMapping:
-        await self._acore._run(self._acore._state.load_current())
+        await self._acore._run(self._core._state.load_current())
         self._session_cache = self._mapping
         return self._mapping
 
@@ -247,7 +299,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         await self._acore._run(self._save_program())
 
     def _save_program(self) -> Program[None]:
-        self._mapping.record_in_place_changes()
+        if self._dict is not None:
+            self._dict.record_in_place_changes()
         state = self._core._state
         if self.session_key is None and not state.dirty:
             yield from state.create()  # Django's test client saves empty sessions for a key
@@ -272,6 +325,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     def _destroy_program(self) -> Program[None]:
         state = self._core._state
         state.destroy()
+        self._expiry = None
         yield from state.save()
 
     def flush(self) -> None:
@@ -292,7 +346,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def _cycle_program(self) -> Program[None]:
         self.accessed = True
-        self._mapping.record_in_place_changes()
+        if self._dict is not None:
+            self._dict.record_in_place_changes()
         state = self._core._state
         yield from state.regenerate()
         yield from state.save()
@@ -328,3 +383,21 @@ def _store_of(request: Any) -> SessionStore:
             "django.contrib.sessions.middleware.SessionMiddleware in MIDDLEWARE"
         )
     return store
+
+
+class _DjangoMapping(SessionMapping):
+    """The engine's session dict: lifetimes from Django's expiry, and the engine's cached
+    custom expiry forgotten when its key is deleted."""
+
+    def __init__(self, store: SessionStore) -> None:
+        super().__init__(store._core, store._ttl_rule)
+        self._store = store
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        if key == EXPIRY_KEY:
+            self._store._expiry = None
+
+    def clear(self) -> None:
+        super().clear()
+        self._store._expiry = None

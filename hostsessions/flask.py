@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Request, Response
+from flask import request as flask_request
 from flask import session as flask_session
 from flask.sessions import SessionInterface, SessionMixin
 
@@ -74,10 +75,9 @@ class HostSessionInterface(SessionInterface):
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
         manager = self.manager
         cookie_id = session_id_from_cookie_header(
-            request.headers.get("Cookie"), manager.config.cookie.name
+            request.environ.get("HTTP_COOKIE"), manager.config.cookie.name
         )
-        state = manager.new_state(cookie_id)
-        return FlaskSession(Session(state, manager.sync_store))
+        return FlaskSession(Session(manager.new_state(cookie_id), manager.sync_store))
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, FlaskSession):
@@ -88,27 +88,22 @@ class HostSessionInterface(SessionInterface):
         if state.dirty:
             core.save()
         max_age = None
-        if state.loaded and state.id is not None and session.permanent:
+        # Only a response that may carry the cookie needs to know about `permanent`.
+        if state.cookie_action(refresh=True) is not None and session.permanent:
             max_age = int(app.permanent_session_lifetime.total_seconds())
-        request = _current_request()
+        environ = flask_request.environ
         set_cookie = self.manager.response_cookie(
             state,
-            request.scheme,
-            request.host,
+            environ.get("wsgi.url_scheme", "http"),
+            environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
             max_age=max_age,
-            x_forwarded_proto=request.headers.get("X-Forwarded-Proto"),
-            forwarded=request.headers.get("Forwarded"),
+            x_forwarded_proto=environ.get("HTTP_X_FORWARDED_PROTO"),
+            forwarded=environ.get("HTTP_FORWARDED"),
         )
         if set_cookie is not None:
             response.headers.add("Set-Cookie", set_cookie)
         if set_cookie is not None or state.touched:
-            response.vary.add("Cookie")
-
-
-def _current_request() -> Request:
-    from flask import request
-
-    return request
+            response.headers.add("Vary", "Cookie")
 
 
 def _current_session() -> object:
