@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from .adapters import DRIVER_ENV_VAR, choose_driver, installed_adapters
 from .config import DriverConfig, SessionConfig
 from .errors import SessionConfigError, SessionError
-from .hosts import detect_host
+from .hosts import detect_host, near_misses
 
 
 def _config_from(args: argparse.Namespace) -> SessionConfig:
@@ -44,6 +44,11 @@ def doctor(args: argparse.Namespace) -> int:
         print(f"host:      {host.label} (from {', '.join(host.evidence)})")
     else:
         print("host:      none recognised (a machine of your own)")
+        # Some of a host's variables but not all: say what was looked for and what is
+        # missing, so a half-configured deployment is not mistaken for a laptop.
+        for miss in near_misses(environ):
+            print(f"partly:    {miss.signature.label}: looked for {', '.join(miss.looked_for)}")
+            print(f"           missing {', '.join(miss.missing)}")
     adapters = installed_adapters()
     if adapters:
         for adapter in adapters:
@@ -90,9 +95,13 @@ def gc(args: argparse.Namespace) -> int:
 
 def demo(args: argparse.Namespace) -> int:
     """Run the shopping-cart demo on 127.0.0.1."""
-    from .demo import run
+    from .demo import DemoAddressError, run
 
-    run(host=args.host, port=args.port, driver=args.driver)
+    try:
+        run(host=args.host, port=args.port, driver=args.driver)
+    except DemoAddressError as problem:
+        print(f"hostsessions demo: {problem}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -6,6 +6,7 @@ zero-config default driver (the filesystem store on a machine of one's own).
 
 from __future__ import annotations
 
+import errno
 import html
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -38,7 +39,22 @@ ul.products{list-style:none;padding:0}
 ul.products li{display:flex;justify-content:space-between;padding:.5rem 0;
 border-bottom:1px solid #eee}
 form.inline{display:inline}footer{margin-top:2rem;color:#777;font-size:.85rem}
+aside.try{background:#f4f8ff;border:1px solid #cfe0ff;border-radius:.4rem;padding:.2rem 1rem;
+margin:1rem 0}aside.try li{margin:.3rem 0}
 """
+
+# What a person should try, on every page: the three things sessions do here.
+TRY_THIS = """<aside class="try" data-testid="try-this"><p><strong>Try this</strong></p><ol>
+<li>Add a few things to your cart, then reload the page or open the cart: they stay,
+kept on the server under the session ID shown at the bottom of the page.</li>
+<li>Log in: the session ID changes (a new ID at every privilege change, against session
+fixation) and your cart comes along.</li>
+<li>Log out: the session is destroyed, the cart is empty and the old ID is dead.</li>
+</ol></aside>"""
+
+
+class DemoAddressError(Exception):
+    """The demo cannot listen where it was asked to (a busy port, a foreign address)."""
 
 
 def _page(session: Session, title: str, body: str, driver_label: str) -> bytes:
@@ -63,6 +79,7 @@ def _page(session: Session, title: str, body: str, driver_label: str) -> bytes:
 <header><nav><a href="/">Shop</a><a href="/cart" data-testid="cart-link">Cart
 <span class="badge" data-testid="cart-count">{count}</span></a></nav>{account}</header>
 <h1>{html.escape(title)}</h1>
+{TRY_THIS}
 {body}
 <footer>Session <code data-testid="session-id">{html.escape((session.id or "none")[:8])}</code>
  &middot; driver: <code>{html.escape(driver_label)}</code></footer>
@@ -154,7 +171,10 @@ def run(host: str = "127.0.0.1", port: int = 8000, driver: str | None = None) ->
     """Serve the demo until interrupted."""
     app = build(driver)
     choice = app.manager.choice
-    server = make_dev_server(host, port, app)
+    try:
+        server = make_dev_server(host, port, app)
+    except OSError as exc:
+        raise DemoAddressError(_address_problem(host, port, exc)) from exc
     print(f"hostsessions demo: http://{host}:{server.server_address[1]}/", flush=True)
     print(f"driver: {_describe(app)} ({choice.reason})", flush=True)
     try:
@@ -163,3 +183,14 @@ def run(host: str = "127.0.0.1", port: int = 8000, driver: str | None = None) ->
         pass
     finally:
         server.server_close()
+
+
+def _address_problem(host: str, port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another demo or server?); "
+            f"run it on another port: hostsessions demo --port {port + 1} (or --port 0 for any)"
+        )
+    if error.errno == errno.EACCES:
+        return f"no permission to listen on {host}:{port}; use a port above 1023 (--port 8000)"
+    return f"cannot listen on {host}:{port}: {error.strerror or error}"

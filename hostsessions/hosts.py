@@ -3,6 +3,11 @@
 The core knows every supported host even without its adapter, so that a serverless
 deployment without the right adapter fails at start-up instead of keeping sessions on
 an instance's short-lived local disk.
+
+Each host is a :class:`Signature`: the variables its platform sets, all of which must be
+present. The same table says what ``hostsessions doctor`` looked for, and which variables
+were missing when only some of a host's were set (a copied ``.env`` file, a local
+emulation of the platform, a platform that changed its variables).
 """
 
 from __future__ import annotations
@@ -25,65 +30,195 @@ class Host:
         return f"pip install 'hostsessions[{self.cloud}]'"
 
 
-def _present(environ: Mapping[str, str], *names: str) -> tuple[str, ...] | None:
-    if all(environ.get(name) for name in names):
-        return names
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable a platform sets: present and non-empty (and, with a
+    ``prefix``, starting with it)."""
+
+    name: str
+    prefix: str = ""
+
+    def found_in(self, environ: Mapping[str, str]) -> bool:
+        value = environ.get(self.name) or ""
+        return bool(value) and value.startswith(self.prefix)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.prefix}*" if self.prefix else self.name
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One of these variables must be set (a single variable, most often)."""
+
+    alternatives: tuple[Variable, ...]
+
+    def met_by(self, environ: Mapping[str, str]) -> str | None:
+        """The name of the variable that meets this requirement, or None."""
+        for variable in self.alternatives:
+            if variable.found_in(environ):
+                return variable.name
+        return None
+
+    def __str__(self) -> str:
+        if len(self.alternatives) == 1:
+            return str(self.alternatives[0])
+        return "one of (" + ", ".join(str(v) for v in self.alternatives) + ")"
+
+
+def _requires(*names: str | tuple[Variable, ...]) -> tuple[Requirement, ...]:
+    return tuple(
+        Requirement(name if isinstance(name, tuple) else (Variable(name),)) for name in names
+    )
+
+
+@dataclass(frozen=True)
+class Signature:
+    """How one host is recognised: every requirement met, and no excluding value."""
+
+    key: str
+    label: str
+    cloud: str
+    requires: tuple[Requirement, ...]
+    # Variables whose value says "not really this host" (App Engine's local dev server).
+    excluded_by: tuple[tuple[str, str], ...] = ()
+
+    def match(self, environ: Mapping[str, str]) -> Host | None:
+        if any(environ.get(name) == value for name, value in self.excluded_by):
+            return None
+        evidence = [requirement.met_by(environ) for requirement in self.requires]
+        if None in evidence:
+            return None
+        return Host(self.key, self.label, self.cloud, tuple(e for e in evidence if e))
+
+    def near_miss(self, environ: Mapping[str, str]) -> NearMiss | None:
+        """Some of this host's variables are set but not all: what was found and missing."""
+        if any(environ.get(name) == value for name, value in self.excluded_by):
+            return None
+        found = [r.met_by(environ) for r in self.requires]
+        if all(found) or not any(found):
+            return None
+        return NearMiss(
+            self,
+            found=tuple(name for name in found if name),
+            missing=tuple(str(r) for r, name in zip(self.requires, found, strict=True) if not name),
+        )
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A host partly recognised: ``found`` were set, ``missing`` were not."""
+
+    signature: Signature
+    found: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def looked_for(self) -> tuple[str, ...]:
+        return tuple(str(r) for r in self.signature.requires)
+
+
+AWS_LAMBDA = (
+    Signature(
+        "aws-lambda",
+        "AWS Lambda",
+        "aws",
+        _requires(
+            "AWS_LAMBDA_FUNCTION_NAME",
+            (
+                Variable("AWS_EXECUTION_ENV", "AWS_Lambda"),
+                Variable("LAMBDA_TASK_ROOT"),
+                Variable("AWS_LAMBDA_RUNTIME_API"),
+            ),
+        ),
+    ),
+)
+
+GOOGLE_CLOUD = (
+    # Functions on every current runtime (Cloud Run functions, and first-generation
+    # functions after Python 3.7) set FUNCTION_TARGET with K_SERVICE and K_REVISION; a local
+    # Functions Framework run sets only FUNCTION_TARGET and FUNCTION_SIGNATURE_TYPE.
+    Signature(
+        "gcp-cloud-run-functions",
+        "Cloud Run functions",
+        "gcp",
+        _requires("FUNCTION_TARGET", "K_SERVICE", "K_REVISION"),
+    ),
+    Signature(
+        "gcp-cloud-run", "Cloud Run", "gcp", _requires("K_SERVICE", "K_REVISION", "K_CONFIGURATION")
+    ),
+    Signature(
+        "gcp-cloud-run-job",
+        "Cloud Run job",
+        "gcp",
+        _requires("CLOUD_RUN_JOB", "CLOUD_RUN_EXECUTION"),
+    ),
+    # First-generation Cloud Functions on the oldest runtimes.
+    Signature(
+        "gcp-cloud-functions-gen1",
+        "Cloud Functions (1st gen)",
+        "gcp",
+        _requires("FUNCTION_NAME", "GCP_PROJECT"),
+    ),
+    Signature(
+        "gcp-cloud-functions-gen1",
+        "Cloud Functions (1st gen)",
+        "gcp",
+        _requires("X_GOOGLE_FUNCTION_NAME"),
+    ),
+    # App Engine standard sets GAE_APPLICATION; flexible sets the service/version/instance
+    # trio; the local development server sets GAE_ENV=localdev.
+    Signature(
+        "gcp-app-engine",
+        "App Engine",
+        "gcp",
+        _requires("GAE_APPLICATION"),
+        excluded_by=(("GAE_ENV", "localdev"),),
+    ),
+    Signature(
+        "gcp-app-engine",
+        "App Engine (flexible)",
+        "gcp",
+        _requires("GAE_SERVICE", "GAE_VERSION", "GAE_INSTANCE"),
+        excluded_by=(("GAE_ENV", "localdev"),),
+    ),
+)
+
+AZURE = (
+    Signature("azure-functions", "Azure Functions", "azure", _requires("FUNCTIONS_WORKER_RUNTIME")),
+    Signature(
+        "azure-functions", "Azure Functions", "azure", _requires("FUNCTIONS_EXTENSION_VERSION")
+    ),
+    Signature("azure-app-service", "Azure App Service", "azure", _requires("WEBSITE_SITE_NAME")),
+)
+
+SIGNATURES: tuple[Signature, ...] = AWS_LAMBDA + GOOGLE_CLOUD + AZURE
+
+
+def _first_match(signatures: tuple[Signature, ...], environ: Mapping[str, str]) -> Host | None:
+    for signature in signatures:
+        host = signature.match(environ)
+        if host is not None:
+            return host
     return None
 
 
 def detect_aws_lambda(environ: Mapping[str, str]) -> Host | None:
-    found = _present(environ, "AWS_LAMBDA_FUNCTION_NAME")
-    if found and (
-        environ.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda")
-        or environ.get("LAMBDA_TASK_ROOT")
-        or environ.get("AWS_LAMBDA_RUNTIME_API")
-    ):
-        return Host("aws-lambda", "AWS Lambda", "aws", found)
-    return None
+    return _first_match(AWS_LAMBDA, environ)
 
 
 def detect_google_cloud(environ: Mapping[str, str]) -> Host | None:
-    # Functions on every current runtime (Cloud Run functions, and first-generation
-    # functions after Python 3.7) set FUNCTION_TARGET with K_SERVICE and K_REVISION; a local
-    # Functions Framework run sets only FUNCTION_TARGET and FUNCTION_SIGNATURE_TYPE.
-    if found := _present(environ, "FUNCTION_TARGET", "K_SERVICE", "K_REVISION"):
-        return Host("gcp-cloud-run-functions", "Cloud Run functions", "gcp", found)
-    if found := _present(environ, "K_SERVICE", "K_REVISION", "K_CONFIGURATION"):
-        return Host("gcp-cloud-run", "Cloud Run", "gcp", found)
-    if found := _present(environ, "CLOUD_RUN_JOB", "CLOUD_RUN_EXECUTION"):
-        return Host("gcp-cloud-run-job", "Cloud Run job", "gcp", found)
-    # First-generation Cloud Functions on the oldest runtimes.
-    if found := _present(environ, "FUNCTION_NAME", "GCP_PROJECT"):
-        return Host("gcp-cloud-functions-gen1", "Cloud Functions (1st gen)", "gcp", found)
-    if found := _present(environ, "X_GOOGLE_FUNCTION_NAME"):
-        return Host("gcp-cloud-functions-gen1", "Cloud Functions (1st gen)", "gcp", found)
-    # App Engine standard sets GAE_APPLICATION; flexible sets the service/version/instance
-    # trio; the local development server sets GAE_ENV=localdev.
-    if environ.get("GAE_ENV") != "localdev":
-        if found := _present(environ, "GAE_APPLICATION"):
-            return Host("gcp-app-engine", "App Engine", "gcp", found)
-        if found := _present(environ, "GAE_SERVICE", "GAE_VERSION", "GAE_INSTANCE"):
-            return Host("gcp-app-engine", "App Engine (flexible)", "gcp", found)
-    return None
+    return _first_match(GOOGLE_CLOUD, environ)
 
 
 def detect_azure(environ: Mapping[str, str]) -> Host | None:
-    if found := _present(environ, "FUNCTIONS_WORKER_RUNTIME"):
-        return Host("azure-functions", "Azure Functions", "azure", found)
-    if found := _present(environ, "FUNCTIONS_EXTENSION_VERSION"):
-        return Host("azure-functions", "Azure Functions", "azure", found)
-    if found := _present(environ, "WEBSITE_SITE_NAME"):
-        return Host("azure-app-service", "Azure App Service", "azure", found)
-    return None
-
-
-DETECTORS = (detect_aws_lambda, detect_google_cloud, detect_azure)
+    return _first_match(AZURE, environ)
 
 
 def detect_host(environ: Mapping[str, str]) -> Host | None:
     """The cloud host these variables describe, or None for a machine of one's own."""
-    for detector in DETECTORS:
-        host = detector(environ)
-        if host is not None:
-            return host
-    return None
+    return _first_match(SIGNATURES, environ)
+
+
+def near_misses(environ: Mapping[str, str]) -> list[NearMiss]:
+    """Hosts partly recognised: some of their variables set, some missing."""
+    return [miss for s in SIGNATURES if (miss := s.near_miss(environ)) is not None]
