@@ -42,13 +42,18 @@ class Counter(dict[str, int]):
 
 
 class CountingDriver:
-    """Counts the calls that reach ``inner``; keeps its ``blocking`` flag (or its absence)."""
+    """Counts the calls that reach ``inner``; keeps its ``blocking`` and ``blocking_reads``
+    flags (or their absence) and its async face (``to_async``, the filesystem driver's),
+    so the middleware places each call as it would for ``inner`` itself."""
 
     def __init__(self, inner: Any, counter: Counter) -> None:
         self.inner = inner
         self.counter = counter
-        if hasattr(inner, "blocking"):
-            self.blocking = inner.blocking
+        for flag in ("blocking", "blocking_reads"):
+            if hasattr(inner, flag):
+                setattr(self, flag, getattr(inner, flag))
+        if callable(getattr(inner, "to_async", None)):
+            self.to_async = lambda: AsyncCountingDriver(inner.to_async(), counter)
 
     def read(self, key: str) -> Record | None:
         self.counter.hit("read")
@@ -67,6 +72,32 @@ class CountingDriver:
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
         self.counter.hit("remove")
         self.inner.delete(key, expected_version=expected_version)
+
+
+class AsyncCountingDriver:
+    """:class:`CountingDriver` for an async driver."""
+
+    def __init__(self, inner: Any, counter: Counter) -> None:
+        self.inner = inner
+        self.counter = counter
+
+    async def read(self, key: str) -> Record | None:
+        self.counter.hit("read")
+        record: Record | None = await self.inner.read(key)
+        return record
+
+    async def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+    ) -> str:
+        self.counter.hit("write")
+        version: str = await self.inner.write(
+            key, payload, expires_at=expires_at, expected_version=expected_version
+        )
+        return version
+
+    async def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        self.counter.hit("remove")
+        await self.inner.delete(key, expected_version=expected_version)
 
 
 def _config(kind: str) -> tuple[SessionConfig, Counter]:

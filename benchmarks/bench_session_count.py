@@ -1,0 +1,227 @@
+"""Is a request's cost flat in the number of stored sessions?
+
+For the memory and the filesystem driver, two stores are filled first, one with 10
+sessions and one with 100,000 (``--large``), each session a small record with a TTL, as
+the middleware writes them. Then the same request runs against both, through the ASGI
+middleware called directly (no server): ``get("n")`` then ``set("n", n + 1)`` on a
+session picked at random among the stored ones, so that the large store is read and
+written all over, as real traffic would. Blocks of requests alternate between the two
+stores over interleaved rounds; the table shows the median per-request time of each and
+their ratio (the bar: the large store within 1.1x of the small one).
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_session_count.py            # ~3 min on 2 cores
+    .venv/bin/python benchmarks/bench_session_count.py --quick    # ~1 min
+    .venv/bin/python benchmarks/bench_session_count.py --json /tmp/count.json
+
+The filesystem stores are made under ``--dir`` (default: a temporary folder under
+``/tmp``) and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+# Measure this checkout's code, whatever copy of hostsessions the interpreter has installed.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from hostsessions import SessionConfig, codec
+from hostsessions.asgi import SessionMiddleware
+from hostsessions.drivers import FsDriver, MemoryDriver
+from hostsessions.ids import new_session_id
+
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+COOKIE = "sid"
+TTL = 3600.0
+
+
+async def counter_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    session = scope["session"]
+    n = await session.get("n", 0)
+    session.set("n", n + 1)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def fill(driver: Any, count: int) -> list[str]:
+    """``count`` sessions as the middleware stores them: {"n": 1, "user": ...} with a TTL."""
+    ids = []
+    expires_ms = int((time.time() + TTL) * 1000)
+    for number in range(count):
+        session_id = new_session_id()
+        payload = codec.stringify(
+            codec.JSMap(
+                {
+                    "n": {"data": 1, "expires": expires_ms},
+                    "user": {"data": f"user-{number}", "expires": expires_ms},
+                }
+            )
+        )
+        driver.write(session_id, payload, expires_at=expires_ms / 1000, expected_version=None)
+        ids.append(session_id)
+    return ids
+
+
+class Store:
+    """One filled store, its middleware and a fixed random sequence of its sessions."""
+
+    def __init__(self, kind: str, count: int, base: str, sample: int) -> None:
+        self.kind, self.count = kind, count
+        if kind == "memory":
+            driver: Any = MemoryDriver(max_sessions=max(count, 10) * 2)
+        else:
+            driver = FsDriver(os.path.join(base, f"fs-{count}"))
+        started = time.perf_counter()
+        ids = fill(driver, count)
+        self.fill_seconds = time.perf_counter() - started
+        self.driver = driver
+        self.app = SessionMiddleware(counter_app, SessionConfig(driver=driver, cookie=COOKIE))
+        picks = random.Random(count).choices(ids, k=sample)
+        self.scopes = [
+            {
+                "type": "http",
+                "method": "GET",
+                "path": "/b",
+                "scheme": "http",
+                "headers": [(b"host", b"localhost"), (b"cookie", f"{COOKIE}={i}".encode())],
+                "server": ("localhost", 80),
+            }
+            for i in picks
+        ]
+        self.next = 0
+        self.round_medians: list[float] = []
+
+    async def block(self, n: int) -> float:
+        """Median microseconds per request over ``n`` requests."""
+        times = []
+        app, scopes = self.app, self.scopes
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            return None
+
+        for _ in range(n):
+            scope = dict(scopes[self.next % len(scopes)])
+            self.next += 1
+            started = time.perf_counter_ns()
+            await app(scope, receive, send)
+            times.append(time.perf_counter_ns() - started)
+        return statistics.median(times) / 1000
+
+
+async def measure(stores: list[Store], n: int, rounds: int, warmup: int) -> None:
+    for store in stores:
+        await store.block(warmup)
+    for round_number in range(rounds):
+        order = stores[round_number % len(stores) :] + stores[: round_number % len(stores)]
+        for store in order:
+            store.round_medians.append(await store.block(n // rounds))
+
+
+def loadavg() -> str:
+    try:
+        with open("/proc/loadavg") as file:
+            return " ".join(file.read().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=os.path.dirname(os.path.abspath(__file__)),
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--small", type=int, default=10, help="sessions in the small store")
+    parser.add_argument("--large", type=int, default=100_000, help="sessions in the large store")
+    parser.add_argument("--drivers", default="memory,fs", help="comma-separated: memory,fs")
+    parser.add_argument("--n", type=int, default=20_000, help="timed requests per store")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=1_000)
+    parser.add_argument("--dir", default=None, help="where the filesystem stores are made")
+    parser.add_argument("--quick", action="store_true", help="n=4000, 5 rounds")
+    parser.add_argument("--json", default=None, help="write the figures to this file")
+    args = parser.parse_args()
+    if args.quick:
+        args.n, args.rounds, args.warmup = 4_000, 5, 300
+
+    print("# Per-request cost against the number of stored sessions\n")
+    print(
+        f"hostsessions {commit()}; python {sys.version.split()[0]}; "
+        f"loadavg before {loadavg()}; {args.n} requests per store in {args.rounds} rounds\n"
+    )
+    base = tempfile.mkdtemp(prefix="hostsessions-count-", dir=args.dir)
+    results: list[dict[str, Any]] = []
+    try:
+        for kind in [k.strip() for k in args.drivers.split(",") if k.strip()]:
+            stores = [
+                Store(kind, count, base, sample=args.n + args.warmup * 2)
+                for count in (args.small, args.large)
+            ]
+            asyncio.run(measure(stores, args.n, args.rounds, args.warmup))
+            for store in stores:
+                median = statistics.median(store.round_medians)
+                ratios = [
+                    mine / theirs
+                    for mine, theirs in zip(
+                        store.round_medians, stores[0].round_medians, strict=True
+                    )
+                ]
+                results.append(
+                    {
+                        "driver": kind,
+                        "sessions": store.count,
+                        "held": len(store.driver) if kind == "memory" else store.count,
+                        "us_per_request": median,
+                        "ratio_to_small": statistics.median(ratios),
+                        "round_medians_us": store.round_medians,
+                        "fill_seconds": store.fill_seconds,
+                    }
+                )
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+    print("| driver | stored sessions | us/request (median of rounds) | ratio to the small store |")
+    print("| --- | --- | --- | --- |")
+    for row in results:
+        print(
+            f"| {row['driver']} | {row['sessions']:,} | {row['us_per_request']:.1f} | "
+            f"{row['ratio_to_small']:.3f} |"
+        )
+    print(f"\nloadavg after {loadavg()}")
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump(
+                {"commit": commit(), "loadavg": loadavg(), "results": results}, file, indent=1
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
