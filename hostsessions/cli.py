@@ -29,11 +29,17 @@ def _options(args: argparse.Namespace) -> dict[str, str]:
 
 
 SECRET_OPTION = re.compile(r"secret|password|key|token|credential|connection_string|sas", re.I)
+# The password in a URL's user part: redis://user:PASSWORD@host, rediss://:PASSWORD@host.
+URL_PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
 
 
 def _shown(name: str, value: object) -> str:
     """An option as doctor prints it: secrets are never echoed to a terminal or a log."""
-    return "'***'" if SECRET_OPTION.search(name) and value else repr(value)
+    if SECRET_OPTION.search(name) and value:
+        return "'***'"
+    if isinstance(value, str):
+        return repr(URL_PASSWORD.sub(r"\1:***@", value))
+    return repr(value)
 
 
 def doctor(args: argparse.Namespace) -> int:

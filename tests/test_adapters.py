@@ -326,6 +326,9 @@ def test_doctor_never_prints_secret_options(tmp_path: Path) -> None:
     assert _shown("connection_string", "AccountKey=abc") == "'***'"
     assert _shown("credential", object()) == "'***'"
     assert _shown("table", "hostsessions") == "'hostsessions'"
+    assert _shown("url", "redis://:s3cret@cache:6379/0") == "'redis://:***@cache:6379/0'"
+    assert _shown("url", "rediss://app:s3cret@cache/0") == "'rediss://app:***@cache/0'"
+    assert _shown("url", "redis://cache:6379/0") == "'redis://cache:6379/0'"
 
 
 def test_gc_takes_driver_options(tmp_path: Path) -> None:
