@@ -28,8 +28,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from ..errors import SessionConfigError, SessionStorageError, SessionTooLargeError
-from .base import Record, WriteConflict
+from ..errors import SessionConfigError, SessionStorageError
+from .base import AsyncDriverBase, DriverBase, Record, WriteConflict, check_size, utf8_length
 
 INSTALL_HINT = "pip install 'hostsessions[redis]'"
 
@@ -303,8 +303,7 @@ def _record(value: Any, version: Any, expiry_ms: Any) -> Record:
 class _RedisCommon:
     """What both flavours share: the settings, the size check, the scripts' arguments."""
 
-    #: Each call waits on the network: under ASGI, a sync driver's calls go to worker threads.
-    blocking: ClassVar[bool] = True
+    store_name: ClassVar[str] = "Redis"
 
     def __init__(self, settings: RedisSettings, *, owns_client: bool) -> None:
         self.settings = settings
@@ -317,11 +316,12 @@ class _RedisCommon:
     def _write_args(
         self, payload: str, expires_at: float | None, expected_version: str | None
     ) -> tuple[str, str, str]:
-        size = len(payload.encode("utf-8"))
-        if size > self.settings.max_payload_bytes:
-            raise SessionTooLargeError("Redis", size, self.settings.max_payload_bytes)
+        self._check_size(payload)
         expiry = "" if expires_at is None else str(round(expires_at * 1000))
         return payload, expected_version or "", expiry
+
+    def _check_size(self, payload: str) -> None:
+        check_size(self.store_name, utf8_length(payload), self.settings.max_payload_bytes)
 
     @staticmethod
     def _read_result(result: Any) -> Record | None:
@@ -339,7 +339,7 @@ class _RedisCommon:
             raise WriteConflict(key, expected_version)
 
 
-class RedisDriver(_RedisCommon):
+class RedisDriver(_RedisCommon, DriverBase):
     """Sessions in Redis through redis-py's sync client (for WSGI apps).
 
     Build it with :func:`hostsessions.drivers.redis`. The client, and so its connection
@@ -409,6 +409,24 @@ class RedisDriver(_RedisCommon):
         result = self._script(_DELETE, "delete", self.key(key), expected_version)
         self._delete_result(key, expected_version, result)
 
+    # The minimal protocol, as unstorage's driver does it: plain GET, SET (no expiry), UNLINK.
+
+    def get_item(self, key: str) -> str | None:
+        """The payload, or None when absent (Redis drops expired keys itself)."""
+        with _storage_errors(self.settings, "read"):
+            value = self.client.get(self.key(key))
+        return None if value is None else _text(value)
+
+    def set_item(self, key: str, value: str) -> None:
+        """Store ``value`` whatever is there, with no expiry (one SET)."""
+        self._check_size(value)
+        with _storage_errors(self.settings, "write"):
+            self.client.set(self.key(key), value)
+
+    def remove_item(self, key: str) -> None:
+        """Remove the record if there is one."""
+        self.delete(key)
+
     def close(self) -> None:
         """Close the connection pool this driver created (a client passed in stays open)."""
         client, self._client = self._client, None
@@ -416,7 +434,7 @@ class RedisDriver(_RedisCommon):
             client.close()
 
 
-class AsyncRedisDriver(_RedisCommon):
+class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
     """Sessions in Redis through ``redis.asyncio`` (for ASGI apps: no thread hop).
 
     redis-py's asyncio connections belong to the event loop they were opened in, so the
@@ -506,6 +524,24 @@ class AsyncRedisDriver(_RedisCommon):
             return
         result = await self._script(_DELETE, "delete", self.key(key), expected_version)
         self._delete_result(key, expected_version, result)
+
+    async def get_item(self, key: str) -> str | None:
+        """The payload, or None when absent (Redis drops expired keys itself)."""
+        client = await self._connected()
+        with _storage_errors(self.settings, "read"):
+            value = await client.get(self.key(key))
+        return None if value is None else _text(value)
+
+    async def set_item(self, key: str, value: str) -> None:
+        """Store ``value`` whatever is there, with no expiry (one SET)."""
+        self._check_size(value)
+        client = await self._connected()
+        with _storage_errors(self.settings, "write"):
+            await client.set(self.key(key), value)
+
+    async def remove_item(self, key: str) -> None:
+        """Remove the record if there is one."""
+        await self.delete(key)
 
     async def aclose(self) -> None:
         """Close the connection pool this driver created (a client passed in stays open)."""

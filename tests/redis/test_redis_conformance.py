@@ -1,5 +1,6 @@
 """The Redis driver passes the driver conformance suite on a real redis-server, in both
-flavours, with and without a key base, and on a three-node Redis Cluster."""
+flavours, with and without a key base, for both protocols, and on a three-node Redis
+Cluster."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ import pytest
 
 from hostsessions import drivers
 from hostsessions.drivers.redis_driver import AsyncRedisDriver, RedisDriver
-from hostsessions.testing import AsyncDriverConformance, DriverConformance
+from hostsessions.testing import (
+    AsyncDriverConformance,
+    AsyncMinimalDriverConformance,
+    DriverConformance,
+    MinimalDriverConformance,
+)
 
 # A deliberate cap, so the suite's at-the-limit and over-the-limit checks stay quick (the
 # default is Redis's own 512 MiB).
@@ -54,6 +60,24 @@ class TestRedisDriverWithABase(DriverConformance):
     @pytest.fixture
     def driver(self, redis_url: str) -> Iterator[RedisDriver]:
         yield from _sync(redis_url, base="astro:sessions")
+
+
+class TestRedisDriverMinimalProtocol(MinimalDriverConformance):
+    """get_item / set_item / remove_item: plain GET, SET and UNLINK, as unstorage does."""
+
+    payload_limit = LIMIT
+
+    @pytest.fixture
+    def driver(self, redis_url: str) -> Iterator[RedisDriver]:
+        yield from _sync(redis_url)
+
+
+class TestAsyncRedisDriverMinimalProtocol(AsyncMinimalDriverConformance):
+    payload_limit = LIMIT
+
+    @pytest.fixture
+    def async_driver_factory(self, redis_url: str) -> Any:
+        return _async_factory(redis_url)
 
 
 class TestRedisClusterDriver(DriverConformance):
