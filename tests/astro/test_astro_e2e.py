@@ -15,7 +15,10 @@ import time
 import uuid
 from typing import Any
 
+from hostsessions import Session
 from hostsessions.codec import parse
+from hostsessions.state import SessionState
+from hostsessions.storage import sync_store
 
 from .conftest import Browser, Store
 
@@ -125,6 +128,25 @@ def test_an_astro_read_modify_write_keeps_every_python_value_and_type(browser: B
     expected = {**TYPED_DESCRIPTION, "visits": {"t": "number", "v": 2}}
     assert keys_seen(browser, "py") == canonical(expected)
     assert keys_seen(browser, "astro") == canonical(expected)
+
+
+def test_a_python_save_keeps_a_change_astro_made_after_python_read(
+    browser: Browser, store: Store
+) -> None:
+    browser.post("/astro/set?key=cart", ["a"])
+    state = SessionState(browser.cookie)
+    python_store = sync_store(store.python_driver)
+    session = Session(state, lambda: python_store)
+    assert session.get("cart") == ["a"]
+
+    browser.post("/astro/set?key=coupon", "SAVE10")  # Astro writes between Python's read...
+    session.set("cart", ["a", "b"])
+    session.save()  # ...so this conditional write conflicts, re-reads and replays
+
+    assert keys_seen(browser, "astro") == {
+        "cart": {"t": "Array", "v": [{"t": "string", "v": "a"}, {"t": "string", "v": "b"}]},
+        "coupon": {"t": "string", "v": "SAVE10"},
+    }
 
 
 # IDs and the store's layout.

@@ -10,6 +10,9 @@ export default defineConfig({
 	adapter: node({ mode: 'standalone' }),
 	session: {
 		driver: fileURLToPath(new URL('./src/session-driver.mjs', import.meta.url)),
+		// Astro's default name, spelled out: the Python app uses the same. Not Secure, as
+		// the tests serve plain http on 127.0.0.1 (hostsessions' rule there too); a site
+		// behind https keeps Astro's default (Secure in production).
 		cookie: { name: 'astro-session', secure: false },
 	},
 });
