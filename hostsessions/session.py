@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar, overload
 
 from .drivers.base import WriteConflict
-from .keys import SessionKey, key_name
+from .keys import KeyedValue, SessionKey, key_name
 from .pending import NO_ARGUMENT, PendingCall, PendingChange
 from .state import Delete, Program, Read, SessionState, Sleep, Step, Write, run_sync
 from .storage import AsyncStore, SyncStore
@@ -36,7 +36,9 @@ class _SessionBase(Generic[StoreT]):
         return self._state.id
 
     @overload
-    def set(self, key: SessionKey[T], value: T, *, ttl: float | None = None) -> None: ...
+    def set(
+        self, key: SessionKey[T], value: KeyedValue[T], *, ttl: float | None = None
+    ) -> None: ...
 
     @overload
     def set(self, key: str, value: Any, *, ttl: float | None = None) -> None: ...
@@ -80,6 +82,9 @@ class Session(_SessionBase[SyncStore]):
     def get(self, key: SessionKey[T]) -> T | None: ...
 
     @overload
+    def get(self, key: SessionKey[T], default: KeyedValue[T]) -> T: ...
+
+    @overload
     def get(self, key: SessionKey[T], default: D) -> T | D: ...
 
     @overload
@@ -117,7 +122,12 @@ class Session(_SessionBase[SyncStore]):
 
     @overload
     def update(
-        self, key: SessionKey[T], fn: Callable[[T], T], *, default: T, ttl: float | None = None
+        self,
+        key: SessionKey[T],
+        fn: Callable[[T], T],
+        *,
+        default: KeyedValue[T],
+        ttl: float | None = None,
     ) -> T: ...
 
     @overload
@@ -237,6 +247,9 @@ class AsyncSession(_SessionBase[AsyncStore]):
     def get(self, key: SessionKey[T]) -> PendingCall[T | None]: ...
 
     @overload
+    def get(self, key: SessionKey[T], default: KeyedValue[T]) -> PendingCall[T]: ...
+
+    @overload
     def get(self, key: SessionKey[T], default: D) -> PendingCall[T | D]: ...
 
     @overload
@@ -276,7 +289,12 @@ class AsyncSession(_SessionBase[AsyncStore]):
 
     @overload
     def update(
-        self, key: SessionKey[T], fn: Callable[[T], T], *, default: T, ttl: float | None = None
+        self,
+        key: SessionKey[T],
+        fn: Callable[[T], T],
+        *,
+        default: KeyedValue[T],
+        ttl: float | None = None,
     ) -> PendingChange[T]: ...
 
     @overload
