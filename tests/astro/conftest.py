@@ -47,6 +47,11 @@ class Store:
     python_driver: Any
     folder: Path | None = None
     redis: RedisServer | None = None
+    redis_base: str = ""
+
+    def redis_key(self, session_id: str) -> str:
+        """unstorage's Redis key: the bare ID, or ``<base>:<id>``."""
+        return f"{self.redis_base}:{session_id}" if self.redis_base else session_id
 
     def raw(self, session_id: str) -> str | None:
         """The bare payload stored for ``session_id`` where unstorage keeps it, or None."""
@@ -55,7 +60,7 @@ class Store:
             return path.read_text(encoding="utf-8") if path.exists() else None
         assert self.redis is not None
         with redis_py.Redis.from_url(self.redis.url) as client:
-            value = client.get(f"{REDIS_BASE}:{session_id}")
+            value = client.get(self.redis_key(session_id))
         return None if value is None else bytes(value).decode("utf-8")
 
     def keys(self) -> list[str]:
@@ -83,7 +88,7 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
-@pytest.fixture(params=["fs-lite", "redis"])
+@pytest.fixture(params=["fs-lite", "redis", "redis-bare"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "fs-lite":
         folder = tmp_path / "sessions"
@@ -94,15 +99,18 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
             folder=folder,
         )
         return
+    # "redis": keys <base>:<id>; "redis-bare": the session ID alone (no base on either side)
+    base = REDIS_BASE if request.param == "redis" else ""
     server: RedisServer = request.getfixturevalue("redis_server")
     server.cli("flushall")
-    driver = drivers.redis(server.url, base=REDIS_BASE)
+    driver = drivers.redis(server.url, base=base)
     try:
         yield Store(
-            "redis",
-            {"SESSION_STORE": "redis", "REDIS_URL": server.url, "REDIS_BASE": REDIS_BASE},
+            request.param,
+            {"SESSION_STORE": "redis", "REDIS_URL": server.url, "REDIS_BASE": base},
             driver,
             redis=server,
+            redis_base=base,
         )
     finally:
         close = getattr(driver, "close", None)

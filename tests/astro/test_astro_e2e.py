@@ -4,7 +4,8 @@ The Astro site (tests/astro/site: astro 5 and @astrojs/node from npm, built by
 scripts/setup.d/70-astro-site.sh) runs as in production, ``node dist/server/entry.mjs``,
 beside the hostsessions app of python_app.py under uvicorn. Both use the cookie
 ``astro-session`` and one store: unstorage's fs-lite layout in a folder, or a real
-redis-server in unstorage's key layout (``<base>:<id>``). Every test runs on both stores.
+redis-server in unstorage's key layout (``<base>:<id>``, or the bare ID). Every test runs
+on the three.
 """
 
 from __future__ import annotations
