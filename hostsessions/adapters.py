@@ -12,11 +12,14 @@ import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .config import ENTRYPOINT_PATTERN, DriverConfig, SessionConfig
 from .errors import SessionConfigError
 from .hosts import Host, detect_host
+
+if TYPE_CHECKING:
+    from .drivers.base import AnyDriver
 
 ENTRY_POINT_GROUP = "hostsessions.adapters"
 DRIVER_ENV_VAR = "HOSTSESSIONS_DRIVER"
@@ -133,7 +136,7 @@ def resolve_driver_name(
 class DriverChoice:
     """Which driver a config leads to, and why (what ``hostsessions doctor`` prints)."""
 
-    driver: DriverConfig | Any  # a DriverConfig, or a driver object given in code
+    driver: DriverConfig | AnyDriver  # a DriverConfig, or a driver object given in code
     reason: str
     host: Host | None
     adapter: str | None
@@ -201,13 +204,16 @@ def import_entrypoint(entrypoint: str) -> Callable[..., Any]:
     return target  # type: ignore[no-any-return]
 
 
-def build_driver(driver: DriverConfig | Any) -> Any:
-    """Instantiate a DriverConfig; pass a driver object through."""
+def build_driver(driver: DriverConfig | AnyDriver) -> AnyDriver:
+    """Instantiate a DriverConfig (checking that the factory made a driver); pass a driver
+    object through."""
+    from .storage import check_driver  # here: storage loads only once a driver is built
+
     if not isinstance(driver, DriverConfig):
         return driver
     factory = import_entrypoint(driver.entrypoint)
     try:
-        return factory(**dict(driver.options))
+        return check_driver(factory(**dict(driver.options)))
     except TypeError as exc:
         raise SessionConfigError(
             f"driver {driver.entrypoint!r} rejected its options: {exc}"

@@ -84,17 +84,17 @@ def doctor(args: argparse.Namespace) -> int:
 def gc(args: argparse.Namespace) -> int:
     """Delete expired sessions from stores that do not expire records on their own."""
     from .adapters import build_driver
+    from .drivers.base import SweepableDriver
 
     choice = choose_driver(_config_from(args), os.environ)
     driver = build_driver(choice.driver)
-    sweep = getattr(driver, "sweep", None)
-    if sweep is None:
+    if not isinstance(driver, SweepableDriver):
         print(
             f"{type(driver).__name__} has no sweep(): its store expires records itself "
             "(or, for a custom driver, offers no way to find expired ones)"
         )
         return 0
-    removed = sweep()
+    removed = driver.sweep()
     print(f"removed {removed} expired session(s) with {type(driver).__name__}")
     return 0
 

@@ -6,9 +6,12 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import SessionConfigError
+
+if TYPE_CHECKING:
+    from .drivers.base import AnyDriver
 
 COOKIE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 ENTRYPOINT_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -116,7 +119,7 @@ class SessionConfig:
     write conflicts before it fails with :class:`SessionStorageError`.
     """
 
-    driver: Any
+    driver: str | DriverConfig | AnyDriver | None
     options: Mapping[str, Any]
     cookie: CookieOptions
     ttl: float | None
@@ -124,7 +127,7 @@ class SessionConfig:
 
     def __init__(
         self,
-        driver: Any = None,
+        driver: str | DriverConfig | AnyDriver | None = None,
         options: Mapping[str, Any] | None = None,
         cookie: CookieOptions | str | None = None,
         ttl: float | None = None,

@@ -7,13 +7,13 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
 from .adapters import DriverChoice, build_driver, choose_driver
 from .config import DriverConfig, SessionConfig
 from .cookies import cookie_is_secure, expire_cookie_header, set_cookie_header
+from .drivers.base import AnyDriver, AsyncClosable, Closable
 from .state import SessionState
-from .storage import AsyncStore, SyncStore, async_store, check_driver, sync_store
+from .storage import AsyncStore, SyncStore, async_store, async_twin, check_driver, sync_store
 
 logger = logging.getLogger("hostsessions")
 
@@ -39,19 +39,20 @@ class SessionManager:
         if not isinstance(self.choice.driver, DriverConfig):
             check_driver(self.choice.driver)
         self._lock = threading.Lock()
-        self._driver: Any = None
+        self._driver: AnyDriver | None = None
+        self._async_driver: AnyDriver | None = None  # its async twin, if it has one
         self._sync_store: SyncStore | None = None
         self._async_store: AsyncStore | None = None
 
-    def driver(self) -> Any:
+    def driver(self) -> AnyDriver:
         """The driver object, built on first use."""
-        if self._driver is None:
+        driver = self._driver
+        if driver is None:
             with self._lock:
-                if self._driver is None:
-                    driver = build_driver(self.choice.driver)
-                    check_driver(driver)
-                    self._driver = driver
-        return self._driver
+                driver = self._driver
+                if driver is None:
+                    driver = self._driver = build_driver(self.choice.driver)
+        return driver
 
     def sync_store(self) -> SyncStore:
         if self._sync_store is None:
@@ -60,17 +61,18 @@ class SessionManager:
 
     def async_store(self) -> AsyncStore:
         if self._async_store is None:
-            self._async_store = async_store(self.driver())
+            self._async_driver = async_twin(self.driver())
+            self._async_store = async_store(self._async_driver)
         return self._async_store
 
     async def aclose(self) -> None:
         """Close the drivers built so far (an async client's connections, for instance)."""
-        built = [self._async_store.driver if self._async_store else None, self._driver]
+        built = [self._async_driver, self._driver]
         for driver in {id(d): d for d in built if d is not None}.values():
-            if callable(aclose := getattr(driver, "aclose", None)):
-                await aclose()
-            elif callable(close := getattr(driver, "close", None)):
-                close()
+            if isinstance(driver, AsyncClosable):
+                await driver.aclose()
+            elif isinstance(driver, Closable):
+                driver.close()
 
     def new_state(self, cookie_id: str | None) -> SessionState:
         return SessionState(

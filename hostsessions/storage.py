@@ -12,9 +12,17 @@ import functools
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, TypeVar
 
-from .drivers.base import Record
+from .drivers.base import (
+    AnyDriver,
+    AsyncDriver,
+    AsyncVersionedDriver,
+    Driver,
+    HasAsyncTwin,
+    Record,
+    VersionedDriver,
+)
 from .errors import SessionConfigError
 
 # asyncio and concurrent.futures (with ssl, which asyncio loads) are imported where they
@@ -32,7 +40,11 @@ UNVERSIONED = ""
 
 class SyncStore(Protocol):
     versioned: bool
-    driver: Any  # the driver object underneath, for closing it
+
+    @property
+    def driver(self) -> AnyDriver:
+        """The driver object underneath, for closing it."""
+        ...
 
     def read(self, key: str) -> Record | None: ...
 
@@ -45,7 +57,11 @@ class SyncStore(Protocol):
 
 class AsyncStore(Protocol):
     versioned: bool
-    driver: Any
+
+    @property
+    def driver(self) -> AnyDriver:
+        """The driver object underneath, for closing it."""
+        ...
     # The same store to call directly, when none of its calls ever waits on I/O (the
     # memory driver): the shell then skips the awaits. None for every other store.
     immediate: SyncStore | None
@@ -72,13 +88,31 @@ def is_async(driver: object) -> bool:
     return inspect.iscoroutinefunction(method)
 
 
-def check_driver(driver: object) -> None:
-    """Refuse objects that are not drivers, with the two accepted shapes in the message."""
+def _is_sync_versioned(driver: AnyDriver) -> TypeGuard[VersionedDriver]:
+    return is_versioned(driver) and not is_async(driver)
+
+
+def _is_async_versioned(driver: AnyDriver) -> TypeGuard[AsyncVersionedDriver]:
+    return is_versioned(driver) and is_async(driver)
+
+
+def _is_sync_minimal(driver: AnyDriver) -> TypeGuard[Driver]:
+    return not is_versioned(driver) and not is_async(driver)
+
+
+def _is_async_minimal(driver: AnyDriver) -> TypeGuard[AsyncDriver]:
+    return not is_versioned(driver) and is_async(driver)
+
+
+def check_driver(driver: object) -> AnyDriver:
+    """``driver``, typed as one; refuses objects that are not drivers, with the two accepted
+    shapes in the message."""
     if not (is_versioned(driver) or _has_methods(driver, "get_item", "set_item", "remove_item")):
         raise SessionConfigError(
             f"{type(driver).__name__} is not a session driver: it needs get_item/set_item/"
             "remove_item, or read/write/delete (see docs/writing-a-driver.md)"
         )
+    return driver  # type: ignore[return-value]  # checked just above, as far as Python can
 
 
 class _MinimalAsVersioned:
@@ -86,7 +120,7 @@ class _MinimalAsVersioned:
 
     versioned = False
 
-    def __init__(self, driver: Any) -> None:
+    def __init__(self, driver: Driver) -> None:
         self.driver = driver
 
     def read(self, key: str) -> Record | None:
@@ -107,7 +141,7 @@ class _AsyncMinimalAsVersioned:
     versioned = False
     immediate: SyncStore | None = None
 
-    def __init__(self, driver: Any) -> None:
+    def __init__(self, driver: AsyncDriver) -> None:
         self.driver = driver
 
     async def read(self, key: str) -> Record | None:
@@ -125,16 +159,24 @@ class _AsyncMinimalAsVersioned:
 
 
 class _Versioned:
-    """A versioned driver used as it is."""
+    """A sync versioned driver used as it is."""
+
+    versioned = True
+
+    def __init__(self, driver: VersionedDriver) -> None:
+        self.driver = driver
+        self.read, self.write, self.delete = driver.read, driver.write, driver.delete
+
+
+class _AsyncVersioned:
+    """An async versioned driver used as it is."""
 
     versioned = True
     immediate: SyncStore | None = None
 
-    def __init__(self, driver: Any) -> None:
+    def __init__(self, driver: AsyncVersionedDriver) -> None:
         self.driver = driver
-        self.read = driver.read
-        self.write = driver.write
-        self.delete = driver.delete
+        self.read, self.write, self.delete = driver.read, driver.write, driver.delete
 
 
 class _LoopThread:
@@ -168,14 +210,14 @@ class _LoopThread:
 
 
 class _AsyncAsSync:
-    def __init__(self, store: Any, runner: _LoopThread) -> None:
+    def __init__(self, store: AsyncStore, runner: _LoopThread) -> None:
         self._store = store
         self._run = runner.run
         self.versioned = store.versioned
         self.driver = store.driver
 
     def read(self, key: str) -> Record | None:
-        return self._run(self._store.read(key))  # type: ignore[no-any-return]
+        return self._run(self._store.read(key))
 
     def write(
         self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
@@ -183,7 +225,7 @@ class _AsyncAsSync:
         coroutine = self._store.write(
             key, payload, expires_at=expires_at, expected_version=expected_version
         )
-        return self._run(coroutine)  # type: ignore[no-any-return]
+        return self._run(coroutine)
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
         self._run(self._store.delete(key, expected_version=expected_version))
@@ -269,36 +311,47 @@ def _immediate(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     return call
 
 
-def _native_sync(driver: Any) -> SyncStore:
-    return _Versioned(driver) if is_versioned(driver) else _MinimalAsVersioned(driver)
+def _native_sync(driver: AnyDriver) -> SyncStore | None:
+    if _is_sync_versioned(driver):
+        return _Versioned(driver)
+    return _MinimalAsVersioned(driver) if _is_sync_minimal(driver) else None
 
 
-def _native_async(driver: Any) -> AsyncStore:
-    return _Versioned(driver) if is_versioned(driver) else _AsyncMinimalAsVersioned(driver)
+def _native_async(driver: AnyDriver) -> AsyncStore | None:
+    if _is_async_versioned(driver):
+        return _AsyncVersioned(driver)
+    return _AsyncMinimalAsVersioned(driver) if _is_async_minimal(driver) else None
 
 
 _LOOP_THREAD = _LoopThread()
 
 
-def sync_store(driver: Any) -> SyncStore:
+def sync_store(driver: AnyDriver) -> SyncStore:
     """The store the WSGI shell uses for ``driver``."""
-    check_driver(driver)
-    if is_async(driver):
-        return _AsyncAsSync(_native_async(driver), _LOOP_THREAD)
-    return _native_sync(driver)
+    native = _native_sync(check_driver(driver))
+    if native is not None:
+        return native
+    asynchronous = _native_async(driver)
+    assert asynchronous is not None, "check_driver let a non-driver through"
+    return _AsyncAsSync(asynchronous, _LOOP_THREAD)
 
 
-def async_store(driver: Any) -> AsyncStore:
+def async_twin(driver: AnyDriver) -> AnyDriver:
+    """The driver the ASGI shell uses: a dual-flavour driver's async side, else ``driver``."""
+    return check_driver(driver.to_async()) if isinstance(driver, HasAsyncTwin) else driver
+
+
+def async_store(driver: AnyDriver) -> AsyncStore:
     """The store the ASGI shell uses for ``driver``; a dual-flavour driver gives its async side."""
-    check_driver(driver)
-    to_async = getattr(driver, "to_async", None)
-    if callable(to_async):
-        driver = to_async()
-        check_driver(driver)
-    if is_async(driver):
-        return _native_async(driver)
+    driver = async_twin(check_driver(driver))
+    native = _native_async(driver)
+    if native is not None:
+        return native
+    synchronous = _native_sync(driver)
+    assert synchronous is not None, "check_driver let a non-driver through"
     # Drivers that never block (the memory driver) say so, and skip the thread hop; a driver
     # whose reads are quick local reads (the filesystem driver) can say so for reads alone.
+    # (getattr rather than BlockingHints: a driver may declare one of the two.)
     blocking = bool(getattr(driver, "blocking", True))
     blocking_reads = bool(getattr(driver, "blocking_reads", blocking))
-    return _SyncAsAsync(_native_sync(driver), blocking=blocking, blocking_reads=blocking_reads)
+    return _SyncAsAsync(synchronous, blocking=blocking, blocking_reads=blocking_reads)

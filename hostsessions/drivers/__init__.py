@@ -7,9 +7,9 @@ the core never loads a client library on its own.
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
 from ..errors import SessionConfigError
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     import redis as redis_py
     import redis.asyncio as redis_asyncio
     import redis.asyncio.cluster as redis_asyncio_cluster
+    from hostsessions_aws import DynamoDBDriver
+    from hostsessions_azure import AzureTablesDriver
+    from hostsessions_gcp import AsyncFirestoreDriver, FirestoreDriver
 
     from .redis_driver import AsyncRedisDriver, RedisDriver
 
@@ -70,7 +73,7 @@ __all__ = [
 ]
 
 
-def memory(**options: Any) -> Any:
+def memory(**options: Any) -> MemoryDriver:
     """A store in this process's memory, bounded and self-sweeping: for tests and
     single-process development. Options: see :class:`MemoryDriver`."""
     return MemoryDriver(**options)
@@ -79,7 +82,7 @@ def memory(**options: Any) -> Any:
 DEFAULT_FS_BASE = os.path.join(".hostsessions", "sessions")
 
 
-def fs(base: str | os.PathLike[str] = DEFAULT_FS_BASE, **options: Any) -> Any:
+def fs(base: str | os.PathLike[str] = DEFAULT_FS_BASE, **options: Any) -> FsDriver:
     """A store of one file per session under ``base``, written atomically.
 
     Options: ``fsync`` (default False: atomic and safe from a killed process; True: also
@@ -89,36 +92,45 @@ def fs(base: str | os.PathLike[str] = DEFAULT_FS_BASE, **options: Any) -> Any:
     return FsDriver(base=base, **options)
 
 
-def fs_lite(base: str | os.PathLike[str], **options: Any) -> Any:
+def fs_lite(base: str | os.PathLike[str], **options: Any) -> FsLiteDriver:
     """One file per session at ``base/<id>``: unstorage's ``fs-lite`` layout, which an Astro
     site on the same machine reads and writes too. See ``docs/astro.md``."""
     return FsLiteDriver(base=base, **options)
 
 
-def _from_adapter(module: str, factory: str, extra: str, options: dict[str, Any]) -> Any:
+@contextlib.contextmanager
+def _adapter_needed(extra: str) -> Iterator[None]:
+    """Turn the adapter's absence into the error that names the install command."""
     try:
-        package = importlib.import_module(module)
+        yield
     except ImportError as exc:
         raise SessionConfigError(
             f"this driver needs the hostsessions-{extra} adapter: "
             f"pip install 'hostsessions[{extra}]'"
         ) from exc
-    return getattr(package, factory)(**options)
 
 
-def dynamodb(**options: Any) -> Any:
+def dynamodb(**options: Any) -> DynamoDBDriver:
     """Amazon DynamoDB (``pip install 'hostsessions[aws]'``); see that adapter for options."""
-    return _from_adapter("hostsessions_aws", "dynamodb", "aws", options)
+    with _adapter_needed("aws"):
+        from hostsessions_aws import dynamodb as factory
+    return factory(**options)
 
 
-def firestore(**options: Any) -> Any:
+def firestore(**options: Any) -> FirestoreDriver | AsyncFirestoreDriver:
     """Google Cloud Firestore (``pip install 'hostsessions[gcp]'``); options: see that adapter."""
-    return _from_adapter("hostsessions_gcp", "firestore", "gcp", options)
+    with _adapter_needed("gcp"):
+        from hostsessions_gcp import firestore as factory
+    # Options typed Any match both overloads: the union is what the factory returns.
+    driver: FirestoreDriver | AsyncFirestoreDriver = factory(**options)
+    return driver
 
 
-def azure_tables(**options: Any) -> Any:
+def azure_tables(**options: Any) -> AzureTablesDriver:
     """Azure Table storage (``pip install 'hostsessions[azure]'``); see that adapter for options."""
-    return _from_adapter("hostsessions_azure", "azure_tables", "azure", options)
+    with _adapter_needed("azure"):
+        from hostsessions_azure import azure_tables as factory
+    return factory(**options)
 
 
 @overload

@@ -171,8 +171,9 @@ class SweepableDriver(Protocol):
 class HasAsyncTwin(Protocol):
     """A sync driver with an async flavour: the ASGI shell uses ``to_async()`` instead."""
 
-    def to_async(self) -> AnyAsyncDriver:
-        """A driver on the same store whose methods are coroutines."""
+    def to_async(self) -> AnyDriver:
+        """The driver the ASGI shell uses on the same store: one whose methods are
+        coroutines, or a sync one placed differently (it may be ``self``)."""
         ...
 
 

@@ -40,7 +40,15 @@ import uuid
 from collections.abc import Iterator
 from typing import ClassVar, Final
 
-from .base import DriverBase, Record, WriteConflict, check_size, check_version, utf8_length
+from .base import (
+    DriverBase,
+    Record,
+    WriteConflict,
+    check_size,
+    check_version,
+    is_expired,
+    utf8_length,
+)
 from .fs_driver import (
     DEFAULT_MAX_PAYLOAD_BYTES,
     SESSION_KEY_PATTERN,
@@ -158,7 +166,7 @@ class FsLiteDriver(DriverBase):
 
     # Maintenance.
 
-    def sweep(self, now: float | None = None) -> int:
+    def sweep(self, *, now: float | None = None) -> int:
         """Remove sessions whose every key has expired, and stale temporary files.
 
         The layout keeps no record expiry, so this reads each session's payload for its
@@ -186,7 +194,7 @@ class FsLiteDriver(DriverBase):
                 if found is None:
                     continue
                 expires_at = latest_expiry(found[0].decode("utf-8", errors="replace"))
-                if expires_at is not None and expires_at <= now:
+                if is_expired(expires_at, now):
                     doomed.append((entry.path, found[1]))
         removed = 0
         with self._locked() as held:
