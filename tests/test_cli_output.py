@@ -3,6 +3,7 @@ recognised hosts, every sample output in the docs, and the demo on a busy port."
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from hostsessions import adapters as adapters_module
 from hostsessions import cli
 from hostsessions.drivers.fs_driver import FsDriver
 from hostsessions.hosts import SIGNATURES, near_misses
+from hostsessions.testing.processes import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
@@ -101,8 +103,8 @@ class Sample:
 
 
 CONSOLE = re.compile(
-    r"(?:^<!-- sample: (?P<marker>.*?) -->\n)?^```console\n\$ hostsessions (?P<command>doctor|gc)"
-    r"\n(?P<output>.*?)^```$",
+    r"(?:^<!-- sample: (?P<marker>.*?) -->\n)?^```console\n"
+    r"\$ hostsessions (?P<command>doctor|gc|demo)\n(?P<output>.*?)^```$",
     re.MULTILINE | re.DOTALL,
 )
 
@@ -128,6 +130,8 @@ def documented_samples() -> list[Sample]:
                     sample.status = int(rest)
                 elif word == "expired":
                     sample.expired = int(rest)
+                elif word == "cwd":
+                    assert rest == "empty", part  # every sample runs in an empty folder
                 else:
                     raise AssertionError(f"{sample.label}: unknown sample setting {part!r}")
             if match.group("marker") is None:
@@ -154,6 +158,9 @@ def test_documented_output_is_what_the_command_prints(
     tmp_path: Path,
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    if sample.command == "demo":
+        assert demo_first_lines(tmp_path) == sample.expected
+        return
     if sample.adapters:
         names = sorted(adapter.name for adapter in adapters_module.installed_adapters())
         assert names == ["aws", "azure", "gcp"], "these samples assume all three adapters"
@@ -165,6 +172,27 @@ def test_documented_output_is_what_the_command_prints(
     )
     assert out == sample.expected
     assert status == sample.status
+
+
+def demo_first_lines(folder: Path) -> str:
+    """What `hostsessions demo` prints when it starts, with its port put back to 8000."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in HOST_VARIABLES}
+    env = {k: v for k, v in env.items() if not k.startswith("HOSTSESSIONS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hostsessions.cli", "demo", "--port", str(port)],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline(), process.stdout.readline()]
+    finally:
+        stop_process(process)
+    return "".join(lines).replace(f":{port}/", ":8000/")
 
 
 # ---- the demo ------------------------------------------------------------------------------

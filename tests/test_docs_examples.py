@@ -10,8 +10,14 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import json
+import os
 import re
+import shlex
+import socket
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hostsessions.testing.processes import free_port, stop_process
 from hostsessions.testing.server import serve_asgi, serve_wsgi
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -149,6 +156,159 @@ def test_documented_app_behaves_as_the_page_says(
     assert (tmp_path / DEFAULT_STORE).is_dir(), (
         "the sessions should be files under ./.hostsessions/sessions, the default store"
     )
+
+
+# ---- the curl sessions and the Django project, run as written ----------------------------
+
+CURL_TRANSCRIPT = re.compile(
+    r"^<!-- test: curl(?P<django> django)? -->\n```console\n(?P<body>.*?)^```$",
+    re.MULTILINE | re.DOTALL,
+)
+DJANGO_FILE = re.compile(
+    r"^<!-- test: django (?P<path>\S+)(?P<append> append)? -->\n```python\n(?P<code>.*?)^```$",
+    re.MULTILINE | re.DOTALL,
+)
+RUN_WITH = re.compile(r"^# (?P<file>[\w.]+\.py): run with `(?P<command>[^`]+)`")
+DOCUMENTED_ADDRESS = "localhost:8000"
+BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A console block: the server it starts (a line ending in ``&``), then commands and
+    the output the page shows for each."""
+
+    server: str
+    steps: tuple[tuple[str, str], ...]
+
+
+def transcripts(page: str, *, django: bool) -> list[Transcript]:
+    text = (DOCS / page).read_text(encoding="utf-8")
+    found = []
+    for match in CURL_TRANSCRIPT.finditer(text):
+        if bool(match.group("django")) != django:
+            continue
+        server = ""
+        steps: list[tuple[str, list[str]]] = []
+        for line in match.group("body").splitlines():
+            if line.startswith("$ ") and line.endswith(" &"):
+                server = line[2:-2]
+            elif line.startswith("$ "):
+                steps.append((line[2:], []))
+            else:
+                steps[-1][1].append(line)
+        assert server, "a transcript starts its server with a line ending in ' &'"
+        found.append(Transcript(server, tuple((c, "\n".join(out)) for c, out in steps)))
+    return found
+
+
+def wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"the server exited with {process.returncode}:\n{output}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing answered on port {port} within {timeout:.0f}s")
+
+
+def same_output(shown: str, printed: str) -> bool:
+    """JSON is compared as data (Flask sorts keys, Starlette does not); text as text."""
+    try:
+        return bool(json.loads(shown) == json.loads(printed))
+    except ValueError:
+        return shown.strip() == printed.strip()
+
+
+def run_transcript(transcript: Transcript, port: int, cwd: Path) -> None:
+    for command, shown in transcript.steps:
+        actual = command.replace(DOCUMENTED_ADDRESS, f"127.0.0.1:{port}")
+        result = subprocess.run(  # a shell, as the reader's: $(...) and quotes as written
+            ["bash", "-c", actual],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+        )
+        assert result.returncode == 0, f"{command}: {result.stderr}"
+        assert same_output(shown, result.stdout), (
+            f"$ {command}\nthe page shows: {shown}\nit printed:     {result.stdout}"
+        )
+
+
+@contextmanager
+def started(argv: list[str], cwd: Path, port: int) -> Iterator[None]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTSESSIONS_")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    process = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        wait_for_port(port, process)
+        yield
+    finally:
+        stop_process(process)
+
+
+CART_APPS = [example for example in EXAMPLES if '"/login"' in example.code]
+
+
+def test_the_curl_session_is_marked_and_the_cart_apps_found() -> None:
+    assert len(transcripts("getting-started.md", django=False)) == 1
+    assert len(CART_APPS) == 3, [example.label for example in CART_APPS]
+
+
+@pytest.mark.parametrize("example", CART_APPS, ids=[example.label for example in CART_APPS])
+def test_the_curl_session_runs_as_written_against_each_cart_app(
+    example: Example, tmp_path: Path
+) -> None:
+    """Each cart app, started with the command its first line names, answers the page's
+    curl commands with what the page shows."""
+    (transcript,) = transcripts(example.page, django=False)
+    run_with = RUN_WITH.match(example.code)
+    assert run_with, f"{example.label} should start with '# app.py: run with `...`'"
+    (tmp_path / run_with["file"]).write_text(example.code, encoding="utf-8")
+    port = free_port()
+    argv = [*shlex.split(run_with["command"]), "--port", str(port)]
+    with started([str(BIN / argv[0]), *argv[1:]], tmp_path, port):
+        run_transcript(transcript, port, tmp_path)
+    assert (tmp_path / DEFAULT_STORE).is_dir()
+
+
+def test_the_django_project_runs_as_written(tmp_path: Path) -> None:
+    """django-admin startproject, the page's files, runserver, then the page's curl
+    commands: the CSRF token is echoed as Django documents, and the cart survives."""
+    text = (DOCS / "getting-started.md").read_text(encoding="utf-8")
+    subprocess.run([str(BIN / "django-admin"), "startproject", "mysite"], cwd=tmp_path, check=True)
+    project = tmp_path / "mysite"
+    files = list(DJANGO_FILE.finditer(text))
+    assert {m["path"] for m in files} == {
+        "mysite/settings.py",
+        "mysite/views.py",
+        "mysite/urls.py",
+    }
+    for match in files:
+        target = project / match["path"]
+        if match["append"]:
+            target.write_text(target.read_text() + "\n" + match["code"], encoding="utf-8")
+        else:
+            target.write_text(match["code"], encoding="utf-8")
+    (transcript,) = transcripts("getting-started.md", django=True)
+    assert transcript.server == "python manage.py runserver"
+    port = free_port()
+    runserver = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    with started(runserver, project, port):
+        run_transcript(transcript, port, project)
+        refused = httpx.post(f"http://127.0.0.1:{port}/cart/tea/")
+        assert refused.status_code == 403, "a POST without the CSRF token must be refused"
+        assert "CSRF" in refused.text
+    assert (project / DEFAULT_STORE).is_dir(), "the sessions should be files of the fs store"
 
 
 # ---- links between the pages ------------------------------------------------------------
