@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,34 @@ def test_no_file_names_a_folder_of_one_particular_machine() -> None:
             if MACHINE_PATH.search(line):
                 found.append(f"{name}:{number}: {line.strip()}")
     assert not found, "machine-specific paths:\n" + "\n".join(found)
+
+
+# ---- a missing tool fails the test in setup, never in a fixture's teardown ----------------
+
+
+def test_browser_test_without_chromium_fails_in_setup_with_the_fix(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"  # a PATH with no chromium on it
+    bin_dir.mkdir()
+    env = {**os.environ, "PATH": str(bin_dir)}
+    env.pop("CI", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "tests" / "test_demo_browser.py"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    summary = result.stdout.strip().splitlines()[-1]
+    assert "1 error" in summary or "1 failed" in summary, result.stdout
+    assert "teardown" not in result.stdout.lower(), "no failure may come from a teardown"
+    assert "chromium is missing" in result.stdout
+    assert "50-chromium.sh" in result.stdout
