@@ -159,14 +159,15 @@ class SessionMiddleware:
                         headers.append((b"set-cookie", set_cookie.encode("latin-1")))
                     headers.append((b"vary", b"Cookie"))
                     message = {**message, "headers": headers}
-            elif kind == "websocket.close" or (
-                kind == "http.response.body" and not message.get("more_body", False)
+            elif (view is not None or state.dirty) and (
+                kind == "websocket.close"
+                or (kind == "http.response.body" and not message.get("more_body", False))
             ):
                 await _late_save(session, view)
             await send(message)
 
         await self.app(scope, receive, send_with_session)
-        if started:
+        if started and (view is not None or state.dirty):
             await _late_save(session, view)
 
     def _closing_on_shutdown(self, send: Send) -> Send:
