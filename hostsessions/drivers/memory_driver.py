@@ -104,9 +104,14 @@ class MemoryDriver(DriverBase):
         expected_version: str | None,
     ) -> str:
         """Store ``payload`` if the stored version is ``expected_version``; return the new one."""
-        check_size(self.store_name, utf8_length(payload), self.max_payload_bytes)
+        if self.max_payload_bytes is not None:
+            check_size(self.store_name, utf8_length(payload), self.max_payload_bytes)
         with self._lock:
-            current = self._live(key, self._now())
+            now = self._now()
+            # _live() without its move to the end: _store() moves the key there anyway.
+            current = self._records.get(key)
+            if current is not None and is_expired(current.expires_at, now):
+                current = None
             check_version(key, current.version if current else None, expected_version)
             return self._store(key, payload, expires_at)
 
@@ -165,7 +170,7 @@ class MemoryDriver(DriverBase):
     def _store(self, key: str, payload: str, expires_at: float | None) -> str:
         version = str(next(self._versions))
         records = self._records
-        records[key] = Record(payload=payload, version=version, expires_at=expires_at)
+        records[key] = Record(payload, version, expires_at)
         records.move_to_end(key)
         if self.max_sessions is not None:
             while len(records) > self.max_sessions:
