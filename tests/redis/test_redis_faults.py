@@ -100,6 +100,34 @@ def black_hole() -> Iterator[int]:
         yield int(listener.getsockname()[1])
 
 
+@pytest.fixture
+def unanswered_handshake() -> Iterator[int]:
+    """A port whose TCP handshake never completes: a listener whose accept queue is full,
+    so the kernel drops further SYNs, as a firewall that drops packets does."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = int(listener.getsockname()[1])
+        fillers = []
+        for _ in range(4):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.2)
+        yield port
+        for filler in fillers:
+            filler.close()
+
+
+def test_a_host_that_never_completes_the_handshake_fails_within_the_timeout(
+    call: Flavour, unanswered_handshake: int
+) -> None:
+    result, seconds = call(f"redis://127.0.0.1:{unanswered_handshake}/0")
+    assert_storage_error(result, f"127.0.0.1:{unanswered_handshake}", "no answer within")
+    assert seconds < BOUND, f"took {seconds:.2f} s with timeout={TIMEOUT}"
+
+
 @pytest.mark.parametrize("operation", ["read", "write"])
 def test_a_black_holed_port_fails_within_the_timeout(
     call: Flavour, black_hole: int, operation: str
