@@ -27,10 +27,12 @@ import reprlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, TypeVar
 
 from .errors import SessionSerializationError
 from .url import URL
+
+T = TypeVar("T")
 
 __all__ = [
     "MAX_DEPTH",
@@ -310,15 +312,20 @@ def encode(value: object, *, max_depth: int = MAX_DEPTH) -> Encoded:
     of the final text is checked later, when it is written).
     """
     flattener = _Flattener(max_depth)
+    root = _encoding(flattener.flatten, value, 1)
+    return Encoded(flattener.slots, root)
+
+
+def _encoding(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)``, a step of an encoding, with its failures worded for the user."""
     try:
-        root = flattener.flatten(value, 1)
+        return function(*args)
     except _Unsupported as exc:
         raise SessionSerializationError(exc.message()) from None
     except RecursionError:
         raise SessionSerializationError(
             "cannot store the value: it nests too deeply for the Python stack"
         ) from None
-    return Encoded(flattener.slots, root)
 
 
 def decode(encoded: Encoded, *, max_depth: int = MAX_DEPTH) -> Any:
@@ -347,14 +354,7 @@ def stringify(
     than ``max_length`` characters.
     """
     flattener = _Flattener(max_depth)
-    try:
-        root = flattener.flatten(value, 1)
-    except _Unsupported as exc:
-        raise SessionSerializationError(exc.message()) from None
-    except RecursionError:
-        raise SessionSerializationError(
-            "cannot store the value: it nests too deeply for the Python stack"
-        ) from None
+    root = _encoding(flattener.flatten, value, 1)
     if root < 0:
         return str(root)
     return _finish(flattener, max_length)
@@ -388,31 +388,28 @@ def stringify_record(
     ...}`` dicts, written without building them; ``data`` may be an :class:`Encoded`.
     """
     flattener = _Flattener(max_depth)
+    _encoding(_write_record, flattener, entries)
+    return _finish(flattener, max_length)
+
+
+def _write_record(flattener: _Flattener, entries: Iterable[tuple[str, Any, int | None]]) -> None:
     slots = flattener.slots
     plain = flattener.plain
     flatten = flattener.flatten
     root: list[Any] = ["Map"]
     slots.append(root)
-    try:
-        for key, data, expires in entries:
-            position = plain.get(key)
-            if position is None:
-                position = plain[key] = len(slots)
-                slots.append(key)
-            root.append(position)
-            root.append(len(slots))
-            wrapper: dict[str, int] = {}
-            slots.append(wrapper)
-            wrapper["data"] = flatten(data, 3)
-            if expires is not None:
-                wrapper["expires"] = flatten(expires, 3)
-    except _Unsupported as exc:
-        raise SessionSerializationError(exc.message()) from None
-    except RecursionError:
-        raise SessionSerializationError(
-            "cannot store the value: it nests too deeply for the Python stack"
-        ) from None
-    return _finish(flattener, max_length)
+    for key, data, expires in entries:
+        position = plain.get(key)
+        if position is None:
+            position = plain[key] = len(slots)
+            slots.append(key)
+        root.append(position)
+        root.append(len(slots))
+        wrapper: dict[str, int] = {}
+        slots.append(wrapper)
+        wrapper["data"] = flatten(data, 3)
+        if expires is not None:
+            wrapper["expires"] = flatten(expires, 3)
 
 
 class _Flattener:

@@ -62,6 +62,7 @@ class AsyncStore(Protocol):
     def driver(self) -> AnyDriver:
         """The driver object underneath, for closing it."""
         ...
+
     # The same store to call directly, when none of its calls ever waits on I/O (the
     # memory driver): the shell then skips the awaits. None for every other store.
     immediate: SyncStore | None
