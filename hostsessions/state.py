@@ -167,7 +167,7 @@ def latest_expiry(payload: str) -> float | None:
 
 def encode_entries(entries: dict[str, _Slot]) -> str:
     return codec.stringify_record(
-        (key, slot.stored_form(), slot.expires_ms) for key, slot in entries.items()
+        [(key, slot.stored_form(), slot.expires_ms) for key, slot in entries.items()]
     )
 
 
@@ -456,14 +456,17 @@ class SessionState:
     def _compose(self) -> tuple[str, float | None, dict[str, _Slot]]:
         """The payload to store: the stored data, with this request's changes."""
         now_ms = self._now_ms()
-        base = self._base_entries
-        entries = {k: s for k, s in base.items() if not s.expired(now_ms)}
+        entries = {
+            key: slot
+            for key, slot in self._base_entries.items()
+            if slot.expires_ms is None or slot.expires_ms > now_ms
+        }
         for op in self._ops:
-            if op.slot is None:
+            slot = op.slot
+            if slot is None or slot.expired(now_ms):
                 entries.pop(op.key, None)
             else:
-                entries[op.key] = op.slot
-        entries = {k: s for k, s in entries.items() if not s.expired(now_ms)}
+                entries[op.key] = slot
         return encode_entries(entries), self._record_expires_at(entries), entries
 
     def save(self) -> Program[None]:
