@@ -130,8 +130,10 @@ _DELETE = _Script(DELETE_SCRIPT)
 
 
 def normalize_base(base: str) -> str:
-    """unstorage's form of a key prefix: ``/`` and ``\\`` become ``:``, no ``:`` at the ends."""
-    return re.sub(r"^[:/\\]+|[:/\\]+$", "", re.sub(r"[/\\]", ":", base))
+    """The prefix exactly as unstorage's redis driver writes it: one trailing ``:`` dropped,
+    ``/`` and ``\\`` turned into ``:``, then one separator trimmed at each end."""
+    base = base.removesuffix(":")
+    return re.sub(r"^[:/\\]|[:/\\]$", "", re.sub(r"[:/\\]", ":", base))
 
 
 def _redacted(url: str) -> str:
