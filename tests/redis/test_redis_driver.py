@@ -370,3 +370,18 @@ def test_the_factory_without_redis_py_says_what_to_install() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'hostsessions[redis]'" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("base", "key"),
+    [
+        ("", "ID"),
+        ("sessions", "sessions:ID"),
+        ("sessions:", "sessions:ID"),
+        ("/astro/sessions:", "astro:sessions:ID"),
+        ("a\\b/", "a:b:ID"),
+        ("::a::", ":a:ID"),
+    ],
+)
+def test_the_base_becomes_the_key_prefix_unstorage_would_write(base: str, key: str) -> None:
+    assert redis_settings("redis://localhost", base=base).key("ID") == key
