@@ -21,6 +21,7 @@ from hostsessions import (
     SessionConfigError,
     SessionSerializationError,
 )
+from hostsessions.drivers import FsDriver
 from hostsessions.ids import new_session_id
 from hostsessions.wsgi import ENVIRON_KEY, SessionMiddleware
 
@@ -219,6 +220,23 @@ def test_corrupted_record_gives_fresh_session_not_500(
     assert again.new_id not in (None, stored_id), (
         f"{case}: a corrupted record's ID must not be reused"
     )
+
+
+def test_directory_where_the_record_should_be_gives_fresh_session_not_500(
+    middleware: SessionMiddleware, stored_id: str, store: Path
+) -> None:
+    path = record_file(store, stored_id)
+    path.unlink()
+    (path / "inside").mkdir(parents=True)
+    response = call(middleware, "/", f"{COOKIE}={stored_id}")
+    assert response.status == 200
+    assert response.body == "[]"
+    again = call(middleware, "/write", f"{COOKIE}={stored_id}")
+    assert again.status == 200
+    assert again.new_id not in (None, stored_id)
+    assert (path / "inside").is_dir(), "what someone put there is left alone"
+    assert FsDriver(store).sweep(now=4e9) == 1  # the new session's record; the directory stays
+    assert (path / "inside").is_dir()
 
 
 # ---- values and configuration --------------------------------------------------------------

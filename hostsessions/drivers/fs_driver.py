@@ -198,6 +198,10 @@ class FsDriver(DriverBase):
             blob = _read_file(where.path)
         except FileNotFoundError:
             return None
+        except IsADirectoryError:
+            # Not ours to remove (it may hold anything): the session reads as absent.
+            logger.warning("a directory stands where session record %s should be", where.path)
+            return None
         record = _decode(blob)
         if record is None:
             self._discard_unreadable(where)
@@ -602,7 +606,7 @@ def _current_header(path: str, now: float) -> _Header | None:
     """The header of the live record at ``path``; None if absent, expired or unreadable."""
     try:
         header = _load_header(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):
         return None
     if header is None or is_expired(header.expires_at, now):
         return None
@@ -613,8 +617,8 @@ def _is_dead(path: str, now: float) -> bool:
     """Whether the file at ``path`` is an expired or unreadable record that sweep may remove."""
     try:
         header = _load_header(path)
-    except FileNotFoundError:
-        return False
+    except (FileNotFoundError, IsADirectoryError):
+        return False  # a directory is not a record: sweep leaves it alone
     return header is None or is_expired(header.expires_at, now)
 
 
