@@ -235,7 +235,7 @@ def test_directory_where_the_record_should_be_gives_fresh_session_not_500(
     assert again.status == 200
     assert again.new_id not in (None, stored_id)
     assert (path / "inside").is_dir(), "what someone put there is left alone"
-    assert FsDriver(store).sweep(now=4e9) == 1  # the new session's record; the directory stays
+    assert FsDriver(store).sweep(now=4e9) == 0  # nothing expired; the directory is no record
     assert (path / "inside").is_dir()
 
 
