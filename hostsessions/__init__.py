@@ -6,6 +6,7 @@ from .config import CookieOptions, DriverConfig, SessionConfig
 from .errors import (
     SessionConfigError,
     SessionError,
+    SessionGoneError,
     SessionSerializationError,
     SessionStorageError,
     SessionTooLargeError,
@@ -23,6 +24,7 @@ __all__ = [
     "SessionConfig",
     "SessionConfigError",
     "SessionError",
+    "SessionGoneError",
     "SessionKey",
     "SessionSerializationError",
     "SessionStorageError",

@@ -9,7 +9,8 @@ from typing import Any, NamedTuple
 
 from .config import SessionConfig
 from .cookies import session_id_from_cookie_header
-from .manager import SessionManager, warn_if_cookie_lost
+from .errors import SessionGoneError
+from .manager import GONE_BODY, GONE_STATUS, SessionManager, warn_if_cookie_lost
 from .mapping import SessionMapping, loaded_session
 from .session import AsyncSession
 
@@ -136,16 +137,27 @@ class SessionMiddleware:
         if self.scope_key not in scope:
             scope[self.scope_key] = session if view is None else view
         started = False
+        replaced = False  # the app's response was replaced by a 409 (see GONE_STATUS)
 
         async def send_with_session(message: Message) -> None:
-            nonlocal started
+            nonlocal started, replaced
             kind = message["type"]
+            if replaced:
+                return  # the rest of the app's response: already answered
             if kind in _START_MESSAGES:
                 started = True
                 if view is not None:
                     view.record_in_place_changes()
                 if state.dirty:
-                    await session.save()
+                    try:
+                        await session.save()
+                    except SessionGoneError:
+                        if kind != "http.response.start":
+                            raise
+                        replaced = True
+                        await send(_gone_response_start())
+                        await send({"type": "http.response.body", "body": GONE_BODY})
+                        return
                 set_cookie = manager.response_cookie(
                     state,
                     scope.get("scheme", "http"),
@@ -179,6 +191,16 @@ class SessionMiddleware:
             await send(message)
 
         return send_closing
+
+
+def _gone_response_start() -> Message:
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(GONE_BODY)).encode("ascii")),
+        (b"cache-control", b"no-store"),
+        (b"vary", b"Cookie"),
+    ]
+    return {"type": "http.response.start", "status": GONE_STATUS, "headers": headers}
 
 
 async def _late_save(session: AsyncSession, view: SessionMapping | None) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, NoReturn, TypeVar
 
-from .errors import SessionSerializationError
+from .errors import SessionSerializationError, SessionTooLargeError
 from .url import URL
 
 T = TypeVar("T")
@@ -39,6 +39,7 @@ __all__ = [
     "MAX_INPUT_CHARS",
     "UNDEFINED",
     "Encoded",
+    "EncodedTooLongError",
     "JSBigInt",
     "JSMap",
     "JSRegExp",
@@ -369,9 +370,7 @@ def _finish(flattener: _Flattener, max_length: int) -> str:
     if not text.isascii():
         text = _RAW_CHARS.sub(_escape_raw_char, text)
     if len(text) > max_length:
-        raise SessionSerializationError(
-            f"the encoded value is {len(text)} characters long, over the limit of {max_length}"
-        )
+        raise EncodedTooLongError(len(text), max_length)
     return text
 
 
@@ -410,6 +409,22 @@ def _write_record(flattener: _Flattener, entries: Iterable[tuple[str, Any, int |
         wrapper["data"] = flatten(data, 3)
         if expires is not None:
             wrapper["expires"] = flatten(expires, 3)
+
+
+class EncodedTooLongError(SessionTooLargeError, SessionSerializationError):
+    """:func:`stringify`'s result is over ``max_length`` characters.
+
+    Both a :class:`SessionSerializationError` (the codec refused to encode) and a
+    :class:`SessionTooLargeError` (the value is too large to store), so code that stores
+    sessions catches one error whichever limit, the codec's or the store's, came first.
+    """
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__("session codec", size, limit, unit="characters")
+        self.args = (
+            f"the encoded value is {size} characters long, over the limit of {limit}; store "
+            "less in the session (keep large data elsewhere and put its key in the session)",
+        )
 
 
 class _Flattener:

@@ -17,6 +17,16 @@ from .storage import AsyncStore, SyncStore, async_store, async_twin, check_drive
 
 logger = logging.getLogger("hostsessions")
 
+# What the middleware answers instead of the app's response when its own save finds that
+# another request destroyed or regenerated the session (SessionGoneError): the change was
+# not saved, so a 200 would be a silent loss. A client may retry with the new cookie.
+GONE_STATUS = 409
+GONE_REASON = "Conflict"
+GONE_BODY = (
+    b"The session was ended or renewed by another request while this one ran, "
+    b"so this request's changes were not saved. Retry the request.\n"
+)
+
 
 def warn_if_cookie_lost(state: SessionState) -> None:
     """Called before a save made after the headers went out."""

@@ -7,10 +7,9 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar, overload
 
-from .drivers.base import WriteConflict
 from .keys import KeyedValue, SessionKey, key_name
 from .pending import NO_ARGUMENT, PendingCall, PendingChange
-from .state import Delete, Program, Read, SessionState, Sleep, Step, Write, run_sync
+from .state import Delete, Program, Read, Retire, SessionState, Sleep, Step, Write, run_sync
 from .storage import AsyncStore, SyncStore
 
 T = TypeVar("T")
@@ -169,12 +168,15 @@ def _execute_on(store: SyncStore, step: Read | Write | Delete) -> Any:
     """One storage step on a sync store."""
     if isinstance(step, Read):
         return store.read(step.key)
+    if isinstance(step, Retire) and not store.versioned:
+        return store.delete(step.key)  # no versions, no races to tell apart: just remove
     if isinstance(step, Write):
         return store.write(
             step.key,
             step.payload,
             expires_at=step.expires_at,
             expected_version=step.expected_version,
+            token=step.token,
         )
     return store.delete(step.key, expected_version=step.expected_version)
 
@@ -208,7 +210,7 @@ async def run_async(
                 send = _execute_on(immediate, step)
             else:
                 send = await execute(step)
-        except WriteConflict as exc:
+        except Exception as exc:  # thrown into the program, which may handle it
             error = exc
 
 
@@ -228,12 +230,15 @@ class AsyncSession(_SessionBase[AsyncStore]):
         store = self._get_store()
         if isinstance(step, Read):
             return await store.read(step.key)
+        if isinstance(step, Retire) and not store.versioned:
+            return await store.delete(step.key)
         if isinstance(step, Write):
             return await store.write(
                 step.key,
                 step.payload,
                 expires_at=step.expires_at,
                 expected_version=step.expected_version,
+                token=step.token,
             )
         return await store.delete(step.key, expected_version=step.expected_version)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import secrets
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -20,7 +21,12 @@ from typing import Any, TypeVar
 
 from . import codec
 from .drivers.base import Record, WriteConflict
-from .errors import SessionSerializationError, SessionStorageError
+from .errors import (
+    SessionGoneError,
+    SessionSerializationError,
+    SessionStorageError,
+    SessionTooLargeError,
+)
 from .ids import is_valid_session_id, new_session_id
 from .url import URL
 
@@ -40,6 +46,13 @@ class Write:
     payload: str
     expires_at: float | None
     expected_version: str | None
+    token: str | None = None  # stored with the record by drivers that keep write tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Retire(Write):
+    """Replace a record by a tombstone (see :data:`GONE_KEY`). A store without versions,
+    which cannot detect races anyway, deletes the record instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +66,7 @@ class Sleep:
     seconds: float
 
 
-Step = Read | Write | Delete | Sleep
+Step = Read | Write | Retire | Delete | Sleep
 Program = Generator[Step, Any, T]
 
 _MISSING: Any = object()
@@ -65,6 +78,31 @@ BACKOFF_CAP = 1.0
 
 def backoff_delay(attempt: int) -> float:
     return random.uniform(0, min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt))  # noqa: S311 - jitter, not security
+
+
+# Write tokens: each write stores a fresh token with the record, after the tokens of the
+# few writes before it. A write whose reply was lost, and whose retry then failed its
+# condition, finds its own token in the record (or in the history of a record another
+# request wrote on top of it) and counts as done, so an update is applied exactly once.
+TOKEN_HISTORY = 8
+
+
+def new_write_token() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def _token_chain(token: str, previous: str | None) -> str:
+    earlier = previous.split()[: TOKEN_HISTORY - 1] if previous else []
+    return " ".join([token, *earlier])
+
+
+# A destroyed or regenerated session's record is replaced, for GONE_SECONDS, by a
+# tombstone: a session holding only this key. Requests still in flight with the old ID
+# then know the session was ended or moved (they report it rather than start a new session
+# and overwrite the cookie the newer response set), and after GONE_SECONDS the ID reads as
+# unknown. A plain Map entry, so the record stays readable by any devalue reader (Astro).
+GONE_KEY = "hostsessions:gone"
+GONE_SECONDS = 60.0
 
 
 # Values of these types cannot be changed in place, so handing one out leaves the stored
@@ -126,6 +164,8 @@ class _Op:
 def _encode(key: str, value: Any) -> codec.Encoded:
     try:
         return codec.encode(value)
+    except SessionTooLargeError:
+        raise  # the codec's size limit: too large, whichever limit came first
     except SessionSerializationError as exc:
         raise SessionSerializationError(f"cannot store session key {key!r}: {exc}") from exc
 
@@ -190,12 +230,20 @@ class SessionState:
         self._id: str | None = None
         self._loaded = self._claimed_id is None  # no cookie: known to be empty, no read needed
         self._base_version: str | None = None  # None: the record does not exist yet
+        self._base_token: str | None = None  # the write tokens stored with the record
         self._base_entries: dict[str, _Slot] = {}  # the stored record, decoded once
         self._view: dict[str, _Slot] = {}
         self._ops: list[_Op] = []
         self._pending_deletes: list[tuple[str, str | None]] = []
+        # regenerate(): the record the session moves away from, and the version read
+        self._moved_from: tuple[str, str] | None = None
+        # destroy(): records to replace by tombstones, with the version read (_MISSING: none)
+        self._destroying: list[tuple[str, Any]] = []
         self._force_write = False
         self._forget_cookie = False
+        # Another request destroyed or regenerated the session after this one's cookie
+        # named it: changes cannot be saved and the cookie is not this response's to touch.
+        self._gone = False
         self.touched = False
         self.saved_since_cookie = False
 
@@ -207,13 +255,24 @@ class SessionState:
 
     @property
     def dirty(self) -> bool:
-        return bool(self._ops or self._pending_deletes or self._force_write)
+        return bool(
+            self._ops
+            or self._pending_deletes
+            or self._force_write
+            or self._destroying
+            or self._moved_from
+        )
 
     @property
     def loaded(self) -> bool:
         """Whether this request knows what the store holds (a request without a cookie
         knows without reading: its session is new)."""
         return self._loaded
+
+    @property
+    def gone(self) -> bool:
+        """Whether another request destroyed or regenerated this request's session."""
+        return self._gone
 
     def cookie_action(self, *, refresh: bool = False) -> tuple[str, str | None] | None:
         """("set", id), ("expire", None) or None: what the response must tell the browser.
@@ -224,7 +283,12 @@ class SessionState:
             self._id != self.browser_id or (refresh and self.saved_since_cookie)
         ):
             return ("set", self._id)
-        if self._id is None and self._forget_cookie and self.browser_id is not None:
+        if (
+            self._id is None
+            and self._forget_cookie
+            and not self._gone
+            and self.browser_id is not None
+        ):
             return ("expire", None)
         return None
 
@@ -242,7 +306,7 @@ class SessionState:
         return self._now_ms() + int(ttl * 1000)
 
     def _ensure_id(self) -> None:
-        if self._id is None and self._loaded:
+        if self._id is None and self._loaded and not self._gone:
             self._id = new_session_id()
 
     def set(self, key: str, value: Any, ttl: float | None) -> None:
@@ -268,20 +332,26 @@ class SessionState:
 
     def destroy(self) -> None:
         self.touched = True
+        if self._moved_from is not None:
+            # regenerated in this request, then destroyed: the old record goes too
+            self._destroying.append(self._moved_from)
+            self._moved_from = None
         target = self._id or self._claimed_id
         if target is not None:
-            self._pending_deletes.append((target, None))
+            version = self._base_version if target == self._id and self._loaded else None
+            self._destroying.append((target, _MISSING if version is None else version))
         self._id = self._claimed_id = None
         self._reset(loaded=True)
         self._forget_cookie = True
 
     def _reset(self, *, loaded: bool) -> None:
         self._loaded = loaded
-        self._base_version = None
+        self._base_version = self._base_token = None
         self._base_entries = {}
         self._view = {}
         self._ops = []
         self._force_write = False
+        self._gone = False
 
     # ---- programs: operations that may need storage ----------------------------------------
 
@@ -352,9 +422,9 @@ class SessionState:
         if self._id is None and not self._ops:
             return  # no session yet: the first write will get a fresh ID anyway
         if self._id is not None and self._base_version is not None:
-            self._pending_deletes.append((self._id, None))
+            self._moved_from = (self._id, self._base_version)
         self._id = new_session_id()
-        self._base_version = None
+        self._base_version = self._base_token = None
         self._force_write = True
 
     def create(self) -> Program[None]:
@@ -375,8 +445,8 @@ class SessionState:
         if not is_valid_session_id(session_id):
             return False
         record = yield Read(session_id)
-        entries = None if record is None else decode_entries(record.payload)
-        if record is None or entries is None:
+        entries = _live_entries(record, self._now_ms())
+        if record is None or entries is None or _is_tombstone(entries):
             return False
         self._id = self._claimed_id = session_id
         self._reset(loaded=True)
@@ -390,11 +460,11 @@ class SessionState:
         key = self._claimed_id
         assert key is not None
         record = yield Read(key)
-        self._on_record(key, record, after_conflict=False)
+        self._on_record(key, record)
 
-    def _on_record(self, key: str, record: Record | None, *, after_conflict: bool) -> None:
-        existed = self._base_version is not None
-        entries = None if record is None else decode_entries(record.payload)
+    def _on_record(self, key: str, record: Record | None) -> None:
+        """Take in the record this request's cookie names (read for the first time)."""
+        entries = _live_entries(record, self._now_ms())
         self._loaded = True
         if record is not None and entries is None:
             logger.error(
@@ -403,17 +473,15 @@ class SessionState:
                 key[:8],
             )
             self._pending_deletes.append((key, record.version))
-        if record is None or entries is None:
+        tombstone = entries is not None and _is_tombstone(entries)
+        if record is None or entries is None or tombstone:
             self._claimed_id = None
-            if after_conflict and existed:
-                # Another request destroyed this session: a late save must not bring it back.
-                self._id = None
-                self._ops = []
-                self._forget_cookie = True
+            self._id = None  # never adopt an ID the store does not know
+            if tombstone and not entries[GONE_KEY].expired(self._now_ms()):  # type: ignore[index]
+                self._gone = True  # ended or moved by another request moments ago
             else:
-                self._id = None  # never adopt an ID the store does not know
-                self._forget_cookie = record is None
-            self._base_version = None
+                self._forget_cookie = record is None or tombstone
+            self._base_version = self._base_token = None
             self._base_entries = {}
             self._view = {}
             self._replay()
@@ -424,6 +492,7 @@ class SessionState:
 
     def _adopt(self, record: Record, entries: dict[str, _Slot]) -> None:
         self._base_version = record.version
+        self._base_token = record.token
         self._base_entries = entries
         now_ms = self._now_ms()
         self._view = {key: slot for key, slot in entries.items() if not slot.expired(now_ms)}
@@ -469,41 +538,32 @@ class SessionState:
                 entries[op.key] = slot
         return encode_entries(entries), self._record_expires_at(entries), entries
 
+    def _is_own_write(self, current: Record | None, token: str, payload: str) -> bool:
+        """Whether ``current``, met by a conflict, is this request's own write (landed, its
+        reply lost) or a write made on top of it."""
+        if current is None:
+            return False
+        if current.token is not None:
+            return token in current.token.split()
+        # A driver that keeps no tokens: the same bytes are the same outcome, unless the
+        # request ran an update(), which must not count a twin write by another request.
+        return current.payload == payload and not any(op.update for op in self._ops)
+
     def save(self) -> Program[None]:
-        """Write this request's changes with a conditional write, replaying them on conflict."""
+        """Write this request's changes with a conditional write, replaying them on conflict.
+
+        Raises :class:`SessionGoneError` when another request destroyed or regenerated the
+        session meanwhile, :class:`SessionStorageError` when the store fails or the retry
+        budget runs out. Whatever it raises, the changes it could not write are dropped:
+        the error is the caller's to handle, and the middleware does not write them again.
+        """
         if not self.dirty:
             return
-        deadline = self.clock() + self.retry_budget
-        attempt = 0
-        while self._ops or self._force_write:
-            yield from self.load_current()
-            if self._id is None:  # destroyed elsewhere, or nothing left to create
-                self._ops = []
-                break
-            payload, expires_at, entries = self._compose()
-            if self._base_version is None and not self._force_write and payload == _EMPTY:
-                self._ops = []  # a new session that ended up empty is not worth a record
-                self._id = None
-                break
-            try:
-                version = yield Write(self._id, payload, expires_at, self._base_version)
-            except WriteConflict:
-                if self.clock() >= deadline:
-                    raise SessionStorageError(
-                        f"could not save session {self._id[:8]}... within "
-                        f"{self.retry_budget:g}s: {attempt + 1} write conflicts in a row"
-                    ) from None
-                yield Sleep(backoff_delay(attempt))
-                attempt += 1
-                key = self._id
-                record = yield Read(key)
-                self._on_record(key, record, after_conflict=True)
-                continue
-            self._base_version = version
-            self._base_entries = entries
-            self._ops = []
-            self._force_write = False
-            self.saved_since_cookie = True
+        try:
+            yield from self._write_changes(self.clock() + self.retry_budget)
+        except Exception:
+            self._abandon_changes()
+            raise
         for key, version in self._pending_deletes:
             if key == self._id:
                 continue
@@ -511,6 +571,192 @@ class SessionState:
             with contextlib.suppress(WriteConflict):
                 yield Delete(key, version)
         self._pending_deletes = []
+
+    def _write_changes(self, deadline: float) -> Program[None]:
+        attempt = 0
+        while self._ops or self._force_write:
+            yield from self.load_current()
+            if self._gone:
+                raise SessionGoneError(
+                    "the session was destroyed or given a new ID by another request while "
+                    "this one was using it; this request's changes were not saved"
+                )
+            if self._id is None:  # nothing left to create
+                self._ops = []
+                break
+            payload, expires_at, entries = self._compose()
+            if self._base_version is None and not self._force_write and payload == _EMPTY:
+                self._ops = []  # a new session that ended up empty is not worth a record
+                self._id = None
+                break
+            key = self._id
+            token = new_write_token()
+            chain = _token_chain(token, self._base_token)
+            try:
+                version = yield Write(key, payload, expires_at, self._base_version, chain)
+            except WriteConflict as conflict:
+                current, attempt = yield from self._current_after(
+                    conflict, token, payload, deadline, attempt
+                )
+                if not self._is_own_write(current, token, payload):
+                    self._on_conflict(key, current)
+                    continue
+                assert current is not None
+                version = current.version  # it landed; only the reply was lost
+            self._base_version = version
+            self._base_token = chain
+            self._base_entries = entries
+            if self._moved_from is not None:
+                moved = yield from self._retire_moved(deadline, attempt)
+                if not moved:
+                    attempt += 1
+                    continue  # the old record had changes: written again with them
+            self._ops = []
+            self._force_write = False
+            self.saved_since_cookie = True
+        for key, version in self._destroying:
+            yield from self._retire_destroyed(key, version, deadline)
+        self._destroying = []
+
+    def _current_after(
+        self, conflict: WriteConflict, token: str, payload: str, deadline: float, attempt: int
+    ) -> Program[tuple[Record | None, int]]:
+        """The record a conflict met, and the attempt count, after any backoff.
+
+        When the driver returned the current record with the conflict, the first retry uses
+        it at once: one write instead of a read and a write. Otherwise (and on later
+        conflicts, when contenders must spread out) it backs off, then reads afresh; a write
+        of its own that landed meanwhile is still recognised by the token history.
+        """
+        if conflict.current_known and (
+            attempt == 0 or self._is_own_write(conflict.current, token, payload)
+        ):
+            if self.clock() >= deadline:
+                yield from self._pause(deadline, attempt, conflict.key)
+            return conflict.current, attempt + 1
+        attempt = yield from self._pause(deadline, attempt, conflict.key)
+        current = yield Read(conflict.key)
+        return current, attempt
+
+    def _pause(self, deadline: float, attempt: int, key: str) -> Program[int]:
+        if self.clock() >= deadline:
+            raise SessionStorageError(
+                f"could not save session {key[:8]}... within "
+                f"{self.retry_budget:g}s: {attempt + 1} write conflicts in a row"
+            )
+        yield Sleep(backoff_delay(attempt))
+        return attempt + 1
+
+    def _on_conflict(self, key: str, current: Record | None) -> None:
+        """Take in the record another request wrote since this one read."""
+        entries = _live_entries(current, self._now_ms())
+        if current is None and self._base_version is None:
+            return  # a record this request is creating came and went: create it again
+        if current is None or entries is None or _is_tombstone(entries):
+            # Destroyed or regenerated elsewhere (or expired): a late save must not bring it
+            # back, nor start a session that would replace the newer response's cookie.
+            self._gone = True
+            self._id = None
+            return
+        self._id = key
+        self._adopt(current, entries)
+        self._replay()
+
+    def _tombstone(self, reason: str) -> tuple[str, float]:
+        expires_ms = self._now_ms() + int(GONE_SECONDS * 1000)
+        entry = {"data": reason, "expires": expires_ms}
+        return codec.stringify(codec.JSMap({GONE_KEY: entry})), expires_ms / 1000
+
+    def _retire_moved(self, deadline: float, attempt: int) -> Program[bool]:
+        """After regenerate() wrote the new record: tombstone the old one, if it is still as
+        read. True when done; False when another request saved to the old ID meanwhile, whose
+        changes have now been taken in, so that the new record must be written again."""
+        assert self._moved_from is not None
+        old_key, old_version = self._moved_from
+        payload, expires_at = self._tombstone("regenerated")
+        token = new_write_token()
+        try:
+            yield Retire(old_key, payload, expires_at, old_version, token)
+        except WriteConflict as conflict:
+            current, _ = yield from self._current_after(conflict, token, payload, deadline, attempt)
+            entries = _live_entries(current, self._now_ms())
+            if (
+                current is not None
+                and entries is not None
+                and not _is_tombstone(entries)
+                and not self._is_own_write(current, token, payload)
+            ):
+                # Keep what that request saved: its data, with this request's changes on top.
+                new_version, new_token = self._base_version, self._base_token
+                self._adopt(current, entries)
+                self._base_version, self._base_token = new_version, new_token
+                self._replay()
+                self._moved_from = (old_key, current.version)
+                return False
+        self._moved_from = None
+        return True
+
+    def _retire_destroyed(self, key: str, version: Any, deadline: float) -> Program[None]:
+        """Replace a destroyed session's record by a tombstone, whatever it holds now."""
+        payload, expires_at = self._tombstone("destroyed")
+        expected: str | None = None
+        if version is _MISSING:
+            current = yield Read(key)
+            if not _is_live_session(current, self._now_ms()):
+                return
+            assert current is not None
+            expected = current.version
+        else:
+            expected = version
+        attempt = 0
+        while True:
+            token = new_write_token()
+            try:
+                yield Retire(key, payload, expires_at, expected, token)
+                return
+            except WriteConflict as conflict:
+                current, attempt = yield from self._current_after(
+                    conflict, token, payload, deadline, attempt
+                )
+            if not _is_live_session(current, self._now_ms()) or self._is_own_write(
+                current, token, payload
+            ):
+                return
+            assert current is not None
+            expected = current.version
+
+    def _abandon_changes(self) -> None:
+        """A save failed and its error went to the caller: forget the changes it could not
+        write, so that nothing writes them again (the caller may answer the error itself)."""
+        self._ops = []
+        self._force_write = False
+        self._destroying = []
+        if self._moved_from is not None:
+            if self._base_version is None:
+                # The new record was never written: the session stays where it was.
+                self._id, self._base_version = self._moved_from
+            self._moved_from = None
+        elif self._base_version is None:
+            self._id = None  # nothing stored under it: no cookie for it
+        now_ms = self._now_ms()
+        self._view = {k: s for k, s in self._base_entries.items() if not s.expired(now_ms)}
+
+
+def _live_entries(record: Record | None, now_ms: int) -> dict[str, _Slot] | None:
+    """The decoded entries of ``record``; None when there is no record or it is undecodable."""
+    if record is None:
+        return None
+    return decode_entries(record.payload)
+
+
+def _is_tombstone(entries: dict[str, _Slot]) -> bool:
+    return GONE_KEY in entries and len(entries) == 1
+
+
+def _is_live_session(record: Record | None, now_ms: int) -> bool:
+    """A record that holds a session: neither absent, undecodable nor a tombstone."""
+    entries = _live_entries(record, now_ms)
+    return entries is not None and not _is_tombstone(entries)
 
 
 _EMPTY = codec.stringify(codec.JSMap())
@@ -528,5 +774,5 @@ def run_sync(program: Program[T], execute: Callable[[Step], Any]) -> T:
         send, error = None, None
         try:
             send = execute(step)
-        except WriteConflict as exc:
+        except Exception as exc:  # thrown into the program, which may handle it
             error = exc

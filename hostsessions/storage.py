@@ -49,7 +49,13 @@ class SyncStore(Protocol):
     def read(self, key: str) -> Record | None: ...
 
     def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str: ...
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None: ...
@@ -70,7 +76,13 @@ class AsyncStore(Protocol):
     async def read(self, key: str) -> Record | None: ...
 
     async def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str: ...
 
     async def delete(self, key: str, *, expected_version: str | None = None) -> None: ...
@@ -129,7 +141,13 @@ class _MinimalAsVersioned:
         return None if payload is None else Record(payload, UNVERSIONED, None)
 
     def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str:
         self.driver.set_item(key, payload)
         return UNVERSIONED
@@ -150,7 +168,13 @@ class _AsyncMinimalAsVersioned:
         return None if payload is None else Record(payload, UNVERSIONED, None)
 
     async def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str:
         await self.driver.set_item(key, payload)
         return UNVERSIONED
@@ -159,25 +183,53 @@ class _AsyncMinimalAsVersioned:
         await self.driver.remove_item(key)
 
 
+def takes_tokens(driver: object) -> bool:
+    """Whether the driver's ``write`` accepts the core's write token (``token=``)."""
+    try:
+        parameters = inspect.signature(driver.write).parameters  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return False
+    return "token" in parameters or any(
+        parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values()
+    )
+
+
+def _without_token(write: Callable[..., T]) -> Callable[..., T]:
+    """``write`` for a driver that keeps no write tokens: the token is left out."""
+
+    def call(*args: Any, token: str | None = None, **kwargs: Any) -> T:
+        return write(*args, **kwargs)
+
+    return call
+
+
 class _Versioned:
-    """A sync versioned driver used as it is."""
+    """A sync versioned driver used as it is (a driver that keeps no write tokens is not
+    given one)."""
 
     versioned = True
 
     def __init__(self, driver: VersionedDriver) -> None:
         self.driver = driver
-        self.read, self.write, self.delete = driver.read, driver.write, driver.delete
+        self.read, self.delete = driver.read, driver.delete
+        self.write: Callable[..., str] = (
+            driver.write if takes_tokens(driver) else _without_token(driver.write)
+        )
 
 
 class _AsyncVersioned:
-    """An async versioned driver used as it is."""
+    """An async versioned driver used as it is (a driver that keeps no write tokens is not
+    given one)."""
 
     versioned = True
     immediate: SyncStore | None = None
 
     def __init__(self, driver: AsyncVersionedDriver) -> None:
         self.driver = driver
-        self.read, self.write, self.delete = driver.read, driver.write, driver.delete
+        self.read, self.delete = driver.read, driver.delete
+        self.write: Callable[..., Coroutine[Any, Any, str]] = (
+            driver.write if takes_tokens(driver) else _without_token(driver.write)
+        )
 
 
 class _LoopThread:
@@ -221,10 +273,16 @@ class _AsyncAsSync:
         return self._run(self._store.read(key))
 
     def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str:
         coroutine = self._store.write(
-            key, payload, expires_at=expires_at, expected_version=expected_version
+            key, payload, expires_at=expires_at, expected_version=expected_version, token=token
         )
         return self._run(coroutine)
 
@@ -295,10 +353,16 @@ class _SyncAsAsync:
         return await self._read(key)
 
     async def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str:
         return await self._write(
-            key, payload, expires_at=expires_at, expected_version=expected_version
+            key, payload, expires_at=expires_at, expected_version=expected_version, token=token
         )
 
     async def delete(self, key: str, *, expected_version: str | None = None) -> None:

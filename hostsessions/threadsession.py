@@ -41,11 +41,17 @@ class _OnLoop:
         return self._wait(self._store.read(key))
 
     def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str:
         return self._wait(
             self._store.write(
-                key, payload, expires_at=expires_at, expected_version=expected_version
+                key, payload, expires_at=expires_at, expected_version=expected_version, token=token
             )
         )
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from .config import SessionConfig
 from .cookies import session_id_from_cookie_header
-from .manager import SessionManager, warn_if_cookie_lost
+from .errors import SessionGoneError
+from .manager import GONE_BODY, GONE_REASON, GONE_STATUS, SessionManager, warn_if_cookie_lost
 from .session import Session
 
 ENVIRON_KEY = "hostsessions.session"
@@ -48,13 +49,19 @@ class SessionMiddleware:
         state = manager.new_state(cookie_id)
         session = Session(state, manager.sync_store)
         environ[ENVIRON_KEY] = session
+        body: _ClosingBody
 
         def start_with_session(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Callable[[bytes], object]:
             if exc_info is None:
                 if state.dirty:
-                    session.save()
+                    try:
+                        session.save()
+                    except SessionGoneError:
+                        body.replace_with(GONE_BODY)
+                        write = start_response(f"{GONE_STATUS} {GONE_REASON}", _GONE_HEADERS)
+                        return lambda data: None if body.replaced else write(data)
                 set_cookie = manager.response_cookie(
                     state,
                     environ.get("wsgi.url_scheme", "http"),
@@ -70,20 +77,51 @@ class SessionMiddleware:
                 return start_response(status, headers)
             return start_response(status, headers, exc_info)
 
-        return _ClosingBody(self.app(environ, start_with_session), session)
+        body = _ClosingBody(session)
+        body.wrap(self.app(environ, start_with_session))
+        return body
+
+
+_GONE_HEADERS = [
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Content-Length", str(len(GONE_BODY))),
+    ("Cache-Control", "no-store"),
+    ("Vary", "Cookie"),
+]
 
 
 class _ClosingBody:
-    """The app's body, unchanged; its close() also saves changes made while streaming."""
+    """The app's body, unchanged; its close() also saves changes made while streaming.
 
-    __slots__ = ("_body", "_session")
+    If the save at the start of the response found the session gone (see ``GONE_STATUS``),
+    the app's body is replaced by the 409 response's.
+    """
 
-    def __init__(self, body: Iterable[bytes], session: Session) -> None:
-        self._body = body
+    __slots__ = ("_body", "_session", "replaced")
+
+    def __init__(self, session: Session) -> None:
+        self._body: Iterable[bytes] = ()
         self._session = session
+        self.replaced: bytes | None = None
+
+    def wrap(self, body: Iterable[bytes]) -> None:
+        self._body = body
+
+    def replace_with(self, content: bytes) -> None:
+        self.replaced = content
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._body)
+        if self.replaced is not None:
+            return iter((self.replaced,))
+        return self._chunks()
+
+    def _chunks(self) -> Iterator[bytes]:
+        for chunk in self._body:
+            if self.replaced is not None:  # start_response was called while iterating
+                break
+            yield chunk
+        if self.replaced is not None:
+            yield self.replaced
 
     def close(self) -> None:
         try:

@@ -149,10 +149,12 @@ class ReturnsExpiredRecords(MemoryDriver):
 class RestartsVersionsAfterADelete(MemoryDriver):
     """Numbers versions per key from 1, so a re-created record repeats them."""
 
-    def _store(self, key: str, payload: str, expires_at: float | None) -> str:
+    def _store(
+        self, key: str, payload: str, expires_at: float | None, token: str | None = None
+    ) -> str:
         current = self._records.get(key)
         version = "1" if current is None else str(int(current.version) + 1)
-        self._records[key] = Record(payload, version, expires_at)
+        self._records[key] = Record(payload, version, expires_at, token)
         return version
 
 

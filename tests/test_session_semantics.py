@@ -13,6 +13,7 @@ from hostsessions import (
     URL,
     AsyncSession,
     Session,
+    SessionGoneError,
     SessionKey,
     SessionSerializationError,
     SessionStorageError,
@@ -230,14 +231,17 @@ def test_ids_are_long_and_distinct(driver: CountingDriver) -> None:
 # ---- regenerate, destroy, load -------------------------------------------------------
 
 
-def test_regenerate_issues_new_id_keeps_data_removes_old_record(driver: CountingDriver) -> None:
+def test_regenerate_issues_new_id_keeps_data_retires_old_record(driver: CountingDriver) -> None:
     old_id = make_stored_session(driver, cart=["book"])
     session = open_session(driver, old_id)
     session.regenerate()
     assert session.id != old_id
     session.save()
-    assert driver.inner.read(old_id) is None
     assert open_session(driver, session.id).get("cart") == ["book"]
+    stale = open_session(driver, old_id)
+    assert stale.get("cart") is None, "the old ID no longer opens the session"
+    assert stale.id is None
+    assert not open_session(driver).load(old_id)
 
 
 def test_destroy_removes_record_and_expires_cookie(driver: CountingDriver) -> None:
@@ -246,7 +250,7 @@ def test_destroy_removes_record_and_expires_cookie(driver: CountingDriver) -> No
     session = Session(state, lambda: sync_store(driver))
     session.destroy()
     session.save()
-    assert driver.inner.read(session_id) is None
+    assert open_session(driver, session_id).items() == []
     assert state.cookie_action() == ("expire", None)
 
 
@@ -258,7 +262,7 @@ def test_set_after_destroy_starts_a_new_session(driver: CountingDriver) -> None:
     session.save()
     assert session.id not in (None, session_id)
     assert dict(open_session(driver, session.id).items()) == {"fresh": True}
-    assert driver.inner.read(session_id) is None
+    assert open_session(driver, session_id).items() == []
 
 
 def test_load_switches_to_stored_session(driver: CountingDriver) -> None:
@@ -344,9 +348,11 @@ def test_late_save_does_not_resurrect_destroyed_session(driver: CountingDriver) 
     killer.destroy()
     killer.save()
     slow.set("late", True)
-    slow.save()
-    assert driver.inner.read(session_id) is None
+    with pytest.raises(SessionGoneError):
+        slow.save()
+    assert open_session(driver, session_id).items() == []
     assert slow.id is None
+    assert slow._state.cookie_action() is None, "the destroying response set the cookie"
 
 
 def test_typed_keys_store_under_their_name(driver: CountingDriver) -> None:

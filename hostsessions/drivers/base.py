@@ -29,7 +29,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import ClassVar, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from ..errors import SessionTooLargeError
 
@@ -58,23 +58,41 @@ __all__ = [
     "whole_seconds",
 ]
 
+_UNKNOWN: Any = object()
+
 
 class WriteConflict(Exception):
-    """A conditional write found a different version than the one expected."""
+    """A conditional write found a different version than the one expected.
 
-    def __init__(self, key: str, expected_version: str | None) -> None:
+    A driver that learns the record's current state in the same call (DynamoDB's
+    ``ReturnValuesOnConditionCheckFailure``, a compare-and-set script that returns the
+    value) passes it as ``current``: the :class:`Record`, or None when there is no live
+    record. The core then uses it instead of reading the record again. Left out, the core
+    reads.
+    """
+
+    def __init__(
+        self, key: str, expected_version: str | None, *, current: Record | None = _UNKNOWN
+    ) -> None:
         self.key = key
         self.expected_version = expected_version
+        self.current_known = current is not _UNKNOWN
+        self.current: Record | None = None if current is _UNKNOWN else current
         super().__init__(f"record {key[:8]}... changed since version {expected_version!r} was read")
 
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One stored session as a versioned driver returns it."""
+    """One stored session as a versioned driver returns it.
+
+    ``token`` is the write token stored with the record (see
+    :meth:`VersionedDriver.write`), or None for a driver that keeps none.
+    """
 
     payload: str
     version: str
     expires_at: float | None = None
+    token: str | None = None
 
 
 # ---- the protocols ----------------------------------------------------------------------
@@ -122,6 +140,13 @@ class VersionedDriver(Protocol):
 
         ``expected_version=None`` means the record must not exist yet; otherwise the
         stored version must equal it. Raise :class:`WriteConflict` when it does not.
+
+        Optional: a driver whose ``write`` also takes a keyword ``token: str | None = None``
+        stores that opaque string (at most a few hundred ASCII characters) with the record
+        and returns it as :attr:`Record.token`. The core chooses a fresh token for every
+        write, so when a write's reply is lost and a retry then fails its condition, the
+        core can tell its own write (its token is stored) from another request's, and
+        applies an ``update()`` exactly once. See docs/writing-a-driver.md.
         """
         ...
 
@@ -220,11 +245,18 @@ def live(record: Record | None, now: float) -> Record | None:
     return record
 
 
-def check_version(key: str, current_version: str | None, expected_version: str | None) -> None:
+def check_version(
+    key: str,
+    current_version: str | None,
+    expected_version: str | None,
+    *,
+    current: Record | None = _UNKNOWN,
+) -> None:
     """Raise :class:`WriteConflict` unless the live record's version is the one expected
-    (``None`` on both sides: no live record, and a create was asked for)."""
+    (``None`` on both sides: no live record, and a create was asked for). Pass the live
+    record as ``current`` when it is at hand: the conflict carries it to the core."""
     if current_version != expected_version:
-        raise WriteConflict(key, expected_version)
+        raise WriteConflict(key, expected_version, current=current)
 
 
 def utf8_length(text: str) -> int:
@@ -296,7 +328,9 @@ class DriverBase(ABC):
     - ``write(key, payload, *, expires_at, expected_version)``: check the size first
       (:func:`check_size`), then store conditionally: ``expected_version=None`` creates
       (an expired record counts as absent), any other version must match, else raise
-      :class:`WriteConflict`; return a version never used before for this key;
+      :class:`WriteConflict` (with ``current=`` the record met, when known); return a
+      version never used before for this key. Optionally take ``token=None`` too and
+      store it with the record (see :meth:`VersionedDriver.write`);
     - ``delete(key, *, expected_version=None)``: remove; a version that no longer matches
       raises :class:`WriteConflict`; an absent record is no error.
 

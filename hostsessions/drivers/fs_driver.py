@@ -14,8 +14,11 @@ evenly, and listing the folder does not reveal any live session ID.
 
 A record file is one header line, a JSON object, then the payload as UTF-8::
 
-    {"format":"hostsessions-fs/1","version":"<hex>","expires_at":1767225600.0,"length":1234}
+    {"format":"hostsessions-fs/1","version":"<hex>","expires_at":1767225600.0,"length":1234,
+     "token":"<the core's write token>"}
     <1234 bytes of payload>
+
+(one line; ``token`` is absent from records written without one)
 
 so a read knows the version and expiry without decoding the payload, and ``sweep``
 reads only the header. ``length`` lets a truncated file be told from a whole one.
@@ -110,7 +113,7 @@ _FORMAT: Final = "hostsessions-fs/1"
 _RECORD_SUFFIX: Final = ".session"
 _TEMP_SUFFIX: Final = ".tmp"
 _LOCK_NAME: Final = ".lock"
-# A header is under 200 bytes; anything much longer is not one of ours.
+# A header is under 400 bytes (with a write token); anything much longer is not one of ours.
 _HEADER_LIMIT: Final = 1024
 # One read takes a whole record of up to this size (almost every record).
 _READ_CHUNK: Final = 65_536
@@ -124,6 +127,7 @@ class _Header(NamedTuple):
     version: str
     expires_at: float | None
     length: int
+    token: str | None = None
 
 
 class _Location(NamedTuple):
@@ -215,14 +219,16 @@ class FsDriver(DriverBase):
         *,
         expires_at: float | None,
         expected_version: str | None,
+        token: str | None = None,
     ) -> str:
         """Store ``payload`` if the stored version is ``expected_version``; return the new one.
 
         ``expected_version=None`` means no live record may exist (an expired or unreadable
-        file counts as absent). Raises :class:`WriteConflict` on a mismatch and
-        :class:`ValueError` for a key outside the session-ID alphabet.
+        file counts as absent). ``token`` (the core's write token) is stored in the header.
+        Raises :class:`WriteConflict` on a mismatch and :class:`ValueError` for a key
+        outside the session-ID alphabet.
         """
-        staged = self._stage(key, payload, expires_at)
+        staged = self._stage(key, payload, expires_at, token)
         version = self._commit(staged, expected_version, conditional=True, wait=True)
         self._sweep_if_due(staged.where.folder)
         return version
@@ -322,7 +328,9 @@ class FsDriver(DriverBase):
             raise ValueError(f"session path {path!r} escapes {self.base!r}")
         return _Location(folder, path)
 
-    def _stage(self, key: str, payload: str, expires_at: float | None) -> _Staged:
+    def _stage(
+        self, key: str, payload: str, expires_at: float | None, token: str | None = None
+    ) -> _Staged:
         """Check and encode a write, and put the new record in a temporary file beside
         the record (flushed to disk with ``fsync=True``)."""
         where = self._locate(key)
@@ -335,7 +343,7 @@ class FsDriver(DriverBase):
         data = payload.encode("utf-8")
         check_size(self.store_name, len(data), self.max_payload_bytes)
         version = os.urandom(16).hex()
-        blob = _encode(version, expires_at, data)
+        blob = _encode(version, expires_at, data, token)
         name = os.path.basename(where.path)
         temp = os.path.join(where.folder, f".{name}.{os.urandom(16).hex()}{_TEMP_SUFFIX}")
         try:
@@ -472,6 +480,7 @@ class AsyncFsDriver(AsyncDriverBase):
         *,
         expires_at: float | None,
         expected_version: str | None,
+        token: str | None = None,
     ) -> str:
         """As :meth:`FsDriver.write`."""
         driver = self.driver
@@ -482,8 +491,9 @@ class AsyncFsDriver(AsyncDriverBase):
                 payload,
                 expires_at=expires_at,
                 expected_version=expected_version,
+                token=token,
             )
-        staged = driver._stage(key, payload, expires_at)
+        staged = driver._stage(key, payload, expires_at, token)
         if driver._sweep_due(staged.where.folder, time.time()):
             return await _in_thread(self._commit_and_sweep, staged, expected_version)
         try:
@@ -534,7 +544,7 @@ def _read_file(path: str) -> bytes:
         os.close(fd)
 
 
-def _encode(version: str, expires_at: float | None, data: bytes) -> bytes:
+def _encode(version: str, expires_at: float | None, data: bytes, token: str | None) -> bytes:
     # The same JSON as json.dumps of the header dict, spelled out: a write is made of
     # few enough steps that the general encoder's cost shows. The version is hex.
     if expires_at is None:
@@ -543,9 +553,10 @@ def _encode(version: str, expires_at: float | None, data: bytes) -> bytes:
         expiry = repr(float(expires_at))
     else:
         expiry = json.dumps(expires_at)
+    tail = "" if token is None else f',"token":{json.dumps(token)}'
     header = (
         f'{{"format":"{_FORMAT}","version":"{version}","expires_at":{expiry},'
-        f'"length":{len(data)}}}\n'
+        f'"length":{len(data)}{tail}}}\n'
     )
     return header.encode("ascii") + data
 
@@ -568,7 +579,10 @@ def _parse_header(line: bytes) -> _Header | None:
         return None
     if isinstance(length, bool) or not isinstance(length, int) or length < 0:
         return None
-    return _Header(version, None if expires_at is None else float(expires_at), length)
+    token = header.get("token")
+    if token is not None and not isinstance(token, str):
+        return None
+    return _Header(version, None if expires_at is None else float(expires_at), length, token)
 
 
 def _decode(blob: bytes) -> Record | None:
@@ -581,7 +595,7 @@ def _decode(blob: bytes) -> Record | None:
         payload = blob[end + 1 :].decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return Record(payload=payload, version=header.version, expires_at=header.expires_at)
+    return Record(payload, header.version, header.expires_at, header.token)
 
 
 def _load_header(path: str) -> _Header | None:

@@ -102,8 +102,10 @@ class MemoryDriver(DriverBase):
         *,
         expires_at: float | None,
         expected_version: str | None,
+        token: str | None = None,
     ) -> str:
-        """Store ``payload`` if the stored version is ``expected_version``; return the new one."""
+        """Store ``payload`` (and the write ``token``) if the stored version is
+        ``expected_version``; return the new one. A conflict carries the current record."""
         if self.max_payload_bytes is not None:
             check_size(self.store_name, utf8_length(payload), self.max_payload_bytes)
         with self._lock:
@@ -112,8 +114,9 @@ class MemoryDriver(DriverBase):
             current = self._records.get(key)
             if current is not None and is_expired(current.expires_at, now):
                 current = None
-            check_version(key, current.version if current else None, expected_version)
-            return self._store(key, payload, expires_at)
+            version = current.version if current else None
+            check_version(key, version, expected_version, current=current)
+            return self._store(key, payload, expires_at, token)
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Remove the record; with ``expected_version``, only if it still has that version.
@@ -167,10 +170,12 @@ class MemoryDriver(DriverBase):
         self._records.move_to_end(key)
         return record
 
-    def _store(self, key: str, payload: str, expires_at: float | None) -> str:
+    def _store(
+        self, key: str, payload: str, expires_at: float | None, token: str | None = None
+    ) -> str:
         version = str(next(self._versions))
         records = self._records
-        records[key] = Record(payload, version, expires_at)
+        records[key] = Record(payload, version, expires_at, token)
         records.move_to_end(key)
         if self.max_sessions is not None:
             while len(records) > self.max_sessions:

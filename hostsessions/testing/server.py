@@ -200,7 +200,8 @@ def check_no_resurrection_after_destroy(
     config: SessionConfig, interface: Interface = "asgi"
 ) -> None:
     """A request that read the session before another destroyed it saves late: the session
-    must stay destroyed."""
+    must stay destroyed, and the late request is told (409: its change was not saved), with
+    no Set-Cookie that would undo the destroying response's."""
     with serve_concurrency_app(config, interface) as url:
         check_no_resurrection_at(url, config.cookie.name)
 
@@ -235,10 +236,12 @@ def check_concurrent_updates_at(url: str, cookie_name: str, n: int = 50) -> None
 
 
 def check_no_resurrection_at(
-    url: str, cookie_name: str, *, late_statuses: tuple[int, ...] = (200,)
+    url: str, cookie_name: str, *, late_statuses: tuple[int, ...] = (409,)
 ) -> None:
     """A late save after a concurrent destroy leaves the session destroyed. The late request
-    answers one of ``late_statuses`` (Django answers 400: its session was interrupted)."""
+    is told its change was not saved: it answers one of ``late_statuses`` (the middleware's
+    409; Django answers 400: its session was interrupted), and sends no Set-Cookie that
+    would undo the destroying response's (docs/concurrency.md)."""
     cookie, session_id = _open_session(url, cookie_name)
 
     async def race() -> None:
@@ -253,6 +256,7 @@ def check_no_resurrection_at(
             assert destroyed.status_code == 200, destroyed.text
             late = await slow
             assert late.status_code in late_statuses, (late.status_code, late.text[:300])
+            assert "set-cookie" not in late.headers, "a racing response touched the cookie"
 
     asyncio.run(race())
     dump = _dump(url, cookie)
