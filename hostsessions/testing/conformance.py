@@ -151,10 +151,22 @@ class DriverView:
         return record
 
     async def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str:
+        tokens = {} if token is None else {"token": token}
         version = await self.call(
-            "write", key, payload, expires_at=expires_at, expected_version=expected_version
+            "write",
+            key,
+            payload,
+            expires_at=expires_at,
+            expected_version=expected_version,
+            **tokens,
         )
         assert isinstance(version, str), (
             f"write() must return the new version as a str, not {version!r}"
@@ -234,11 +246,11 @@ def _conformance_test(
     return test
 
 
-async def _expect_conflict(action: Awaitable[Any], why: str) -> None:
+async def _expect_conflict(action: Awaitable[Any], why: str) -> WriteConflict:
     try:
         result = await action
-    except WriteConflict:
-        return
+    except WriteConflict as conflict:
+        return conflict
     raise AssertionError(f"{why}: expected WriteConflict, but the call returned {result!r}")
 
 
@@ -687,6 +699,71 @@ class _VersionedChecks(_PayloadChecks):
         assert len(set(versions)) == CONCURRENT_WRITERS, (
             "successful writes returned the same version twice"
         )
+
+    # Write tokens and the record a conflict carries (both optional for a driver).
+
+    def _require_tokens(self, store: DriverView) -> None:
+        from ..storage import takes_tokens
+
+        if not takes_tokens(store.driver):
+            pytest.skip("the driver's write() takes no token: it keeps no write tokens")
+
+    @_conformance_test
+    async def test_the_write_token_is_stored_with_the_record(self, store: DriverView) -> None:
+        self._require_tokens(store)
+        key = _new_key()
+        first_mark, second_mark = "a1", "b2 a1"
+        first = await store.write(
+            key, "one", expires_at=None, expected_version=None, token=first_mark
+        )
+        record = await store.read(key)
+        assert record is not None, "write() stored nothing"
+        assert record.token == first_mark, (
+            f"read() after write(token={first_mark!r}) gave {record!r}: the token must come back"
+        )
+        await store.write(key, "two", expires_at=None, expected_version=first, token=second_mark)
+        record = await store.read(key)
+        assert record is not None, "write() stored nothing"
+        assert record.token == second_mark, (
+            f"an update must replace the token; read() gave {record!r}"
+        )
+
+    @_conformance_test
+    async def test_a_write_without_a_token_stores_none(self, store: DriverView) -> None:
+        self._require_tokens(store)
+        key = _new_key()
+        first_mark = "a1"
+        first = await store.write(
+            key, "one", expires_at=None, expected_version=None, token=first_mark
+        )
+        await store.write(key, "two", expires_at=None, expected_version=first)
+        record = await store.read(key)
+        assert record is not None, "write() stored nothing"
+        assert record.token is None, (
+            f"a write without a token must not keep the old one; read() gave {record!r}"
+        )
+
+    @_conformance_test
+    async def test_a_conflict_that_carries_the_record_carries_the_current_one(
+        self, store: DriverView
+    ) -> None:
+        key = _new_key()
+        stale = await store.create(key, "one")
+        await store.write(key, "two", expires_at=None, expected_version=stale)
+        conflict = await _expect_conflict(
+            store.write(key, "three", expires_at=None, expected_version=stale),
+            "write() with a version that was replaced must fail",
+        )
+        if conflict.current_known:
+            assert conflict.current == await store.read(key), (
+                f"WriteConflict(current={conflict.current!r}) is not the stored record"
+            )
+        missing = await _expect_conflict(
+            store.write(_new_key(), "ghost", expires_at=None, expected_version=stale),
+            "write() with an expected_version on a key that has no record must fail",
+        )
+        if missing.current_known:
+            assert missing.current is None, "a conflict on a missing record carries current=None"
 
     # Sweeping.
 

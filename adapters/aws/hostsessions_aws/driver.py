@@ -37,6 +37,7 @@ from .table import (
     RUNTIME_ACTIONS,
     TABLE_ENV_VAR,
     TEMPLATE_PATH,
+    TOKEN_ATTRIBUTE,
     VERSION_ATTRIBUTE,
     create_table,
     table_name_from,
@@ -229,8 +230,11 @@ class DynamoDBDriver(DriverBase):
             )
         except Exception as exc:
             self._fail("GetItem", exc)
-        item = response.get("Item")
-        if item is None:
+        return self._record(key, response.get("Item"))
+
+    def _record(self, key: str, item: Any) -> Record | None:
+        """The record an item holds; None when there is no item or it has expired."""
+        if not item:
             return None
         expires = item.get(EXPIRES_ATTRIBUTE)
         expires_at = float(expires["N"]) if expires is not None and "N" in expires else None
@@ -244,7 +248,8 @@ class DynamoDBDriver(DriverBase):
                 "give sessions a table of their own"
             )
         version = item.get(VERSION_ATTRIBUTE, {}).get("S", "")
-        return Record(payload, version, expires_at)
+        token = item.get(TOKEN_ATTRIBUTE, {}).get("S")
+        return Record(payload, version, expires_at, token)
 
     def write(
         self,
@@ -253,14 +258,17 @@ class DynamoDBDriver(DriverBase):
         *,
         expires_at: float | None,
         expected_version: str | None,
+        token: str | None = None,
     ) -> str:
         """Store ``payload`` if the record is absent (``expected_version=None``) or unchanged.
 
-        Raises :class:`WriteConflict` when another write got there first, and
-        :class:`SessionTooLargeError` (before any call) when the item would pass 400 KB.
+        Raises :class:`WriteConflict` when another write got there first, carrying the item
+        DynamoDB returns with the failed condition (``ReturnValuesOnConditionCheckFailure``),
+        so the core retries without reading it again. ``token`` is stored with the item.
+        Raises :class:`SessionTooLargeError` (before any call) when the item would pass 400 KB.
         """
         version = secrets.token_urlsafe(12)
-        item = self._item(key, payload, version, expires_at)
+        item = self._item(key, payload, version, expires_at, token)
         now: AttributeValueTypeDef = {"N": str(math.floor(time.time()))}
         try:
             if expected_version is None:
@@ -270,6 +278,7 @@ class DynamoDBDriver(DriverBase):
                     ConditionExpression=CREATE_CONDITION,
                     ExpressionAttributeNames={"#id": KEY_ATTRIBUTE, "#expires": EXPIRES_ATTRIBUTE},
                     ExpressionAttributeValues={":now": now},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             else:
                 self.client.put_item(
@@ -281,12 +290,20 @@ class DynamoDBDriver(DriverBase):
                         "#expires": EXPIRES_ATTRIBUTE,
                     },
                     ExpressionAttributeValues={":expected": {"S": expected_version}, ":now": now},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except Exception as exc:
             if _error_code(exc) == "ConditionalCheckFailedException":
-                raise WriteConflict(key, expected_version) from None
+                current = self._current(key, exc)
+                raise WriteConflict(key, expected_version, current=current) from None
             self._fail("PutItem", exc)
         return version
+
+    def _current(self, key: str, conflict: Exception) -> Record | None:
+        """The record a failed condition met: the item DynamoDB returned (none: no item)."""
+        response = getattr(conflict, "response", None)
+        item = response.get("Item") if isinstance(response, dict) else None
+        return self._record(key, item)
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Remove the record; with ``expected_version``, only if it is still at that version.
@@ -316,7 +333,12 @@ class DynamoDBDriver(DriverBase):
     # Helpers.
 
     def _item(
-        self, key: str, payload: str, version: str, expires_at: float | None
+        self,
+        key: str,
+        payload: str,
+        version: str,
+        expires_at: float | None,
+        token: str | None = None,
     ) -> dict[str, AttributeValueTypeDef]:
         item: dict[str, AttributeValueTypeDef] = {
             KEY_ATTRIBUTE: {"S": key},
@@ -325,8 +347,10 @@ class DynamoDBDriver(DriverBase):
         }
         if expires_at is not None:
             item[EXPIRES_ATTRIBUTE] = {"N": str(whole_seconds(expires_at))}
+        if token:
+            item[TOKEN_ATTRIBUTE] = {"S": token}
         # Reported in payload bytes, the part a user controls: the room is what the
-        # 400 KB leave after the key, the version and the expiry.
+        # 400 KB leave after the key, the version, the expiry and the token.
         payload_size = utf8_length(payload)
         room = self.item_size_limit - (item_size(item) - payload_size)
         check_size(self.store_name, payload_size, room)

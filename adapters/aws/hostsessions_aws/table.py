@@ -11,7 +11,9 @@ Item layout (each item is one session):
 - ``payload`` (S): the encoded session, never decoded by the driver;
 - ``expires`` (N): epoch seconds as a whole number, the table's TTL attribute; absent
   when the session never expires;
-- ``version`` (S): a random token replaced at every write (optimistic locking).
+- ``version`` (S): a random token replaced at every write (optimistic locking);
+- ``token`` (S): the core's write tokens (absent on items written without one), so a write
+  whose reply was lost, and whose retry then failed its condition, is known as done.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ KEY_ATTRIBUTE = "id"
 PAYLOAD_ATTRIBUTE = "payload"
 EXPIRES_ATTRIBUTE = "expires"
 VERSION_ATTRIBUTE = "version"
+TOKEN_ATTRIBUTE = "token"  # noqa: S105 - an attribute name, not a secret
 
 # On-demand capacity: sessions are spiky and small, and nobody should size a table for them.
 BILLING_MODE = "PAY_PER_REQUEST"

@@ -89,11 +89,20 @@ class AzureTablesDriver(DriverBase):
         return result
 
     def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str:
-        """Store the payload if the entity still has ``expected_version``; return the new ETag."""
+        """Store the payload (and the core's write ``token``) if the entity still has
+        ``expected_version``; return the new ETag."""
         etag: str = self._run(
-            plans.write(key, payload, expires_at=expires_at, expected_version=expected_version)
+            plans.write(
+                key, payload, expires_at=expires_at, expected_version=expected_version, token=token
+            )
         )
         return etag
 
@@ -196,11 +205,20 @@ class AsyncAzureTablesDriver(AsyncDriverBase):
         return result
 
     async def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str:
-        """Store the payload if the entity still has ``expected_version``; return the new ETag."""
+        """Store the payload (and the core's write ``token``) if the entity still has
+        ``expected_version``; return the new ETag."""
         etag: str = await self._run(
-            plans.write(key, payload, expires_at=expires_at, expected_version=expected_version)
+            plans.write(
+                key, payload, expires_at=expires_at, expected_version=expected_version, token=token
+            )
         )
         return etag
 

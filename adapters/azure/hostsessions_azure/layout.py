@@ -3,7 +3,8 @@
 One entity per session: PartitionKey is the session ID, RowKey is empty. The payload's
 UTF-8 bytes are split across binary properties ``payload_0``, ``payload_1``, ... of at
 most 64 KiB each, with their count in ``chunks``; ``expires`` holds the record's expiry
-in whole epoch seconds (Int64), absent when it never expires.
+in whole epoch seconds (Int64), absent when it never expires; ``token`` (a string) holds
+the core's write tokens, absent on entities written without one.
 
 Binary rather than string properties because Azure counts strings in UTF-16: a 64 KiB
 string property holds only 32 Ki characters, a binary one 64 KiB of bytes. So a session
@@ -30,6 +31,7 @@ ROW_KEY = ""
 CHUNK_PREFIX = "payload_"
 CHUNK_COUNT = "chunks"
 EXPIRES = "expires"
+TOKEN = "token"  # noqa: S105 - a property name, not a secret
 INT64 = "Edm.Int64"
 
 MAX_CHUNK_BYTES = 64 * 1024
@@ -66,12 +68,14 @@ def _chunk_name(index: int) -> str:
     return f"{CHUNK_PREFIX}{index}"
 
 
-def _entity_overhead(pk: str, chunk_count: int, has_expires: bool) -> int:
+def _entity_overhead(pk: str, chunk_count: int, has_expires: bool, token_units: int = 0) -> int:
     """Bytes the entity takes besides the payload bytes themselves."""
     size = 4 + 2 * (_utf16_units(pk) + _utf16_units(ROW_KEY))
     size += _property_size(CHUNK_COUNT, 4)  # Int32
     if has_expires:
         size += _property_size(EXPIRES, 8)  # Int64
+    if token_units:
+        size += _property_size(TOKEN, 4 + 2 * token_units)  # a string: UTF-16 plus 4 bytes
     # Each binary value costs its length plus 4 bytes; the lengths are counted apart.
     size += sum(_property_size(_chunk_name(i), 4) for i in range(chunk_count))
     return size
@@ -84,13 +88,14 @@ def entity_size(pk: str, payload_bytes: int, *, has_expires: bool) -> int:
 
 
 @lru_cache(maxsize=64)
-def max_payload_bytes(pk: str, *, has_expires: bool) -> int:
-    """The largest payload, in UTF-8 bytes, that fits in one entity under this PartitionKey."""
+def max_payload_bytes(pk: str, *, has_expires: bool, token_units: int = 0) -> int:
+    """The largest payload, in UTF-8 bytes, that fits in one entity under this PartitionKey
+    (with a write token of ``token_units`` UTF-16 units)."""
     budget = MAX_ENTITY_BYTES - SAFETY_MARGIN_BYTES
-    fixed_properties = 1 + int(has_expires)
+    fixed_properties = 1 + int(has_expires) + int(token_units > 0)
     best = 0
     for chunk_count in range(1, MAX_CUSTOM_PROPERTIES - fixed_properties + 1):
-        room = budget - _entity_overhead(pk, chunk_count, has_expires)
+        room = budget - _entity_overhead(pk, chunk_count, has_expires, token_units)
         fits = min(chunk_count * MAX_CHUNK_BYTES, room)
         if fits <= (chunk_count - 1) * MAX_CHUNK_BYTES:
             break  # one more chunk no longer pays for its own overhead
@@ -98,11 +103,14 @@ def max_payload_bytes(pk: str, *, has_expires: bool) -> int:
     return best
 
 
-def build_entity(key: str, payload: str, expires_at: float | None) -> dict[str, Any]:
+def build_entity(
+    key: str, payload: str, expires_at: float | None, token: str | None = None
+) -> dict[str, Any]:
     """The entity for one session; raises SessionTooLargeError when Azure would refuse it."""
     pk = partition_key(key)
     data = payload.encode("utf-8")
-    limit = max_payload_bytes(pk, has_expires=expires_at is not None)
+    token_units = _utf16_units(token) if token else 0
+    limit = max_payload_bytes(pk, has_expires=expires_at is not None, token_units=token_units)
     check_size(STORE_NAME, len(data), limit)
     entity: dict[str, Any] = {"PartitionKey": pk, "RowKey": ROW_KEY}
     starts = range(0, len(data), MAX_CHUNK_BYTES)
@@ -114,7 +122,15 @@ def build_entity(key: str, payload: str, expires_at: float | None) -> dict[str, 
         # Int64 even though today's epoch seconds fit Int32: the sweep's filter compares
         # against an Int64 literal, and the column keeps one type for every entity.
         entity[EXPIRES] = (whole_seconds(expires_at), INT64)
+    if token:
+        entity[TOKEN] = token
     return entity
+
+
+def entity_token(entity: Mapping[str, Any]) -> str | None:
+    """The write tokens stored with the entity, or None."""
+    token = entity.get(TOKEN)
+    return token if isinstance(token, str) else None
 
 
 def _int_value(value: Any) -> int:

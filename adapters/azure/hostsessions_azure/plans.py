@@ -92,7 +92,12 @@ def read(key: str, now: float | None = None) -> Plan:
     entity = yield Get(layout.partition_key(key))
     if entity is None or layout.entity_expired(entity, time.time() if now is None else now):
         return None
-    return Record(layout.entity_payload(entity), etag_of(entity), layout.entity_expiry(entity))
+    return Record(
+        layout.entity_payload(entity),
+        etag_of(entity),
+        layout.entity_expiry(entity),
+        layout.entity_token(entity),
+    )
 
 
 def write(
@@ -102,9 +107,10 @@ def write(
     expires_at: float | None,
     expected_version: str | None,
     now: float | None = None,
+    token: str | None = None,
 ) -> Plan:
     # Built first, so a session over the limit fails before any call.
-    entity = layout.build_entity(key, payload, expires_at)
+    entity = layout.build_entity(key, payload, expires_at, token)
     if expected_version is not None:
         if not _could_be_etag(expected_version):
             raise WriteConflict(key, expected_version)

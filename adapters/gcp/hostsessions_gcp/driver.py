@@ -79,17 +79,21 @@ class _Plans:
         return options
 
     def _fields(
-        self, key: str, payload: str, expires_at: float | None, count: Any
+        self, key: str, payload: str, expires_at: float | None, count: Any, token: str | None
     ) -> dict[str, Any]:
         # Firestore's limit is on the whole document; the error speaks of the payload,
         # the part the application controls.
-        limit = layout.payload_limit(self.collection, layout.document_id(key), expires_at)
+        doc_id = layout.document_id(key)
+        limit = layout.payload_limit(self.collection, doc_id, expires_at, token)
         check_size(self.store_name, utf8_length(payload), limit)
-        return {
+        fields = {
             layout.PAYLOAD: payload,
             layout.EXPIRES: layout.timestamp(expires_at),
             layout.VERSION: count,
         }
+        if token is not None:
+            fields[layout.TOKEN] = token
+        return fields
 
     def _read_plan(self, key: str) -> Plan[Record | None]:
         with storage_errors(self.settings.target, "read"):
@@ -97,15 +101,22 @@ class _Plans:
         return layout.to_record(snapshot.to_dict(), snapshot.update_time, self.clock())
 
     def _write_plan(
-        self, key: str, payload: str, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> Plan[str]:
         if expected_version is not None:
-            fields = self._fields(key, payload, expires_at, _increment())
+            fields = self._fields(key, payload, expires_at, _increment(), token)
+            if token is None:
+                fields[layout.TOKEN] = _delete_field()  # an update keeps fields it omits
             if layout.has_expired(expected_version, self.clock()):
                 # Expired since it was read: absent, so not to be brought back.
                 raise WriteConflict(key, expected_version)
             return (yield from self._replace_plan(key, fields, expected_version))
-        fields = self._fields(key, payload, expires_at, 1)
+        fields = self._fields(key, payload, expires_at, 1, token)
         # If the ID is taken, it is free only when what holds it has expired; if that
         # vanished between the create and the read, creating once more decides.
         for _attempt in range(2):
@@ -121,6 +132,8 @@ class _Plans:
                 if layout.to_record(existing.to_dict(), existing.update_time, self.clock()):
                     raise WriteConflict(key, None)
                 version = layout.version_of(existing.update_time, None)
+                if token is None:
+                    fields[layout.TOKEN] = _delete_field()
                 return (yield from self._replace_plan(key, fields, version))
         raise WriteConflict(key, None)
 
@@ -188,10 +201,20 @@ class FirestoreDriver(_Plans, DriverBase):
         return self._run(key, self._read_plan(key))
 
     def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str:
-        """Store the session if it still has ``expected_version`` (None: if it does not exist)."""
-        return self._run(key, self._write_plan(key, payload, expires_at, expected_version))
+        """Store the session if it still has ``expected_version`` (None: if it does not exist).
+
+        ``token`` (the core's write token) is stored in the document's ``token`` field.
+        """
+        plan = self._write_plan(key, payload, expires_at, expected_version, token)
+        return self._run(key, plan)
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Remove the session; with ``expected_version``, only if it still has that version.
@@ -294,10 +317,20 @@ class AsyncFirestoreDriver(_Plans, AsyncDriverBase):
         return await self._run(key, self._read_plan(key))
 
     async def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str:
-        """Store the session if it still has ``expected_version`` (None: if it does not exist)."""
-        return await self._run(key, self._write_plan(key, payload, expires_at, expected_version))
+        """Store the session if it still has ``expected_version`` (None: if it does not exist).
+
+        ``token`` (the core's write token) is stored in the document's ``token`` field.
+        """
+        plan = self._write_plan(key, payload, expires_at, expected_version, token)
+        return await self._run(key, plan)
 
     async def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Remove the session; with ``expected_version``, only if it still has that version.
@@ -335,6 +368,12 @@ async def _run_async(plan: Plan[T], perform: Callable[[Call], Any]) -> T:
                 call = plan.send(result)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+
+
+def _delete_field() -> Any:
+    from google.cloud.firestore import DELETE_FIELD
+
+    return DELETE_FIELD
 
 
 # The failures Google's client library retries (reads: also a timeout or an internal

@@ -6,6 +6,9 @@ The layout is a contract (other tools may read the collection):
 - ``payload`` (string): the encoded session, never decoded by the driver;
 - ``expires`` (timestamp, or null for a session that never expires): a Firestore TTL
   policy on this field deletes old sessions;
+- ``token`` (string, absent on documents written without one): the core's write tokens,
+  so that a write whose reply was lost, and whose retry then failed its precondition, is
+  known as done;
 - ``version`` (integer): how many times the document was written, for people reading the
   collection. Conditional writes compare the document's own update time, which Firestore
   checks natively in a precondition, so :attr:`Record.version <hostsessions.drivers.Record>`
@@ -35,6 +38,7 @@ from hostsessions.drivers.base import Record, is_expired, utf8_length
 PAYLOAD = "payload"
 EXPIRES = "expires"
 VERSION = "version"
+TOKEN = "token"  # noqa: S105 - a property name, not a secret
 
 #: Firestore's maximum document size in bytes.
 DOCUMENT_SIZE_LIMIT = 1024 * 1024
@@ -61,7 +65,13 @@ def document_name_size(collection: str, doc_id: str) -> int:
     return sum(string_size(part) for part in (*collection.split("/"), doc_id)) + 16
 
 
-def document_size(collection: str, doc_id: str, payload: str, expires_at: float | None) -> int:
+def document_size(
+    collection: str,
+    doc_id: str,
+    payload: str,
+    expires_at: float | None,
+    token: str | None = None,
+) -> int:
     """Bytes Firestore counts for the session document these values make."""
     fields = (
         string_size(PAYLOAD)
@@ -71,12 +81,16 @@ def document_size(collection: str, doc_id: str, payload: str, expires_at: float 
         + string_size(VERSION)
         + 8
     )
+    if token is not None:
+        fields += string_size(TOKEN) + string_size(token)
     return document_name_size(collection, doc_id) + fields + 32
 
 
-def payload_limit(collection: str, doc_id: str, expires_at: float | None) -> int:
+def payload_limit(
+    collection: str, doc_id: str, expires_at: float | None, token: str | None = None
+) -> int:
     """The largest payload, in UTF-8 bytes, that fits in one document with these values."""
-    return DOCUMENT_SIZE_LIMIT - document_size(collection, doc_id, "", expires_at)
+    return DOCUMENT_SIZE_LIMIT - document_size(collection, doc_id, "", expires_at, token)
 
 
 def timestamp(expires_at: float | None) -> datetime | None:
@@ -98,7 +112,13 @@ def to_record(data: Mapping[str, Any] | None, update_time: Any, now: float) -> R
     if is_expired(expires_at, now):
         # A TTL policy deletes expired documents within a day or so, not at once.
         return None
-    return Record(payload, version_of(update_time, expires), expires_at)
+    token = data.get(TOKEN)
+    return Record(
+        payload,
+        version_of(update_time, expires),
+        expires_at,
+        token if isinstance(token, str) else None,
+    )
 
 
 def version_of(update_time: Any, expires: datetime | None) -> str:
