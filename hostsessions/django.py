@@ -36,7 +36,7 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from .config import SessionConfig
-from .errors import SessionConfigError
+from .errors import SessionConfigError, SessionGoneError
 from .ids import is_valid_session_id
 from .manager import SessionManager
 from .mapping import SessionMapping
@@ -306,7 +306,11 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             yield from state.create()  # Django's test client saves empty sessions for a key
             return
         before = state.id
-        yield from state.save()
+        try:
+            yield from state.save()
+        except SessionGoneError as gone:
+            # Django's own answer to a session deleted mid-request: the middleware's 400
+            raise UpdateError(str(gone)) from gone
         if before is not None and before == self._cookie_key and state.id is None:
             raise UpdateError(f"session {before[:8]}... was deleted by another request")
 

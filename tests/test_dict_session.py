@@ -29,6 +29,7 @@ from hostsessions import (
 from hostsessions.asgi import SessionMiddleware, get_dict_session, get_session
 from hostsessions.drivers.memory_driver import MemoryDriver
 from hostsessions.mapping import SessionMapping
+from hostsessions.testing import holds_no_session
 from hostsessions.testing.server import (
     check_concurrent_keys_at,
     check_concurrent_updates_at,
@@ -213,10 +214,10 @@ def test_regenerate_and_destroy(client: httpx.Client, driver: CountingDriver) ->
     client.get("/ops")
     ids = client.get("/login").json()
     assert ids["old"] != ids["new"]
-    assert driver.inner.read(ids["old"]) is None
+    assert holds_no_session(driver.inner.read(ids["old"]))
     assert client.get("/dump").json()["id"] == ids["new"]
     client.get("/logout")
-    assert driver.inner.read(ids["new"]) is None
+    assert holds_no_session(driver.inner.read(ids["new"]))
     assert client.get("/dump").json()["items"] == {}
 
 

@@ -42,6 +42,7 @@ from hostsessions.django import SessionStore  # noqa: E402
 from hostsessions.drivers.memory_driver import MemoryDriver  # noqa: E402
 from hostsessions.ids import new_session_id  # noqa: E402
 from hostsessions.state import decode_entries  # noqa: E402
+from hostsessions.testing import holds_no_session  # noqa: E402
 from hostsessions.testing.server import (  # noqa: E402
     check_concurrent_keys_at,
     check_concurrent_updates_at,
@@ -108,13 +109,13 @@ def test_admin_login_rotates_the_id_and_logout_destroys_it(store: MemoryDriver) 
     logged_in_id = session_id(client)
     assert logged_in_id is not None
     assert logged_in_id != anonymous_id
-    assert store.read(anonymous_id or "") is None, "login must remove the pre-login record"
+    assert holds_no_session(store.read(anonymous_id or "")), "login must retire the old record"
     data = stored(store, logged_in_id)
     assert data["_auth_user_id"] == str(User.objects.get(username="admin").pk)
     assert data["before-login"] is True
     response = client.post("/admin/logout/")
     assert response.status_code == 200
-    assert store.read(logged_in_id) is None, "logout must delete the session"
+    assert holds_no_session(store.read(logged_in_id)), "logout must delete the session"
     assert session_id(client) is None
     assert client.get("/admin/").status_code == 302
 
@@ -145,7 +146,7 @@ def test_full_api_from_a_view(store: MemoryDriver) -> None:
     second = client.get("/api?regenerate=1").json()
     assert second["visits"] == 2
     assert second["id"] == session_id(client) != first["id"]
-    assert store.read(first["id"]) is None
+    assert holds_no_session(store.read(first["id"]))
     time.sleep(1.1)
     assert client.get("/dump").json()["items"] == {"visits": 2}, "short expired after 1 s"
 
@@ -232,7 +233,7 @@ def test_unknown_session_id_is_never_adopted(store: MemoryDriver) -> None:
     client.cookies[COOKIE] = forged
     client.get("/set/a")
     assert session_id(client) not in (None, forged)
-    assert store.read(forged) is None
+    assert holds_no_session(store.read(forged))
 
 
 def test_untouched_session_costs_no_storage_call() -> None:
@@ -278,7 +279,7 @@ def test_async_client_login_logout_and_async_views(store: MemoryDriver) -> None:
         assert dump["items"]["before"] is True
         assert dump["items"]["n"] == 1
         await client.post("/async/logout")
-        assert store.read(after or "") is None, "alogout must delete the session (aflush)"
+        assert holds_no_session(store.read(after or "")), "alogout must delete the session (aflush)"
         assert (await client.get("/async/whoami")).status_code == 401
 
     asyncio.run(scenario())

@@ -18,10 +18,12 @@ from .conformance import (  # noqa: E402 - after the rewrite registration, on pu
     DriverConformance,
     MinimalDriverConformance,
 )
+from .records import holds_no_session  # noqa: E402
 
 __all__ = [
     "AsyncDriverConformance",
     "AsyncMinimalDriverConformance",
     "DriverConformance",
     "MinimalDriverConformance",
+    "holds_no_session",
 ]
