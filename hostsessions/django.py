@@ -14,11 +14,10 @@ operations, so a save writes only the keys this request changed, with a conditio
 that is replayed over concurrent changes (Django's own backends write the whole dict, last
 write wins).
 
-Expiry: Django's expiry becomes each key's TTL in the core. A key written in a request
-lives ``get_expiry_age()`` seconds (``SESSION_COOKIE_AGE``, or what ``set_expiry`` chose)
-from that write, and ``set_expiry`` rewrites every key with the new lifetime, so the
-stored session (which lives as long as its longest-lived key) never outlives what Django
-promised. ``manage.py clearsessions`` sweeps stores that do not expire records themselves.
+Expiry: Django renews a session's expiry at every save; here every save records the
+core's ``touch`` operation, which gives every key the lifetime ``get_expiry_age()``
+(``SESSION_COOKIE_AGE``, or what ``set_expiry`` chose) and merges like any other change.
+``manage.py clearsessions`` sweeps stores that do not expire records themselves.
 
 :func:`get_session` / :func:`get_async_session` give the full hostsessions API (per-key
 ``ttl``, ``update``, ``regenerate``, ``destroy``) on the same session.
@@ -184,15 +183,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             self._expiry = self._core.get(EXPIRY_KEY)
         return self._expiry
 
-    def _ttl_rule(self, key: str, value: Any) -> float | None:
-        if key == EXPIRY_KEY:
-            self._expiry = value
-        expiry = self._custom_expiry()
-        if not expiry:
-            return None  # SESSION_COOKIE_AGE, the configured default
-        age = super().get_expiry_age(expiry=expiry)
-        # A date already past: the key is stored already expired, and reads as absent.
-        return float(max(age, 0.001))
+    def _lifetime(self) -> float:
+        """The session's lifetime from now, in seconds, as Django computes it."""
+        # A date already past: the keys are stored already expired, and read as absent.
+        return float(max(self.get_expiry_age(), 0.001))
 
     def get_expiry_age(self, **kwargs: Any) -> int:
         if "expiry" not in kwargs:
@@ -253,19 +247,6 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             return False
         return not self._core.keys()  # a new session: no read, the data is all local
 
-    def set_expiry(self, value: Any) -> None:
-        super().set_expiry(value)
-        self._apply_expiry()
-
-    async def aset_expiry(self, value: Any) -> None:
-        await super().aset_expiry(value)
-        self._apply_expiry()
-
-    def _apply_expiry(self) -> None:
-        # The session is loaded by now (set_expiry wrote a key): no storage call here.
-        for key, value in self._core.items():
-            self._mapping[key] = value
-
     # ---- what Django asks every engine for ----------------------------------------------------
 
     def exists(self, session_key: str) -> bool:
@@ -305,6 +286,9 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         if self.session_key is None and not state.dirty:
             yield from state.create()  # Django's test client saves empty sessions for a key
             return
+        if state.dirty or settings.SESSION_SAVE_EVERY_REQUEST:
+            # Django renews a session's expiry at every save: every key gets its lifetime.
+            state.touch(self._lifetime())
         before = state.id
         try:
             yield from state.save()
@@ -390,12 +374,16 @@ def _store_of(request: Any) -> SessionStore:
 
 
 class _DjangoMapping(SessionMapping):
-    """The engine's session dict: lifetimes from Django's expiry, and the engine's cached
-    custom expiry forgotten when its key is deleted."""
+    """The engine's session dict: it keeps the engine's cached custom expiry current."""
 
     def __init__(self, store: SessionStore) -> None:
-        super().__init__(store._core, store._ttl_rule)
+        super().__init__(store._core)
         self._store = store
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        if key == EXPIRY_KEY:
+            self._store._expiry = value
 
     def __delitem__(self, key: str) -> None:
         super().__delitem__(key)

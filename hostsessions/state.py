@@ -159,6 +159,7 @@ class _Op:
     default: Any = None
     ttl: float | None = None
     result: Any = None  # what the update function returned on its latest run
+    touch: bool = False  # re-stamp the keys (see SessionState.touch); ``result``: the expiry
 
 
 def _encode(key: str, value: Any) -> codec.Encoded:
@@ -244,6 +245,7 @@ class SessionState:
         # Another request destroyed or regenerated the session after this one's cookie
         # named it: changes cannot be saved and the cookie is not this response's to touch.
         self._gone = False
+        self._own_lifetime: set[str] = set()  # keys set with their own ttl (see touch)
         self.touched = False
         self.saved_since_cookie = False
 
@@ -320,13 +322,37 @@ class SessionState:
             snapshot = value if type(value) in _IMMUTABLE else _MISSING
             slot = _Slot(snapshot, encoded, self._expiry_ms(ttl))
         self._ops.append(_Op(key, slot))
+        self._note_lifetime(key, ttl)
         if self._loaded:
             self._view[key] = slot
             self._ensure_id()
 
+    def touch(self, ttl: float | None) -> None:
+        """Give every key the lifetime ``ttl`` seconds from now (None: the configured
+        default), except keys this request set with a lifetime of their own (``set(...,
+        ttl=)``, ``update(..., ttl=)``), which keep it. For frameworks whose sessions
+        expire as a whole and are renewed at each save (Django).
+
+        Recorded as an operation like ``set``: on fresher data it re-stamps the keys that
+        data holds, so it never overwrites another request's value nor brings back a key
+        another request deleted.
+        """
+        self.touched = True
+        op = _Op("", None, result=self._expiry_ms(ttl), touch=True)
+        self._ops.append(op)
+        if self._loaded:
+            self._view = _restamped(self._view, op.result, self._own_lifetime)
+
+    def _note_lifetime(self, key: str, ttl: float | None) -> None:
+        if ttl is None:
+            self._own_lifetime.discard(key)
+        else:
+            self._own_lifetime.add(key)
+
     def delete(self, key: str) -> None:
         self.touched = True
         self._ops.append(_Op(key, None))
+        self._own_lifetime.discard(key)
         if self._loaded:
             self._view.pop(key, None)
 
@@ -352,13 +378,14 @@ class SessionState:
         self._ops = []
         self._force_write = False
         self._gone = False
+        self._own_lifetime = set()
 
     # ---- programs: operations that may need storage ----------------------------------------
 
     def _local_slot(self, key: str) -> _Slot | Any | None:
         """The value this request last set or deleted for ``key``; _MISSING if it did neither."""
         for op in reversed(self._ops):
-            if op.key == key:
+            if op.key == key and not op.touch:
                 return op.slot
         return _MISSING
 
@@ -392,6 +419,7 @@ class SessionState:
         self.touched = True
         yield from self.load_current()
         op = _Op(key, None, function, default, ttl)
+        self._note_lifetime(key, ttl)
         self._apply_update(op)
         self._ops.append(op)
         self._ensure_id()
@@ -502,6 +530,8 @@ class SessionState:
         for op in self._ops:
             if op.update is not None:
                 self._apply_update(op)
+            elif op.touch:
+                self._view = _restamped(self._view, op.result, self._own_lifetime)
             elif op.slot is None:
                 self._view.pop(op.key, None)
             else:
@@ -531,6 +561,9 @@ class SessionState:
             if slot.expires_ms is None or slot.expires_ms > now_ms
         }
         for op in self._ops:
+            if op.touch:
+                entries = _restamped(entries, op.result, self._own_lifetime)
+                continue
             slot = op.slot
             if slot is None or slot.expired(now_ms):
                 entries.pop(op.key, None)
@@ -760,6 +793,16 @@ def _is_live_session(record: Record | None, now_ms: int) -> bool:
 
 
 _EMPTY = codec.stringify(codec.JSMap())
+
+
+def _restamped(
+    entries: dict[str, _Slot], expires_ms: int | None, keep: set[str]
+) -> dict[str, _Slot]:
+    """``entries`` expiring at ``expires_ms``, except the keys in ``keep``."""
+    return {
+        key: slot if key in keep else _Slot(slot._value, slot.encoded, expires_ms)
+        for key, slot in entries.items()
+    }
 
 
 def run_sync(program: Program[T], execute: Callable[[Step], Any]) -> T:

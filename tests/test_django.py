@@ -180,6 +180,28 @@ def test_session_expiry_becomes_the_keys_ttl(store: MemoryDriver) -> None:
     assert SessionStore(session.session_key).get_expiry_age() == 60
 
 
+def test_every_save_renews_the_whole_sessions_lifetime(store: MemoryDriver) -> None:
+    # Django's rule: a session lives SESSION_COOKIE_AGE from its last save, login keys too
+    with override_settings(SESSION_COOKIE_AGE=2):
+        client = Client()
+        client.get("/set/early")
+        time.sleep(1.2)
+        client.get("/set/later")  # a save: "early" gets two more seconds as well
+        time.sleep(1.2)
+        assert client.get("/dump").json()["items"] == {"early": True, "later": True}
+        time.sleep(1.0)
+        assert client.get("/dump").json()["items"] == {}
+
+
+def test_save_every_request_renews_without_changes(store: MemoryDriver) -> None:
+    with override_settings(SESSION_COOKIE_AGE=2, SESSION_SAVE_EVERY_REQUEST=True):
+        client = Client()
+        client.get("/set/a")
+        for _ in range(3):
+            time.sleep(0.8)
+            assert client.get("/dump").json()["items"] == {"a": True}
+
+
 def test_expiry_in_the_past_ends_the_session(store: MemoryDriver) -> None:
     session = SessionStore()
     session["a"] = 1
