@@ -3,6 +3,7 @@ dict-style session there, opt-in), and always at ``scope["hostsessions.session"]
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, NamedTuple
@@ -12,7 +13,7 @@ from .cookies import session_id_from_cookie_header
 from .errors import SessionGoneError
 from .manager import GONE_BODY, GONE_STATUS, SessionManager, warn_if_cookie_lost
 from .mapping import SessionMapping, loaded_session
-from .session import AsyncSession
+from .session import AsyncSession, Session
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -70,6 +71,18 @@ class _GetSession:
 get_session = _GetSession()
 
 
+def get_sync_session(request_or_scope: Any) -> Session:
+    """The request's session for a ``def`` endpoint, which Starlette, FastAPI, Litestar and
+    Quart run in a worker thread: a :class:`~hostsessions.Session` whose methods return
+    values (its storage calls run on the request's event loop). Raises ``RuntimeError``
+    when called on the event loop itself."""
+    from .threadsession import worker_thread_session
+
+    session = get_session(request_or_scope)
+    scope = getattr(request_or_scope, "scope", request_or_scope)
+    return worker_thread_session(session, scope[_LOOP_KEY])
+
+
 def get_dict_session(request_or_scope: Any) -> SessionMapping:
     """The dict-style session of a request, typed (see ``SessionMiddleware(dict_session=True)``)."""
     scope = getattr(request_or_scope, "scope", request_or_scope)
@@ -83,6 +96,7 @@ def get_dict_session(request_or_scope: Any) -> SessionMapping:
 
 
 _DICT_KEY = "hostsessions.dict_session"
+_LOOP_KEY = "hostsessions.loop"  # the loop serving the request, for get_sync_session
 
 
 class SessionMiddleware:
@@ -129,6 +143,7 @@ class SessionMiddleware:
         )
         session = AsyncSession(state, manager.async_store)
         scope[SCOPE_KEY] = session
+        scope[_LOOP_KEY] = asyncio.get_running_loop()
         view: SessionMapping | None = None
         if self.dict_session:
             # dict operations cannot await: read the stored session now, once

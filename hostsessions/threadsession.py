@@ -1,5 +1,5 @@
 """A synchronous session for code that runs in a worker thread while its request is served
-on an event loop: FastAPI's and Starlette's ``def`` endpoints and dependencies.
+on an event loop: ``def`` endpoints and dependencies of FastAPI, Starlette and Litestar.
 
 Its methods return values, like WSGI's :class:`~hostsessions.Session` (it is one). It
 shares the request's state with the :class:`~hostsessions.AsyncSession`, so the ASGI
@@ -10,8 +10,8 @@ where the driver's connections live, and the worker thread waits for it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from .drivers.base import Record
 from .session import AsyncSession, Session
@@ -20,25 +20,26 @@ from .storage import AsyncStore
 
 T = TypeVar("T")
 
+#: Runs ``function()`` (a coroutine function) on the request's event loop and waits for it.
+OnLoop = Callable[[Callable[[], Coroutine[Any, Any, Any]]], Any]
 
-class _OnLoop:
-    """A :class:`~hostsessions.storage.SyncStore` that runs an async store's calls on
-    ``loop`` and waits for them in the calling thread."""
 
-    def __init__(self, store: AsyncStore, loop: asyncio.AbstractEventLoop) -> None:
+class _OnLoopStore:
+    """A :class:`~hostsessions.storage.SyncStore` whose calls run an async store's on the
+    event loop, waited for in the calling thread."""
+
+    def __init__(self, store: AsyncStore, on_loop: OnLoop) -> None:
         self._store = store
-        self._loop = loop
+        self._on_loop = on_loop
         self.versioned = store.versioned
         self.driver = store.driver
 
-    def _wait(self, awaitable: Awaitable[T]) -> T:
-        async def call() -> T:
-            return await awaitable
-
-        return asyncio.run_coroutine_threadsafe(call(), self._loop).result()
-
     def read(self, key: str) -> Record | None:
-        return self._wait(self._store.read(key))
+        async def read() -> Record | None:
+            return await self._store.read(key)
+
+        record: Record | None = self._on_loop(read)
+        return record
 
     def write(
         self,
@@ -49,46 +50,77 @@ class _OnLoop:
         expected_version: str | None,
         token: str | None = None,
     ) -> str:
-        return self._wait(
-            self._store.write(
+        async def write() -> str:
+            return await self._store.write(
                 key, payload, expires_at=expires_at, expected_version=expected_version, token=token
             )
-        )
+
+        version: str = self._on_loop(write)
+        return version
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
-        self._wait(self._store.delete(key, expected_version=expected_version))
+        async def delete() -> None:
+            await self._store.delete(key, expected_version=expected_version)
+
+        self._on_loop(delete)
 
 
 class ThreadSession(Session):
     """The request's session for a worker thread: every method returns its value.
 
-    Calling a method that may touch storage on the event loop's own thread (from an
+    Calling a method that may touch storage on an event loop's own thread (from an
     ``async def`` endpoint) would wait for the loop forever; it raises ``RuntimeError``
     instead, pointing at the awaitable session.
     """
 
-    __slots__ = ("_loop",)
+    __slots__ = ()
 
-    def __init__(self, session: AsyncSession, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, session: AsyncSession, on_loop: OnLoop) -> None:
         get_async_store = session._get_store
-        super().__init__(session._state, lambda: _OnLoop(get_async_store(), loop))
-        self._loop = loop
+        super().__init__(session._state, lambda: _OnLoopStore(get_async_store(), on_loop))
 
     def _run(self, program: Program[T]) -> T:
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
+        if _on_an_event_loop():
             program.close()
             raise RuntimeError(
-                "the synchronous session is for code in a worker thread (FastAPI's 'def' "
-                "endpoints); in an 'async def' endpoint use the AsyncSession "
-                "(hostsessions.fastapi.SessionDep) and await its methods"
+                "the synchronous session is for code in a worker thread ('def' endpoints); "
+                "in an 'async def' endpoint use the AsyncSession (get_session(request), "
+                "hostsessions.fastapi.SessionDep) and await its methods"
             )
         return super()._run(program)
 
 
+def _on_an_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def thread_session(session: AsyncSession) -> ThreadSession:
-    """A :class:`ThreadSession` over ``session``; call it on the request's event loop."""
-    return ThreadSession(session, asyncio.get_running_loop())
+    """A :class:`ThreadSession` over ``session``, bound to the running event loop: call it
+    on the loop (an ``async def`` dependency), use the result in a worker thread."""
+    loop = asyncio.get_running_loop()
+
+    def on_loop(function: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+        return asyncio.run_coroutine_threadsafe(function(), loop).result()
+
+    return ThreadSession(session, on_loop)
+
+
+def worker_thread_session(
+    session: AsyncSession, loop: asyncio.AbstractEventLoop
+) -> ThreadSession:
+    """A :class:`ThreadSession` over ``session`` for the worker thread it is called in;
+    ``loop`` is the event loop serving the request (the ASGI middleware records it)."""
+    if _on_an_event_loop():
+        raise RuntimeError(
+            "get_sync_session() is for 'def' endpoints, which run in a worker thread; in an "
+            "'async def' endpoint use get_session(request) and await its methods"
+        )
+
+    def on_loop(function: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+        return asyncio.run_coroutine_threadsafe(function(), loop).result()
+
+    return ThreadSession(session, on_loop)

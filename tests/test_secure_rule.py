@@ -35,6 +35,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hostsessions import SessionConfig
 from hostsessions.asgi import SessionMiddleware, get_session
+from hostsessions.drivers import memory
 from hostsessions.fastapi import SessionDep
 from hostsessions.testing.server import serve_asgi
 from hostsessions.wsgi import SessionMiddleware as WsgiSessionMiddleware
@@ -78,7 +79,7 @@ def litestar_app() -> Litestar:
 
     return Litestar(
         route_handlers=[counter],
-        middleware=[DefineMiddleware(SessionMiddleware, config=SessionConfig(driver="memory"))],
+        middleware=[DefineMiddleware(SessionMiddleware, config=SessionConfig(driver=memory()))],
     )
 
 

@@ -1,0 +1,142 @@
+"""``def`` endpoints, which Starlette and Litestar run in a worker thread:
+``get_sync_session(request)`` is a Session whose methods return values, on the same
+session the middleware saves, through each framework's test client and uvicorn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar, Request, get, post
+from litestar.middleware import DefineMiddleware
+from litestar.testing import TestClient as LitestarTestClient
+from starlette.applications import Starlette
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from hostsessions import SessionConfig, drivers
+from hostsessions.asgi import SessionMiddleware, get_session, get_sync_session
+from hostsessions.testing.server import serve_asgi
+
+from .helpers import CountingDriver
+
+
+def starlette_app(driver: Any) -> Starlette:
+    def add(request: StarletteRequest) -> JSONResponse:  # a def endpoint: a worker thread
+        session = get_sync_session(request)
+        item = request.path_params["item"]
+        cart = session.update("cart", lambda cart: [*cart, item], default=[])
+        return JSONResponse({"cart": cart, "has": session.has("cart"), "keys": session.keys()})
+
+    def show(request: StarletteRequest) -> JSONResponse:
+        session = get_sync_session(request)
+        return JSONResponse({"cart": session.get("cart", []), "user": session.get("user")})
+
+    def login(request: StarletteRequest) -> JSONResponse:
+        session = get_sync_session(request)
+        session.has("user")
+        old = session.id
+        session.regenerate()
+        session.set("user", "ada")
+        return JSONResponse({"old": old, "new": session.id})
+
+    async def wrong(request: StarletteRequest) -> JSONResponse:
+        get_sync_session(request)
+        return JSONResponse("unreachable")
+
+    app = Starlette(
+        routes=[
+            Route("/cart/{item}", add, methods=["POST"]),
+            Route("/cart", show),
+            Route("/login", login, methods=["POST"]),
+            Route("/wrong", wrong),
+        ]
+    )
+    app.add_middleware(SessionMiddleware, config=SessionConfig(driver=driver))
+    return app
+
+
+@pytest.fixture
+def driver() -> CountingDriver:
+    return CountingDriver()
+
+
+@pytest.fixture(params=["testclient", "uvicorn"])
+def client(request: pytest.FixtureRequest, driver: CountingDriver) -> Iterator[httpx.Client]:
+    app = starlette_app(driver)
+    if request.param == "testclient":
+        with TestClient(app) as test_client:
+            yield test_client
+    else:
+        with serve_asgi(app) as url, httpx.Client(base_url=url) as real_client:
+            yield real_client
+
+
+def test_starlette_def_endpoints_get_values(client: httpx.Client, driver: CountingDriver) -> None:
+    assert client.post("/cart/tea").json() == {"cart": ["tea"], "has": True, "keys": ["cart"]}
+    driver.reset()
+    assert client.post("/cart/mug").json()["cart"] == ["tea", "mug"]
+    assert driver.calls == {"read": 1, "write": 1}
+    ids = client.post("/login").json()
+    assert ids["old"] is not None
+    assert ids["new"] != ids["old"]
+    assert driver.inner.read(ids["old"]) is None
+    assert client.get("/cart").json() == {"cart": ["tea", "mug"], "user": "ada"}
+
+
+def test_get_sync_session_on_the_event_loop_says_what_to_use(driver: CountingDriver) -> None:
+    with TestClient(starlette_app(driver)) as client, pytest.raises(RuntimeError, match="def"):
+        client.get("/wrong")
+
+
+def litestar_app() -> Litestar:
+    @post("/visit", sync_to_thread=True)
+    def visit(request: Request[Any, Any, Any]) -> dict[str, int]:
+        session = get_sync_session(request)
+        return {"visits": session.update("visits", lambda n: n + 1, default=0)}
+
+    @get("/visits")
+    async def visits(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        return {"visits": await get_session(request).get("visits")}
+
+    # Litestar builds its middleware for each route handler: one store object for all
+    config = SessionConfig(driver=drivers.memory())
+    return Litestar(
+        route_handlers=[visit, visits],
+        middleware=[DefineMiddleware(SessionMiddleware, config=config)],
+    )
+
+
+def test_litestar_sync_handlers_in_a_thread() -> None:
+    with LitestarTestClient(app=litestar_app()) as client:
+        assert [client.post("/visit").json()["visits"] for _ in range(3)] == [1, 2, 3]
+        assert client.get("/visits").json() == {"visits": 3}
+    with serve_asgi(litestar_app()) as url, httpx.Client(base_url=url) as client:
+        assert [client.post("/visit").json()["visits"] for _ in range(2)] == [1, 2]
+
+
+def test_quart_sync_views() -> None:
+    import asyncio
+
+    from quart import Quart
+    from quart import request as quart_request
+
+    app = Quart(__name__)
+    app.asgi_app = SessionMiddleware(  # type: ignore[method-assign]
+        app.asgi_app, SessionConfig(driver="memory")
+    )
+
+    @app.get("/count")
+    def count() -> dict[str, int]:  # Quart runs it in a worker thread
+        session = get_sync_session(quart_request)
+        return {"visits": session.update("visits", lambda n: n + 1, default=0)}
+
+    async def visits() -> list[int]:
+        client = app.test_client()
+        return [(await (await client.get("/count")).get_json())["visits"] for _ in range(3)]
+
+    assert asyncio.run(visits()) == [1, 2, 3]
