@@ -109,9 +109,7 @@ def thread_session(session: AsyncSession) -> ThreadSession:
     return ThreadSession(session, on_loop)
 
 
-def worker_thread_session(
-    session: AsyncSession, loop: asyncio.AbstractEventLoop
-) -> ThreadSession:
+def worker_thread_session(session: AsyncSession, loop: asyncio.AbstractEventLoop) -> ThreadSession:
     """A :class:`ThreadSession` over ``session`` for the worker thread it is called in;
     ``loop`` is the event loop serving the request (the ASGI middleware records it)."""
     if _on_an_event_loop():

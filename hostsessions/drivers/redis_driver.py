@@ -104,14 +104,21 @@ return {1, redis.sha1hex(ARGV[1])}
 """
 )
 
-# ARGV: the expected version. 0: a different value is stored (a conflict).
-DELETE_SCRIPT = """
+# ARGV: the expected version. {1}: deleted, or nothing to delete; {0, value, version,
+# expiry}: a different value is stored (a conflict), returned as the write script does.
+DELETE_SCRIPT = (
+    _EXPIRY_MS
+    + """
 local current = redis.call('GET', KEYS[1])
-if not current then return 1 end
-if redis.sha1hex(current) ~= ARGV[1] then return 0 end
+if not current then return {1} end
+local current_version = redis.sha1hex(current)
+if current_version ~= ARGV[1] then
+  return {0, current, current_version, expiry_ms(KEYS[1])}
+end
 redis.call('UNLINK', KEYS[1])
-return 1
+return {1}
 """
+)
 
 
 @dataclass(frozen=True)
@@ -302,6 +309,13 @@ def _record(value: Any, version: Any, expiry_ms: Any) -> Record:
     return Record(_text(value), _text(version), _expires_at(expiry_ms))
 
 
+def _conflict(key: str, expected_version: str | None, result: Any) -> WriteConflict:
+    """The conflict a script reported, with the record it met ({0}: none), so the core
+    replays its changes on it without reading again."""
+    current = _record(*result[1:4]) if len(result) > 1 else None
+    return WriteConflict(key, expected_version, current=current)
+
+
 class _RedisCommon:
     """What both flavours share: the settings, the size check, the scripts' arguments."""
 
@@ -333,12 +347,12 @@ class _RedisCommon:
     def _write_result(key: str, expected_version: str | None, result: Any) -> str:
         if int(result[0]) == 1:
             return _text(result[1])
-        raise WriteConflict(key, expected_version)
+        raise _conflict(key, expected_version, result)
 
     @staticmethod
     def _delete_result(key: str, expected_version: str | None, result: Any) -> None:
-        if int(result) == 0:
-            raise WriteConflict(key, expected_version)
+        if int(result[0]) == 0:
+            raise _conflict(key, expected_version, result)
 
 
 class RedisDriver(_RedisCommon, DriverBase):
