@@ -42,6 +42,7 @@ __all__ = [
     "EncodedTooLongError",
     "JSBigInt",
     "JSMap",
+    "JSOpaque",
     "JSRegExp",
     "JSUndefined",
     "decode",
@@ -306,6 +307,26 @@ class Encoded:
         return f"<Encoded slot {self.index} of {len(self.slots)}>"
 
 
+class JSOpaque:
+    """A JavaScript value that Python has no type for, kept as devalue wrote it.
+
+    :func:`parse` reads typed arrays other than ``Uint8Array`` (``Float32Array``...),
+    ``DataView``, ``URLSearchParams`` and the ``Temporal`` types as a ``JSOpaque``, so that
+    a session holding one still loads, and :func:`stringify` writes it back exactly.
+    ``tag`` is the JS type's name. Python cannot look inside or build one; two are equal
+    only if they are the same object.
+    """
+
+    __slots__ = ("encoded", "tag")
+
+    def __init__(self, tag: str, encoded: Encoded) -> None:
+        self.tag = tag
+        self.encoded = encoded
+
+    def __repr__(self) -> str:
+        return f"<JSOpaque {self.tag}>"
+
+
 def encode(value: object, *, max_depth: int = MAX_DEPTH) -> Encoded:
     """``value`` in its flattened form: a snapshot that :func:`stringify` copies as it is.
 
@@ -498,6 +519,8 @@ class _Flattener:
             return _UNDEFINED
         if kind is Encoded:
             return self.copy(thing.slots, thing.index, depth)
+        if kind is JSOpaque:
+            return self.copy(thing.encoded.slots, thing.encoded.index, depth)
 
         by_id = self.by_id
         index = by_id.get(id(thing))
@@ -685,8 +708,11 @@ class _Flattener:
                 head,
                 copy(source, memo, ref, inner) if type(ref) is int else ref,
             ]
-        elif head == "Uint8Array":
+        elif head == "Uint8Array" or head in _BUFFER_VIEW_TAGS:  # (a JSOpaque's, for the others)
+            # its buffer, and the byte offset and length of a view on part of it
             slots[position] = [head, copy(source, memo, raw[1], inner), *raw[2:]]
+        elif head in _OPAQUE_TAGS:  # a JSOpaque's text (URLSearchParams, Temporal)
+            slots[position] = list(raw)
         elif head == "null":
             pairs: list[Any] = [head]
             for key, ref in zip(raw[1::2], raw[2::2], strict=True):
@@ -793,15 +819,20 @@ _EXTENDED_YEAR_DATE = re.compile(r"[+-][0-9]{6}-")
 _BIGINT = re.compile(r"-?[0-9]+")
 _BASE64_OF_BYTES = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
-# Types devalue knows that have no Python counterpart here.
-_UNSUPPORTED_TAGS: Final = frozenset(
+# Types devalue knows that have no Python counterpart here: read as JSOpaque. The views
+# hold [tag, buffer slot] or [tag, buffer slot, byte offset, length]; the others a string.
+_BUFFER_VIEW_TAGS: Final = frozenset(
     {
         "Int8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Float16Array",
         "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array",
-        "BigUint64Array", "DataView", "URLSearchParams", "Temporal.Duration",
-        "Temporal.Instant", "Temporal.PlainDate", "Temporal.PlainTime",
-        "Temporal.PlainDateTime", "Temporal.PlainMonthDay", "Temporal.PlainYearMonth",
-        "Temporal.ZonedDateTime",
+        "BigUint64Array", "DataView",
+    }
+)  # fmt: skip
+_OPAQUE_TAGS: Final = _BUFFER_VIEW_TAGS | frozenset(
+    {
+        "URLSearchParams", "Temporal.Duration", "Temporal.Instant", "Temporal.PlainDate",
+        "Temporal.PlainTime", "Temporal.PlainDateTime", "Temporal.PlainMonthDay",
+        "Temporal.PlainYearMonth", "Temporal.ZonedDateTime",
     }
 )  # fmt: skip
 
@@ -1218,8 +1249,15 @@ class _Reviver:
                 _fail("a RegExp needs a source and flags")
             result = done[index] = JSRegExp(*raw[1:])
             return result
-        if tag in _UNSUPPORTED_TAGS:
-            _fail(f"the JS type {tag} has no Python equivalent here")
+        if tag in _OPAQUE_TAGS:
+            if tag in _BUFFER_VIEW_TAGS:
+                if size not in (2, 4) or any(type(part) is not int for part in raw[2:]):
+                    _fail(f"a {tag} needs a buffer (and an offset and length)")
+                self.array_buffer(raw[1])  # checked here, so that a copy never meets a bad one
+            elif size != 2 or type(raw[1]) is not str:
+                _fail(f"a {tag} needs one string")
+            result = done[index] = JSOpaque(tag, Encoded(self.values, index))
+            return result
         _fail(f"unknown type tag {reprlib.repr(tag)}")
 
     def array_buffer(self, ref: Any) -> bytes:

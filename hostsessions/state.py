@@ -108,7 +108,14 @@ GONE_SECONDS = 60.0
 # Values of these types cannot be changed in place, so handing one out leaves the stored
 # copy intact and it can be written back without decoding the record again.
 _PRIMITIVES = frozenset({str, int, float, bool, type(None)})
-_IMMUTABLE = _PRIMITIVES | {bytes, datetime, URL, codec.JSBigInt, codec.JSUndefined}
+_IMMUTABLE = _PRIMITIVES | {
+    bytes,
+    datetime,
+    URL,
+    codec.JSBigInt,
+    codec.JSUndefined,
+    codec.JSOpaque,
+}
 
 
 class _Slot:

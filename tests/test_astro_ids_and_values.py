@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from hostsessions import URL, Session
-from hostsessions.codec import UNDEFINED, JSBigInt, JSMap, parse, stringify
+from hostsessions.codec import UNDEFINED, JSBigInt, JSMap, JSOpaque, parse, stringify
 from hostsessions.drivers import FsLiteDriver
 from hostsessions.ids import is_valid_session_id
 from hostsessions.state import SessionState
@@ -171,3 +171,28 @@ def test_python_can_store_undefined_and_a_small_bigint(driver: CountingDriver) -
     again = open_session(driver, session.id)
     assert again.get("maybe") is UNDEFINED
     assert type(again.get("count")) is JSBigInt
+
+
+def test_a_js_type_python_has_none_for_keeps_the_session_and_its_value(
+    store_dir: Path, driver: CountingDriver
+) -> None:
+    astro_id = str(uuid.uuid4())
+    # What Astro writes for set("samples", new Float32Array([1.5])) and set("user", "ada").
+    payload = (
+        '[["Map",1,2,5,6],"samples",{"data":3,"expires":-1},["Float32Array",4],'
+        '["ArrayBuffer","AADAPw=="],"user",{"data":7},"ada"]'
+    )
+    write_as_astro(store_dir, astro_id, payload)
+
+    session = open_session(driver, astro_id)
+    assert session.get("user") == "ada"
+    opaque = session.get("samples")
+    assert isinstance(opaque, JSOpaque)
+    assert opaque.tag == "Float32Array"
+    session.set("copy", opaque)
+    session.save()
+
+    stored = (store_dir / astro_id).read_text()
+    assert session.id == astro_id  # the record was kept, not discarded as undecodable
+    assert stored.count('"Float32Array"') == 2
+    assert parse(stored)["user"]["data"] == "ada"

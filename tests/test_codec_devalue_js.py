@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from hostsessions import URL
-from hostsessions.codec import UNDEFINED, JSBigInt, JSMap, JSRegExp, parse, stringify
+from hostsessions.codec import UNDEFINED, JSBigInt, JSMap, JSOpaque, JSRegExp, parse, stringify
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / ".tools" / "devalue" / "node_modules"
@@ -144,6 +144,19 @@ FROM_JS: dict[str, tuple[str, Any, bool]] = {
         False,
     ),
     "regexp": ("/ab+c/gi", JSRegExp("ab+c", "gi"), True),
+    # Types Python has none for: read as JSOpaque, written back exactly.
+    "Float32Array": ("new Float32Array([1.5, -2])", None, True),
+    "Int16Array view": ("new Int16Array([1, 2, 3, 4]).subarray(1, 3)", None, True),
+    "DataView": ("new DataView(new Uint8Array([1, 2, 3]).buffer)", None, True),
+    "BigInt64Array": ("new BigInt64Array([5n])", None, True),
+    "URLSearchParams": ('new URLSearchParams("a=1&b=é")', None, True),
+    "opaque in a session": (
+        """new Map([["samples", {data: new Float64Array([0.25]), expires: undefined}],
+                    ["shared", {data: (() => { const f = new Float32Array([1]);
+                                               return [f, f]; })()}]])""",
+        None,
+        True,
+    ),
     "boxed string": ('new String("x")', "x", False),
     "null prototype": ("Object.assign(Object.create(null), {a: 1})", {"a": 1}, False),
     "strings": (
@@ -325,6 +338,25 @@ def test_python_reads_what_javascript_writes(devalue_result: dict[str, Any], nam
         assert type(back) is type(expected)
     if exact:
         assert stringify(back) == text
+
+
+OPAQUE = {
+    "Float32Array": "Float32Array",
+    "Int16Array view": "Int16Array",
+    "DataView": "DataView",
+    "BigInt64Array": "BigInt64Array",
+    "URLSearchParams": "URLSearchParams",
+}
+
+
+@pytest.mark.parametrize("name", list(OPAQUE))
+def test_python_keeps_javascript_types_it_has_none_for(
+    devalue_result: dict[str, Any], name: str
+) -> None:
+    back = parse(devalue_result["js_outputs"][name]["ok"])
+
+    assert type(back) is JSOpaque
+    assert back.tag == OPAQUE[name]
 
 
 def test_python_reads_javascript_cycles_and_shared_objects(devalue_result: dict[str, Any]) -> None:
