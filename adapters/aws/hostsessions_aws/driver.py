@@ -50,9 +50,11 @@ if TYPE_CHECKING:
 TABLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 # A web request should not hang on its session store: fail fast and let botocore retry.
-CONNECT_TIMEOUT = 3.0
-READ_TIMEOUT = 5.0
-DEFAULT_MAX_ATTEMPTS = 4
+# A call that gets no answer ends within max_attempts * (connect_timeout + read_timeout)
+# plus botocore's backoff between attempts (under 1, 2, 4... s): about 12 s by default.
+CONNECT_TIMEOUT = 2.0
+READ_TIMEOUT = 3.0
+DEFAULT_MAX_ATTEMPTS = 3
 # The ASGI thread pool and a WSGI server's threads share the client: keep a connection each.
 MAX_POOL_CONNECTIONS = 32
 
@@ -90,6 +92,8 @@ def shared_client(
     endpoint_url: str | None = None,
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
 ) -> DynamoDBClient:
     """The process's DynamoDB client for this region and endpoint, created on first use.
 
@@ -105,18 +109,29 @@ def shared_client(
         os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"),
         os.environ.get("AWS_ENDPOINT_URL"),
         str(max_attempts),
+        str(connect_timeout),
+        str(read_timeout),
     )
-    return _clients.get(key, lambda: _new_client(region, endpoint_url, max_attempts))
+    return _clients.get(
+        key,
+        lambda: _new_client(region, endpoint_url, max_attempts, connect_timeout, read_timeout),
+    )
 
 
-def _new_client(region: str | None, endpoint_url: str | None, max_attempts: int) -> DynamoDBClient:
+def _new_client(
+    region: str | None,
+    endpoint_url: str | None,
+    max_attempts: int,
+    connect_timeout: float,
+    read_timeout: float,
+) -> DynamoDBClient:
     import boto3.session
     from botocore.config import Config
     from botocore.exceptions import NoRegionError
 
     config = Config(
-        connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
         retries={"mode": "standard", "total_max_attempts": max_attempts},
         max_pool_connections=MAX_POOL_CONNECTIONS,
     )
@@ -147,9 +162,13 @@ class DynamoDBDriver(DriverBase):
     ``AWS_ENDPOINT_URL_DYNAMODB``). ``client`` is a boto3 DynamoDB client to use instead of
     the shared one. ``create_table=True`` creates a missing table (on demand, TTL on
     ``expires``) at first use: for local development and tests, never needed in a
-    deployment that used the template. ``max_attempts`` bounds botocore's retries of
-    throttled and failed calls. ``item_size_limit`` is DynamoDB's 400 KB; lower it only for
-    a look-alike store that accepts less (moto refuses items from 405,000 bytes).
+    deployment that used the template. ``max_attempts`` (3) bounds botocore's attempts
+    at a throttled or failed call, ``connect_timeout`` (2 s) and ``read_timeout`` (3 s)
+    each attempt's wait, so a store that does not answer fails a call with
+    :class:`~hostsessions.SessionStorageError` within about ``max_attempts *
+    (connect_timeout + read_timeout)`` plus botocore's backoff (:attr:`call_budget`).
+    ``item_size_limit`` is DynamoDB's 400 KB; lower it only for a look-alike store that
+    accepts less (moto refuses items from 405,000 bytes).
     """
 
     store_name: ClassVar[str] = "DynamoDB"
@@ -163,6 +182,8 @@ class DynamoDBDriver(DriverBase):
         create_table: bool = False,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         item_size_limit: int = ITEM_SIZE_LIMIT,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
     ) -> None:
         table = table or table_name_from()
         if not isinstance(table, str) or not TABLE_NAME_PATTERN.match(table):
@@ -174,6 +195,11 @@ class DynamoDBDriver(DriverBase):
             raise SessionConfigError(
                 f"max_attempts must be a whole number >= 1, not {max_attempts!r}"
             )
+        for name, seconds in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+                raise SessionConfigError(
+                    f"{name} must be a positive number of seconds, not {seconds!r}"
+                )
         if (
             isinstance(item_size_limit, bool)
             or not isinstance(item_size_limit, int)
@@ -187,12 +213,23 @@ class DynamoDBDriver(DriverBase):
         self._endpoint_url = endpoint_url
         self._client: DynamoDBClient | None = client
         self._max_attempts = max_attempts
+        self.connect_timeout = float(connect_timeout)
+        self.read_timeout = float(read_timeout)
         self.item_size_limit = item_size_limit
         self._table_checked = not create_table
         self._table_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"DynamoDBDriver(table={self.table!r}, region={self.region!r})"
+
+    @property
+    def call_budget(self) -> float:
+        """The longest, in seconds, that one call waits on a store that does not answer
+        before it fails: every attempt's timeouts, plus botocore's backoff between them
+        (standard mode: at most 2**n seconds before attempt n + 1)."""
+        attempts = self._max_attempts
+        backoff = sum(2.0**n for n in range(attempts - 1))
+        return attempts * (self.connect_timeout + self.read_timeout) + backoff
 
     @property
     def region(self) -> str | None:
@@ -207,7 +244,11 @@ class DynamoDBDriver(DriverBase):
         client = self._client
         if client is None:
             client = shared_client(
-                self._region, self._endpoint_url, max_attempts=self._max_attempts
+                self._region,
+                self._endpoint_url,
+                max_attempts=self._max_attempts,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
             )
             self._client = client
         if not self._table_checked:

@@ -23,6 +23,10 @@ def azure_tables(
     credential: Any = None,
     client_id: str | None = None,
     table: str | None = None,
+    connection_timeout: float | None = None,
+    read_timeout: float | None = None,
+    retry_total: int | None = None,
+    timeout: float | None = None,
 ) -> AzureTablesDriver:
     """The azure-tables driver (``hostsessions.drivers.azure_tables`` calls this).
 
@@ -36,6 +40,11 @@ def azure_tables(
     the function app's ``AzureWebJobsStorage``. ``table`` defaults to
     ``HOSTSESSIONS_AZURE_TABLE`` or ``hostsessions``; it is created if missing.
 
+    Every call is bounded: ``connection_timeout`` (2 s) and ``read_timeout`` (3 s) per
+    attempt, ``retry_total`` (2) retries, and ``timeout`` (8 s) for the call in all, after
+    which no retry starts; so a store that does not answer fails a call with
+    ``SessionStorageError`` within about ``timeout + read_timeout``.
+
     The returned driver is synchronous (WSGI); its ``to_async()`` gives the asyncio one.
     """
     from .driver import AzureTablesDriver
@@ -48,6 +57,10 @@ def azure_tables(
         "credential": credential,
         "client_id": client_id,
         "table": table,
+        "connection_timeout": connection_timeout,
+        "read_timeout": read_timeout,
+        "retry_total": retry_total,
+        "timeout": timeout,
     }
     return AzureTablesDriver(settings_from_options(options, os.environ))
 

@@ -107,6 +107,7 @@ def _new_client(settings: TableSettings, *, asynchronous: bool) -> Any:
     client_class: Any = AsyncTableClient if asynchronous else TableClient
     credential = _credential(settings, asynchronous=asynchronous)
     extra = {} if credential is None else {"credential": credential}
+    extra.update(settings.client_options)
     try:
         if settings.connection_string is not None:
             return client_class.from_connection_string(

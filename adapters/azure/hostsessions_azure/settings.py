@@ -27,6 +27,14 @@ HOST_STORAGE_PREFIX = HOST_STORAGE_SETTING + "__"
 
 MANAGED_IDENTITY = "managedidentity"
 
+# A web request must not hang on its session store. azure-core waits 300 s for an answer
+# and retries 10 times by default; these bound a call that gets no answer to about
+# ``timeout`` plus one ``read_timeout`` (an attempt under way is not cut short).
+DEFAULT_CONNECTION_TIMEOUT = 2.0
+DEFAULT_READ_TIMEOUT = 3.0
+DEFAULT_RETRY_TOTAL = 2
+DEFAULT_TIMEOUT = 8.0
+
 # Azure table names: alphanumeric, starting with a letter, 3 to 63 characters.
 TABLE_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 
@@ -47,6 +55,13 @@ class TableSettings:
     endpoint: str | None = None
     credential: Any = None
     client_id: str | None = None
+    #: Seconds an attempt waits to connect, and for an answer.
+    connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    #: Retries after a failed attempt (azure-core's own default is 10, with backoff).
+    retry_total: int = DEFAULT_RETRY_TOTAL
+    #: Seconds one call may take in all, retries included: no retry starts after it.
+    timeout: float = DEFAULT_TIMEOUT
 
     def __post_init__(self) -> None:
         if (self.connection_string is None) == (self.endpoint is None):
@@ -60,11 +75,40 @@ class TableSettings:
             )
         if self.table.lower() == "tables":
             raise SessionConfigError("'tables' is a reserved Azure table name; choose another")
+        for name in ("connection_timeout", "read_timeout", "timeout"):
+            seconds = getattr(self, name)
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+                raise SessionConfigError(
+                    f"{name} must be a positive number of seconds, not {seconds!r}"
+                )
+        if (
+            isinstance(self.retry_total, bool)
+            or not isinstance(self.retry_total, int)
+            or self.retry_total < 0
+        ):
+            raise SessionConfigError(
+                f"retry_total must be a whole number >= 0, not {self.retry_total!r}"
+            )
         if isinstance(self.credential, str) and self.credential.lower() != MANAGED_IDENTITY:
             raise SessionConfigError(
                 f"credential={self.credential!r} is not understood: pass an Azure credential "
                 f"object, {MANAGED_IDENTITY!r}, or nothing"
             )
+
+    @property
+    def client_options(self) -> dict[str, Any]:
+        """The azure-core settings that bound every call's wait (see the defaults above)."""
+        return {
+            "connection_timeout": self.connection_timeout,
+            "read_timeout": self.read_timeout,
+            "retry_total": self.retry_total,
+            "timeout": self.timeout,
+        }
+
+    @property
+    def call_budget(self) -> float:
+        """The longest, in seconds, one call waits on a store that does not answer."""
+        return self.timeout + self.read_timeout + self.connection_timeout
 
     @property
     def location(self) -> str:
