@@ -177,7 +177,7 @@ def killable(name: str, root: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
         port = free_port()
         script = Path(__file__).with_name("aws") / "moto_server.py"
-        process = subprocess.Popen(  # noqa: S603 - our own argv
+        process = subprocess.Popen(
             [sys.executable, str(script), str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -215,9 +215,8 @@ def killable(name: str, root: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
             )
             yield azure_driver, _Pid(azurite.pid)
     else:
-        from hostsessions_gcp.emulator import FirestoreEmulator
-
         import google.cloud.firestore  # noqa: F401 - see firestore_on
+        from hostsessions_gcp.emulator import FirestoreEmulator
 
         with FirestoreEmulator() as emulator:
             monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", emulator.host)
