@@ -100,11 +100,6 @@ def azure_on(port: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, float]:
 def firestore_on(port: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, float]:
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{port}")
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "hostsessions-test")
-    # The SDK takes over a second to import; the driver imports it on first use, which
-    # under ASGI is on the event loop (once per process, a cold-start cost, not the silent
-    # store this test is about), so import it before the clock starts.
-    import google.cloud.firestore  # noqa: F401
-
     driver = drivers.firestore(timeout=1.5)
     return driver, 1.5
 

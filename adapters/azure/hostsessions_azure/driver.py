@@ -12,6 +12,8 @@ The SDK is imported on first use only, so importing this module stays cheap.
 from __future__ import annotations
 
 import asyncio
+import importlib
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -190,6 +192,10 @@ class AsyncAzureTablesDriver(AsyncDriverBase):
             return sdk.outcome_of_failure(operation, error, self.settings)
 
     async def _run(self, plan: plans.Plan) -> Any:
+        if "hostsessions_azure.sdk" not in sys.modules:
+            # The SDK and aiohttp take a fraction of a second to import: not on the event
+            # loop, where it would hold up every request, session or not.
+            await asyncio.to_thread(importlib.import_module, "hostsessions_azure.sdk")
         done, value = _advance(plan, None, None)
         while not done:
             try:

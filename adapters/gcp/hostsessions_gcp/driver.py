@@ -17,6 +17,8 @@ flavours cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import importlib
+import sys
 import time
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -304,6 +306,10 @@ class AsyncFirestoreDriver(_Plans, AsyncDriverBase):
             await clients.close_async_client(client)
 
     async def _run(self, key: str, plan: Plan[T]) -> T:
+        if "google.cloud.firestore" not in sys.modules:
+            # The SDK takes over a second to import: not on the event loop, where it would
+            # hold up every request, session or not.
+            await asyncio.to_thread(importlib.import_module, "google.cloud.firestore")
         document = self.client.collection(self.collection).document(layout.document_id(key))
 
         def perform(call: Call) -> Any:
