@@ -4,8 +4,8 @@
 # redis-server that this script starts on a free port of 127.0.0.1 (no persistence) and
 # stops at the end. Run from the repository root, after the set-up in benchmarks/README.md
 # (the peer venv needs this checkout and redis-py: "$PEERBENCH_DIR/venv/bin/pip" install -e . redis).
-# Extra arguments go to the harness (e.g. --quick). Wrap it in `flock /work/.bench.lock`
-# on a shared machine.
+# Extra arguments go to the harness (e.g. --quick). On a shared machine, run it under the
+# lock the other benchmarks take (flock LOCKFILE ...), so that no two overlap.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # The harness sits in shared/ beside the checkout (or beside the folder of worktrees).
