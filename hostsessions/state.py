@@ -100,7 +100,9 @@ def _token_chain(token: str, previous: str | None) -> str:
 # tombstone: a session holding only this key. Requests still in flight with the old ID
 # then know the session was ended or moved (they report it rather than start a new session
 # and overwrite the cookie the newer response set), and after GONE_SECONDS the ID reads as
-# unknown. A plain Map entry, so the record stays readable by any devalue reader (Astro).
+# unknown. A plain Map entry whose own expiry has already passed, so any other reader of
+# the store (Astro) sees an empty session; its data is when the tombstone ends (epoch ms),
+# which is also the record's expiry.
 GONE_KEY = "hostsessions:gone"
 GONE_SECONDS = 60.0
 
@@ -512,7 +514,7 @@ class SessionState:
         if record is None or entries is None or tombstone:
             self._claimed_id = None
             self._id = None  # never adopt an ID the store does not know
-            if tombstone and not entries[GONE_KEY].expired(self._now_ms()):  # type: ignore[index]
+            if tombstone and _tombstone_lasts(entries, self._now_ms()):  # type: ignore[arg-type]
                 self._gone = True  # ended or moved by another request moments ago
             else:
                 self._forget_cookie = record is None or tombstone
@@ -703,9 +705,12 @@ class SessionState:
         self._replay()
 
     def _tombstone(self, reason: str) -> tuple[str, float]:
-        expires_ms = self._now_ms() + int(GONE_SECONDS * 1000)
-        entry = {"data": reason, "expires": expires_ms}
-        return codec.stringify(codec.JSMap({GONE_KEY: entry})), expires_ms / 1000
+        """The tombstone's payload and expiry (``reason`` is for the reader of this code:
+        both kinds are the same record)."""
+        now_ms = self._now_ms()
+        until_ms = now_ms + int(GONE_SECONDS * 1000)
+        entry = {"data": until_ms, "expires": now_ms}
+        return codec.stringify(codec.JSMap({GONE_KEY: entry})), until_ms / 1000
 
     def _retire_moved(self, deadline: float, attempt: int) -> Program[bool]:
         """After regenerate() wrote the new record: tombstone the old one, if it is still as
@@ -791,6 +796,13 @@ def _live_entries(record: Record | None, now_ms: int) -> dict[str, _Slot] | None
 
 def _is_tombstone(entries: dict[str, _Slot]) -> bool:
     return GONE_KEY in entries and len(entries) == 1
+
+
+def _tombstone_lasts(entries: dict[str, _Slot], now_ms: int) -> bool:
+    """Whether a tombstone still stands (a store that does not expire records, such as
+    fs-lite, may keep one past its end)."""
+    until = entries[GONE_KEY].value
+    return type(until) is int and until > now_ms
 
 
 def _is_live_session(record: Record | None, now_ms: int) -> bool:

@@ -18,8 +18,10 @@ from typing import Any
 
 from hostsessions import Session
 from hostsessions.codec import parse
+from hostsessions.drivers import Record
 from hostsessions.state import SessionState
 from hostsessions.storage import sync_store
+from hostsessions.testing import holds_no_session
 
 from .conftest import Browser, Store
 
@@ -88,6 +90,13 @@ def wait_until_expired(store: Store, session_id: str | None, key: str) -> None:
     expires_ms = parse(raw)[key]["expires"]
     assert isinstance(expires_ms, int)
     time.sleep(max(0.0, expires_ms / 1000 + 0.2 - time.time()))
+
+
+def no_session_at(store: Store, session_id: str) -> bool:
+    """Nothing, or the tombstone Python's regenerate() and destroy() leave for a minute
+    (docs/concurrency.md): an entry already expired, so Astro reads an empty session."""
+    raw = store.raw(session_id)
+    return raw is None or holds_no_session(Record(raw, "", None))
 
 
 def keys_seen(browser: Browser, side: str) -> dict[str, Any]:
@@ -272,7 +281,7 @@ def test_regenerate_in_python_is_followed_by_astro(browser: Browser, store: Stor
     assert new_id != old_id
     assert HOSTSESSIONS_ID.fullmatch(new_id)
     assert old_id is not None
-    assert store.raw(old_id) is None
+    assert no_session_at(store, old_id)
     assert keys_seen(browser, "astro") == {"user": {"t": "string", "v": "ada"}}
     browser.cookie = old_id
     assert keys_seen(browser, "astro") == {}
@@ -301,7 +310,7 @@ def test_destroy_in_python_is_followed_by_astro(browser: Browser, store: Store) 
     browser.post("/py/destroy")
 
     assert browser.cookie is None
-    assert store.raw(old_id) is None
+    assert no_session_at(store, old_id)
     assert keys_seen(browser, "astro") == {}
     browser.cookie = old_id
     assert keys_seen(browser, "astro") == {}
