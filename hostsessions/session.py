@@ -9,7 +9,8 @@ from typing import Any, Generic, TypeVar, overload
 
 from .keys import KeyedValue, SessionKey, key_name
 from .pending import NO_ARGUMENT, PendingCall, PendingChange
-from .state import Delete, Program, Read, Retire, SessionState, Sleep, Step, Write, run_sync
+from .plans import run_async, run_sync
+from .state import Delete, Program, Read, Retire, SessionState, Sleep, Step, Write
 from .storage import AsyncStore, SyncStore
 
 T = TypeVar("T")
@@ -181,39 +182,6 @@ def _execute_on(store: SyncStore, step: Read | Write | Delete) -> Any:
     return store.delete(step.key, expected_version=step.expected_version)
 
 
-def _no_immediate_store() -> None:
-    return None
-
-
-async def run_async(
-    program: Program[T],
-    execute: Callable[[Step], Any],
-    immediate_store: Callable[[], SyncStore | None] = _no_immediate_store,
-) -> T:
-    """The async twin of :func:`hostsessions.state.run_sync`.
-
-    ``immediate_store`` gives, when a storage step comes, a store whose calls never wait
-    on I/O, or None: the step then runs on it directly, so a memory store's read costs a
-    call, not three awaits. (It is asked at the step, not before: a program that needs no
-    storage never builds the driver.)
-    """
-    send: Any = None
-    error: BaseException | None = None
-    while True:
-        try:
-            step = program.throw(error) if error is not None else program.send(send)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        send, error = None, None
-        try:
-            if not isinstance(step, Sleep) and (immediate := immediate_store()) is not None:
-                send = _execute_on(immediate, step)
-            else:
-                send = await execute(step)
-        except Exception as exc:  # thrown into the program, which may handle it
-            error = exc
-
-
 class AsyncSession(_SessionBase[AsyncStore]):
     """A request's session under ASGI: methods that may touch storage return awaitables
     (:class:`~hostsessions.pending.PendingCall`); using one without ``await`` raises
@@ -228,6 +196,10 @@ class AsyncSession(_SessionBase[AsyncStore]):
             await asyncio.sleep(step.seconds)
             return None
         store = self._get_store()
+        if store.immediate is not None:
+            # A store whose calls never wait on I/O (the memory driver): called directly,
+            # so a step costs this one await, not three.
+            return _execute_on(store.immediate, step)
         if isinstance(step, Read):
             return await store.read(step.key)
         if isinstance(step, Retire) and not store.versioned:
@@ -243,10 +215,7 @@ class AsyncSession(_SessionBase[AsyncStore]):
         return await store.delete(step.key, expected_version=step.expected_version)
 
     def _run(self, program: Program[T]) -> Coroutine[Any, Any, T]:
-        return run_async(program, self._execute, self._immediate_store)
-
-    def _immediate_store(self) -> SyncStore | None:
-        return self._get_store().immediate
+        return run_async(program, self._execute)
 
     @overload
     def get(self, key: SessionKey[T]) -> PendingCall[T | None]: ...

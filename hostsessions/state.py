@@ -14,10 +14,10 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from . import codec
 from .drivers.base import Record, WriteConflict
@@ -28,6 +28,7 @@ from .errors import (
     SessionTooLargeError,
 )
 from .ids import is_valid_session_id, new_session_id
+from .plans import Plan
 from .url import URL
 
 logger = logging.getLogger("hostsessions")
@@ -66,8 +67,11 @@ class Sleep:
     seconds: float
 
 
+#: What a program yields: a storage call to make, or a pause before the next try.
 Step = Read | Write | Retire | Delete | Sleep
-Program = Generator[Step, Any, T]
+#: A program: the :class:`~hostsessions.plans.Plan` of one session operation. The shells
+#: run it with :func:`hostsessions.plans.run_sync` or :func:`~hostsessions.plans.run_async`.
+Program: TypeAlias = Plan[Step, T]
 
 _MISSING: Any = object()
 
@@ -822,19 +826,3 @@ def _restamped(
         key: slot if key in keep else _Slot(slot._value, slot.encoded, expires_ms)
         for key, slot in entries.items()
     }
-
-
-def run_sync(program: Program[T], execute: Callable[[Step], Any]) -> T:
-    """Drive a program to completion, executing each step with ``execute``."""
-    send: Any = None
-    error: BaseException | None = None
-    while True:
-        try:
-            step = program.throw(error) if error is not None else program.send(send)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        send, error = None, None
-        try:
-            send = execute(step)
-        except Exception as exc:  # thrown into the program, which may handle it
-            error = exc

@@ -15,9 +15,10 @@ import asyncio
 import importlib
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hostsessions.drivers.base import AsyncDriverBase, DriverBase, Record
+from hostsessions.plans import run_async, run_sync
 
 from . import layout, plans
 from .settings import TableSettings
@@ -27,15 +28,7 @@ if TYPE_CHECKING:
     from azure.data.tables.aio import TableClient as AsyncTableClient
 
 
-def _advance(plan: plans.Plan, outcome: Any, error: Exception | None) -> tuple[bool, Any]:
-    """Feed a plan the last call's outcome: (True, result) when it is done, else
-    (False, the next operation)."""
-    try:
-        operation = plan.send(outcome) if error is None else plan.throw(error)
-    except StopIteration as stop:
-        return True, stop.value
-    return False, operation
-
+T = TypeVar("T")
 
 class AzureTablesDriver(DriverBase):
     """Sessions in one Azure table, with blocking calls (for WSGI apps and ``hostsessions gc``).
@@ -59,13 +52,13 @@ class AzureTablesDriver(DriverBase):
 
         return sdk.sync_client(self.settings)
 
-    def _call(self, operation: plans.Operation) -> Any:
+    def _call(self, operation: plans.Step) -> Any:
         from . import sdk
 
         method, args, kwargs, result_of = sdk.call_for(operation)
         return result_of(getattr(self._client(), method)(*args, **kwargs))
 
-    def _perform(self, operation: plans.Operation) -> Any:
+    def _perform(self, operation: plans.Step) -> Any:
         from azure.core.exceptions import AzureError
 
         from . import sdk
@@ -75,20 +68,12 @@ class AzureTablesDriver(DriverBase):
         except AzureError as error:
             return sdk.outcome_of_failure(operation, error, self.settings)
 
-    def _run(self, plan: plans.Plan) -> Any:
-        done, value = _advance(plan, None, None)
-        while not done:
-            try:
-                outcome, error = self._perform(value), None
-            except plans.Outcome as raised:
-                outcome, error = None, raised
-            done, value = _advance(plan, outcome, error)
-        return value
+    def _run(self, plan: plans.Plan[T]) -> T:
+        return run_sync(plan, self._perform)
 
     def read(self, key: str) -> Record | None:
         """The session's record, or None when it is absent or expired."""
-        result: Record | None = self._run(plans.read(key))
-        return result
+        return self._run(plans.read(key))
 
     def write(
         self,
@@ -101,12 +86,11 @@ class AzureTablesDriver(DriverBase):
     ) -> str:
         """Store the payload (and the core's write ``token``) if the entity still has
         ``expected_version``; return the new ETag."""
-        etag: str = self._run(
+        return self._run(
             plans.write(
                 key, payload, expires_at=expires_at, expected_version=expected_version, token=token
             )
         )
-        return etag
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Delete the entity (only with that ETag when ``expected_version`` is given)."""
@@ -175,13 +159,13 @@ class AsyncAzureTablesDriver(AsyncDriverBase):
             client = self._clients[loop] = sdk.async_client(self.settings)
         return client
 
-    async def _call(self, operation: plans.Operation) -> Any:
+    async def _call(self, operation: plans.Step) -> Any:
         from . import sdk
 
         method, args, kwargs, result_of = sdk.call_for(operation)
         return result_of(await getattr(self._client(), method)(*args, **kwargs))
 
-    async def _perform(self, operation: plans.Operation) -> Any:
+    async def _perform(self, operation: plans.Step) -> Any:
         from azure.core.exceptions import AzureError
 
         from . import sdk
@@ -191,24 +175,16 @@ class AsyncAzureTablesDriver(AsyncDriverBase):
         except AzureError as error:
             return sdk.outcome_of_failure(operation, error, self.settings)
 
-    async def _run(self, plan: plans.Plan) -> Any:
+    async def _run(self, plan: plans.Plan[T]) -> T:
         if "hostsessions_azure.sdk" not in sys.modules:
             # The SDK and aiohttp take a fraction of a second to import: not on the event
             # loop, where it would hold up every request, session or not.
             await asyncio.to_thread(importlib.import_module, "hostsessions_azure.sdk")
-        done, value = _advance(plan, None, None)
-        while not done:
-            try:
-                outcome, error = await self._perform(value), None
-            except plans.Outcome as raised:
-                outcome, error = None, raised
-            done, value = _advance(plan, outcome, error)
-        return value
+        return await run_async(plan, self._perform)
 
     async def read(self, key: str) -> Record | None:
         """The session's record, or None when it is absent or expired."""
-        result: Record | None = await self._run(plans.read(key))
-        return result
+        return await self._run(plans.read(key))
 
     async def write(
         self,
@@ -221,12 +197,11 @@ class AsyncAzureTablesDriver(AsyncDriverBase):
     ) -> str:
         """Store the payload (and the core's write ``token``) if the entity still has
         ``expected_version``; return the new ETag."""
-        etag: str = await self._run(
+        return await self._run(
             plans.write(
                 key, payload, expires_at=expires_at, expected_version=expected_version, token=token
             )
         )
-        return etag
 
     async def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Delete the entity (only with that ETag when ``expected_version`` is given)."""

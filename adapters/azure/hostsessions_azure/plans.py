@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
+from hostsessions import plans
 from hostsessions.drivers.base import Record, WriteConflict
 
 from . import layout
@@ -70,8 +71,12 @@ class Delete:
     etag: str | None
 
 
-Operation = Get | Create | Replace | Delete | CreateTable
-Plan = Generator[Operation, Any, Any]
+T = TypeVar("T")
+
+#: What a plan yields: one call on the table.
+Step = Get | Create | Replace | Delete | CreateTable
+#: A :class:`hostsessions.plans.Plan` of table calls.
+Plan: TypeAlias = plans.Plan[Step, T]
 
 
 # An ETag as the service issues them (Table storage's are weak: W/"datetime'...'").
@@ -88,7 +93,7 @@ def _could_be_etag(version: str) -> bool:
     return _ETAG.match(version) is not None
 
 
-def read(key: str, now: float | None = None) -> Plan:
+def read(key: str, now: float | None = None) -> Plan[Record | None]:
     entity = yield Get(layout.partition_key(key))
     if entity is None or layout.entity_expired(entity, time.time() if now is None else now):
         return None
@@ -108,16 +113,17 @@ def write(
     expected_version: str | None,
     now: float | None = None,
     token: str | None = None,
-) -> Plan:
+) -> Plan[str]:
     # Built first, so a session over the limit fails before any call.
     entity = layout.build_entity(key, payload, expires_at, token)
     if expected_version is not None:
         if not _could_be_etag(expected_version):
             raise WriteConflict(key, expected_version)
         try:
-            return (yield Replace(entity, expected_version))
+            etag: str = yield Replace(entity, expected_version)
         except Mismatch:
             raise WriteConflict(key, expected_version) from None
+        return etag
     try:
         return (yield from _in_table(Create(entity)))
     except Exists:
@@ -128,22 +134,24 @@ def write(
     if current is None or not layout.entity_expired(current, time.time() if now is None else now):
         raise WriteConflict(key, None)
     try:
-        return (yield Replace(entity, etag_of(current)))
+        etag = yield Replace(entity, etag_of(current))
     except Mismatch:
         raise WriteConflict(key, None) from None
+    return etag
 
 
-def _in_table(operation: Create) -> Plan:
+def _in_table(operation: Create) -> Plan[str]:
     # The table is created by the first write that finds it missing, so a cold start
     # costs no extra call; reads of a missing table simply find no session.
     try:
-        return (yield operation)
+        etag: str = yield operation
     except TableMissing:
         yield CreateTable()
-        return (yield operation)
+        etag = yield operation
+    return etag
 
 
-def delete(key: str, *, expected_version: str | None = None) -> Plan:
+def delete(key: str, *, expected_version: str | None = None) -> Plan[None]:
     pk = layout.partition_key(key)
     if expected_version is not None and not _could_be_etag(expected_version):
         if (yield Get(pk)) is not None:

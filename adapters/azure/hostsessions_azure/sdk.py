@@ -38,8 +38,8 @@ from .plans import (
     Exists,
     Get,
     Mismatch,
-    Operation,
     Replace,
+    Step,
     TableMissing,
 )
 from .settings import TableSettings
@@ -138,7 +138,7 @@ def async_client(settings: TableSettings) -> AsyncTableClient:
 Call = tuple[str, tuple[Any, ...], dict[str, Any], Callable[[Any], Any]]
 
 
-def call_for(operation: Operation) -> Call:
+def call_for(operation: Step) -> Call:
     """The client method, its arguments, and how to read its result, for one operation."""
     if isinstance(operation, Get):
         return "get_entity", (operation.partition_key, layout.ROW_KEY), {}, _same
@@ -169,7 +169,7 @@ def _etag(metadata: Any) -> str:
     return str(metadata["etag"])
 
 
-def outcome_of_failure(operation: Operation, error: AzureError, settings: TableSettings) -> None:
+def outcome_of_failure(operation: Step, error: AzureError, settings: TableSettings) -> None:
     """What a failed call means: None (nothing there, which is an answer), an
     :class:`~hostsessions_azure.plans.Outcome` raised for the plan, or a
     SessionStorageError for the user."""
@@ -190,7 +190,7 @@ def outcome_of_failure(operation: Operation, error: AzureError, settings: TableS
     raise storage_error(_verb(operation), error, settings) from error
 
 
-def _verb(operation: Operation) -> str:
+def _verb(operation: Step) -> str:
     verbs = {
         Get: "read a session",
         Create: "create a session",

@@ -8,10 +8,11 @@ existing one, so a concurrent writer makes the write fail with
 rare paths (a new session over an expired document that a TTL policy has not yet deleted,
 a conflicting delete) read once more to decide.
 
-Each operation is written once, as a *plan*: a generator that yields the document calls it
-needs (``("get", {...})``) and receives their results (or their exceptions). The sync
-driver runs a plan with blocking calls, the async driver with awaited ones, so the two
-flavours cannot drift apart.
+Each operation is written once, as a :class:`~hostsessions.plans.Plan` whose steps are the
+document calls it needs (``("get", {...})``): the sync driver runs it with
+:func:`hostsessions.plans.run_sync` and blocking calls, the async driver with
+:func:`~hostsessions.plans.run_async` and awaited ones, so the two flavours cannot drift
+apart.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import asyncio
 import importlib
 import sys
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from hostsessions.drivers.base import (
@@ -31,6 +32,7 @@ from hostsessions.drivers.base import (
     check_size,
     utf8_length,
 )
+from hostsessions.plans import Plan, run_async, run_sync
 
 from . import clients, layout
 from .errors import storage_errors
@@ -42,9 +44,8 @@ __all__ = ["AsyncFirestoreDriver", "FirestoreDriver"]
 
 T = TypeVar("T")
 
-#: A document call: the ``DocumentReference`` method's name and its keyword arguments.
-Call = tuple[str, dict[str, Any]]
-Plan = Generator[Call, Any, T]
+#: A plan's step: a ``DocumentReference`` method's name and its keyword arguments.
+Step = tuple[str, dict[str, Any]]
 
 #: Documents one sweep deletes per batched commit (Firestore allows 500 writes per commit).
 SWEEP_BATCH = 500
@@ -97,7 +98,7 @@ class _Plans:
             fields[layout.TOKEN] = token
         return fields
 
-    def _read_plan(self, key: str) -> Plan[Record | None]:
+    def _read_plan(self, key: str) -> Plan[Step, Record | None]:
         with storage_errors(self.settings.target, "read"):
             snapshot = yield ("get", {})
         return layout.to_record(snapshot.to_dict(), snapshot.update_time, self.clock())
@@ -109,7 +110,7 @@ class _Plans:
         expires_at: float | None,
         expected_version: str | None,
         token: str | None = None,
-    ) -> Plan[str]:
+    ) -> Plan[Step, str]:
         if expected_version is not None:
             fields = self._fields(key, payload, expires_at, _increment(), token)
             if token is None:
@@ -139,7 +140,7 @@ class _Plans:
                 return (yield from self._replace_plan(key, fields, version))
         raise WriteConflict(key, None)
 
-    def _replace_plan(self, key: str, fields: dict[str, Any], version: str) -> Plan[str]:
+    def _replace_plan(self, key: str, fields: dict[str, Any], version: str) -> Plan[Step, str]:
         with storage_errors(self.settings.target, "write"):
             try:
                 option = _precondition(version)
@@ -150,7 +151,7 @@ class _Plans:
                 raise
         return layout.version_of(result.update_time, fields[layout.EXPIRES])
 
-    def _delete_plan(self, key: str, expected_version: str | None) -> Plan[None]:
+    def _delete_plan(self, key: str, expected_version: str | None) -> Plan[Step, None]:
         option = None if expected_version is None else _precondition(expected_version)
         with storage_errors(self.settings.target, "delete"):
             try:
@@ -189,14 +190,14 @@ class FirestoreDriver(_Plans, DriverBase):
         """The async twin of this driver: same project, database and collection."""
         return AsyncFirestoreDriver(self.settings)
 
-    def _run(self, key: str, plan: Plan[T]) -> T:
+    def _run(self, key: str, plan: Plan[Step, T]) -> T:
         document = self.client.collection(self.collection).document(layout.document_id(key))
 
-        def perform(call: Call) -> Any:
-            method, kwargs = call
+        def perform(step: Step) -> Any:
+            method, kwargs = step
             return getattr(document, method)(**kwargs, **self._call_options(method, False))
 
-        return _run_sync(plan, perform)
+        return run_sync(plan, perform)
 
     def read(self, key: str) -> Record | None:
         """The session record, or None when it is absent or expired."""
@@ -305,18 +306,18 @@ class AsyncFirestoreDriver(_Plans, AsyncDriverBase):
         if client is not None and self._owns_client and self._loop is asyncio.get_running_loop():
             await clients.close_async_client(client)
 
-    async def _run(self, key: str, plan: Plan[T]) -> T:
+    async def _run(self, key: str, plan: Plan[Step, T]) -> T:
         if "google.cloud.firestore" not in sys.modules:
             # The SDK takes over a second to import: not on the event loop, where it would
             # hold up every request, session or not.
             await asyncio.to_thread(importlib.import_module, "google.cloud.firestore")
         document = self.client.collection(self.collection).document(layout.document_id(key))
 
-        def perform(call: Call) -> Any:
-            method, kwargs = call
+        def perform(step: Step) -> Any:
+            method, kwargs = step
             return getattr(document, method)(**kwargs, **self._call_options(method, True))
 
-        return await _run_async(plan, perform)
+        return await run_async(plan, perform)
 
     async def read(self, key: str) -> Record | None:
         """The session record, or None when it is absent or expired."""
@@ -344,36 +345,6 @@ class AsyncFirestoreDriver(_Plans, AsyncDriverBase):
         Deleting a session that is absent or expired does nothing.
         """
         await self._run(key, self._delete_plan(key, expected_version))
-
-
-def _run_sync(plan: Plan[T], perform: Callable[[Call], Any]) -> T:
-    """Run ``plan``, making each call it yields with ``perform`` and sending back the result."""
-    try:
-        call = next(plan)
-        while True:
-            try:
-                result = perform(call)
-            except Exception as error:
-                call = plan.throw(error)
-            else:
-                call = plan.send(result)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-
-
-async def _run_async(plan: Plan[T], perform: Callable[[Call], Any]) -> T:
-    """:func:`_run_sync` for coroutine calls."""
-    try:
-        call = next(plan)
-        while True:
-            try:
-                result = await perform(call)
-            except Exception as error:
-                call = plan.throw(error)
-            else:
-                call = plan.send(result)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
 
 
 def _delete_field() -> Any:

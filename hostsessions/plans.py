@@ -1,0 +1,66 @@
+"""Plans: an operation written once, as a generator, and run by one runner per flavour.
+
+Rules of this module: a *plan* is a generator that yields *steps* and returns a result.
+
+- A step is a plain value saying what the plan needs done: a storage call for the
+  session's programs (:mod:`hostsessions.state`), a document call for the Firestore
+  driver, a table operation for the Azure Tables driver. The plan never does I/O itself.
+- The runner performs each step and sends its result back in at the ``yield``. When
+  performing it raises an :class:`Exception`, the runner throws that exception into the
+  plan at the ``yield`` instead, so a plan handles a failure with an ordinary
+  ``try``/``except`` around the ``yield``, and a failure it does not handle leaves the
+  runner as it would any call. (:class:`BaseException`\\ s such as ``KeyboardInterrupt``
+  and cancellation are not thrown in: they end the run at once.)
+- What the plan returns is what the runner returns.
+
+:func:`run_sync` performs steps with a blocking function and :func:`run_async` with a
+coroutine function; they are the only two runners in hostsessions, as httpx drives its
+one auth-flow generator with one function per flavour. So an operation that has a sync
+and an async flavour is written once, and its two flavours cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, TypeAlias, TypeVar
+
+__all__ = ["Plan", "run_async", "run_sync"]
+
+StepT = TypeVar("StepT")
+ResultT = TypeVar("ResultT")
+
+#: A plan yielding steps of type ``StepT`` and returning a ``ResultT``; what it is sent
+#: back is each step's result, whose type depends on the step.
+Plan: TypeAlias = Generator[StepT, Any, ResultT]
+
+
+def run_sync(plan: Plan[StepT, ResultT], perform: Callable[[StepT], object]) -> ResultT:
+    """Run ``plan`` to its end, performing each step it yields with ``perform``."""
+    result: object = None
+    error: Exception | None = None
+    while True:
+        try:
+            step = plan.send(result) if error is None else plan.throw(error)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        try:
+            result, error = perform(step), None
+        except Exception as failure:
+            result, error = None, failure
+
+
+async def run_async(
+    plan: Plan[StepT, ResultT], perform: Callable[[StepT], Awaitable[object]]
+) -> ResultT:
+    """Run ``plan`` to its end, awaiting ``perform`` for each step it yields."""
+    result: object = None
+    error: Exception | None = None
+    while True:
+        try:
+            step = plan.send(result) if error is None else plan.throw(error)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        try:
+            result, error = await perform(step), None
+        except Exception as failure:
+            result, error = None, failure
