@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .config import ENTRYPOINT_PATTERN, DriverConfig, SessionConfig
+from .config import DEFAULT_FS_BASE, ENTRYPOINT_PATTERN, DriverConfig, SessionConfig
 from .errors import SessionConfigError
 from .hosts import Host, detect_host
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "hostsessions.adapters"
 DRIVER_ENV_VAR = "HOSTSESSIONS_DRIVER"
-LOCAL_STORE_DIR = os.path.join(".hostsessions", "sessions")
+LOCAL_STORE_DIR = DEFAULT_FS_BASE
 
 BUILTIN_DRIVERS: Mapping[str, str] = {
     "memory": "hostsessions.drivers.memory_driver:MemoryDriver",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -93,7 +94,11 @@ class DriverConfig:
         return cls(entrypoint=data["entrypoint"], options=dict(data.get("options") or {}))
 
 
+#: Seconds a save may spend retrying after write conflicts (``SessionConfig.retry_budget``).
 DEFAULT_RETRY_BUDGET = 5.0
+#: Where the filesystem store keeps sessions when nothing else is said (relative to the
+#: working directory): the local adapter's choice and the ``fs`` driver's default.
+DEFAULT_FS_BASE = os.path.join(".hostsessions", "sessions")
 
 
 def _positive_finite(value: object) -> bool:

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, TypeAlias, TypeVar
 
 from . import codec
+from .config import DEFAULT_RETRY_BUDGET
 from .drivers.base import Record, WriteConflict
 from .errors import (
     SessionGoneError,
@@ -233,7 +234,7 @@ class SessionState:
         cookie_id: str | None,
         *,
         default_ttl: float | None = None,
-        retry_budget: float = 5.0,
+        retry_budget: float = DEFAULT_RETRY_BUDGET,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.default_ttl = default_ttl

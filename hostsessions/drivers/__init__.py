@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
+from ..config import DEFAULT_FS_BASE
 from ..errors import SessionConfigError
 from .base import (
     AnyDriver,
@@ -79,7 +80,6 @@ def memory(**options: Any) -> MemoryDriver:
     return MemoryDriver(**options)
 
 
-DEFAULT_FS_BASE = os.path.join(".hostsessions", "sessions")
 
 
 def fs(base: str | os.PathLike[str] = DEFAULT_FS_BASE, **options: Any) -> FsDriver:

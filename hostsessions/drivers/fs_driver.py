@@ -82,6 +82,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Final, NamedTuple, TypeVar
 
+from ..config import DEFAULT_FS_BASE
 from .base import AsyncDriverBase, DriverBase, Record, WriteConflict, check_size, is_expired, live
 
 __all__ = [
@@ -98,7 +99,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DEFAULT_BASE: Final = os.path.join(".hostsessions", "sessions")
+DEFAULT_BASE: Final = DEFAULT_FS_BASE
 #: The default largest payload, in UTF-8 bytes: 1 MiB. A session is read on every
 #: request that touches it, so anything near this size belongs elsewhere.
 DEFAULT_MAX_PAYLOAD_BYTES: Final = 1_048_576

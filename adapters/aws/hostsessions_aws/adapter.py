@@ -10,7 +10,8 @@ from hostsessions.hosts import detect_aws_lambda
 
 from .table import table_name_from
 
-DRIVER_ENTRYPOINT = "hostsessions_aws:dynamodb"
+DRIVER_NAME = "dynamodb"
+ENTRYPOINT = "hostsessions_aws:dynamodb"
 
 
 class AwsLambdaAdapter:
@@ -21,7 +22,7 @@ class AwsLambdaAdapter:
     """
 
     name = "aws"
-    drivers: Mapping[str, str] = {"dynamodb": DRIVER_ENTRYPOINT}
+    drivers: Mapping[str, str] = {DRIVER_NAME: ENTRYPOINT}
 
     def detect(self, environ: Mapping[str, str]) -> bool:
         """True on AWS Lambda, recognised from the variables Lambda documents."""
@@ -33,7 +34,7 @@ class AwsLambdaAdapter:
         region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
         if region:
             options["region"] = region
-        return DriverConfig(DRIVER_ENTRYPOINT, options)
+        return DriverConfig(ENTRYPOINT, options)
 
 
 adapter = AwsLambdaAdapter()

@@ -15,14 +15,15 @@ from .clients import DEFAULT_COLLECTION, DEFAULT_DATABASE
 
 COLLECTION_VAR = "HOSTSESSIONS_FIRESTORE_COLLECTION"
 DATABASE_VAR = "HOSTSESSIONS_FIRESTORE_DATABASE"
-FACTORY = "hostsessions_gcp:firestore"
+DRIVER_NAME = "firestore"
+ENTRYPOINT = "hostsessions_gcp:firestore"
 
 
 class GoogleCloudAdapter:
     """Firestore sessions on Cloud Run, Cloud Run functions, Cloud Functions and App Engine."""
 
     name = "gcp"
-    drivers: Mapping[str, str] = {"firestore": FACTORY}
+    drivers: Mapping[str, str] = {DRIVER_NAME: ENTRYPOINT}
 
     def detect(self, environ: Mapping[str, str]) -> bool:
         """True when these variables describe one of Google Cloud's serverless hosts."""
@@ -35,7 +36,7 @@ class GoogleCloudAdapter:
         Google Cloud are the runtime's service account and project.
         """
         return DriverConfig(
-            FACTORY,
+            ENTRYPOINT,
             {
                 "collection": environ.get(COLLECTION_VAR, "").strip() or DEFAULT_COLLECTION,
                 "database": environ.get(DATABASE_VAR, "").strip() or DEFAULT_DATABASE,
