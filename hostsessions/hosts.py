@@ -214,6 +214,17 @@ def detect_azure(environ: Mapping[str, str]) -> Host | None:
     return _first_match(AZURE, environ)
 
 
+def host_variables() -> tuple[str, ...]:
+    """Every variable a host signature reads: what a test clears so the machine it runs on
+    does not pass for a cloud host."""
+    names: dict[str, None] = {}
+    for signature in (*AWS_LAMBDA, *GOOGLE_CLOUD, *AZURE):
+        for requirement in signature.requires:
+            names.update(dict.fromkeys(variable.name for variable in requirement.alternatives))
+        names.update(dict.fromkeys(name for name, _ in signature.excluded_by))
+    return tuple(names)
+
+
 def detect_host(environ: Mapping[str, str]) -> Host | None:
     """The cloud host these variables describe, or None for a machine of one's own."""
     return _first_match(SIGNATURES, environ)

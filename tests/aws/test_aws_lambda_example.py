@@ -26,11 +26,10 @@ CONTEXT = SimpleNamespace(function_name="shop", aws_request_id="req-1", memory_l
 
 @pytest.fixture
 def lambda_app(
-    dynamodb_session_config: SessionConfig, monkeypatch: pytest.MonkeyPatch
+    dynamodb_session_config: SessionConfig, clean_host_environment: pytest.MonkeyPatch
 ) -> ModuleType:
     """The example module, imported as Lambda's init phase would, with Lambda's variables only."""
-    for name in ("HOSTSESSIONS_DRIVER", "HOSTSESSIONS_DYNAMODB_TABLE"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch = clean_host_environment
     for name, value in {**LAMBDA_ENVIRON, "AWS_REGION": "us-east-1"}.items():
         monkeypatch.setenv(name, value)
     return load_module(EXAMPLE / "app.py", "aws_lambda_example_app")

@@ -33,46 +33,11 @@ CLOUD_RUN_FUNCTION = {
     "FUNCTION_TARGET": "handler",
     "FUNCTION_SIGNATURE_TYPE": "http",
 }
-#: Variables a platform sets that would steer the driver choice if a test inherited them.
-_PLATFORM_VARIABLES = (
-    "K_SERVICE",
-    "K_REVISION",
-    "K_CONFIGURATION",
-    "FUNCTION_TARGET",
-    "FUNCTION_SIGNATURE_TYPE",
-    "FUNCTION_NAME",
-    "GCP_PROJECT",
-    "X_GOOGLE_FUNCTION_NAME",
-    "GAE_APPLICATION",
-    "GAE_ENV",
-    "GAE_SERVICE",
-    "GAE_VERSION",
-    "GAE_INSTANCE",
-    "CLOUD_RUN_JOB",
-    "CLOUD_RUN_EXECUTION",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "FUNCTIONS_WORKER_RUNTIME",
-    "FUNCTIONS_EXTENSION_VERSION",
-    "WEBSITE_SITE_NAME",
-    "HOSTSESSIONS_DRIVER",
-    "HOSTSESSIONS_FIRESTORE_COLLECTION",
-    "HOSTSESSIONS_FIRESTORE_DATABASE",
-)
-
-
 @pytest.fixture
-def clean_platform(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No platform variables inherited from the machine running the tests."""
-    for name in _PLATFORM_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
-@pytest.fixture
-def on_cloud_run(firestore_project: str, clean_platform: pytest.MonkeyPatch) -> str:
+def on_cloud_run(firestore_project: str, clean_host_environment: pytest.MonkeyPatch) -> str:
     """The process looks like a Cloud Run service whose Firestore is the emulator."""
     for name, value in CLOUD_RUN_SERVICE.items():
-        clean_platform.setenv(name, value)
+        clean_host_environment.setenv(name, value)
     return firestore_project
 
 

@@ -110,7 +110,7 @@ def test_other_places_are_not_mistaken_for_google_cloud(place: str) -> None:
 
 
 def test_a_real_local_functions_framework_app_is_not_mistaken_for_the_cloud(
-    clean_platform: pytest.MonkeyPatch,
+    clean_host_environment: pytest.MonkeyPatch,
 ) -> None:
     """The Functions Framework sets FUNCTION_TARGET and FUNCTION_SIGNATURE_TYPE itself."""
     import os

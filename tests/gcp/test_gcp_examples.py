@@ -55,12 +55,12 @@ def test_cloud_run_service_keeps_the_cart_in_firestore(on_cloud_run: str, raw_cl
 
 
 def test_cloud_run_function_counts_visits_in_firestore(
-    firestore_project: str, clean_platform: pytest.MonkeyPatch, raw_client: Any
+    firestore_project: str, clean_host_environment: pytest.MonkeyPatch, raw_client: Any
 ) -> None:
     from functions_framework import create_app
 
     for name, value in CLOUD_RUN_FUNCTION.items():
-        clean_platform.setenv(name, value)
+        clean_host_environment.setenv(name, value)
     app = create_app("handler", str(EXAMPLES / "gcp_function" / "main.py"))  # type: ignore[no-untyped-call]
     browser = app.test_client()
 

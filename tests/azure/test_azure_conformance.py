@@ -2,8 +2,8 @@
 
 payload_limit is None here, though the driver has a limit (just under Azure's 1 MiB
 entity size): Azurite refuses updates whose JSON body, binary values base64-encoded,
-exceeds 1 MiB (payloads over about 780 KB), which real Azure accepts. test_layout.py
-checks the limit against Azure's size formula, and test_driver.py that an oversized
+exceeds 1 MiB (payloads over about 780 KB), which real Azure accepts. test_azure_layout.py
+checks the limit against Azure's size formula, and test_azure_driver.py that an oversized
 session fails before any call and that a 600 KB session round-trips.
 """
 

@@ -30,15 +30,11 @@ BASE_URL = "http://localhost:7071"
 
 
 @pytest.fixture
-def function_app_settings(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Azurite:
+def function_app_settings(
+    azurite: Azurite, clean_host_environment: pytest.MonkeyPatch
+) -> Azurite:
     """The app settings Azure Functions gives every Python function app, and nothing else."""
-    for name in (
-        "HOSTSESSIONS_DRIVER",
-        "HOSTSESSIONS_AZURE_TABLE",
-        "HOSTSESSIONS_AZURE_CONNECTION_STRING",
-        "HOSTSESSIONS_AZURE_ENDPOINT",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch = clean_host_environment
     monkeypatch.setenv("FUNCTIONS_WORKER_RUNTIME", "python")
     monkeypatch.setenv("FUNCTIONS_EXTENSION_VERSION", "~4")
     monkeypatch.setenv("AzureWebJobsStorage", azurite.connection_string)
