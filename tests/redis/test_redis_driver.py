@@ -385,3 +385,46 @@ def test_the_factory_without_redis_py_says_what_to_install() -> None:
 )
 def test_the_base_becomes_the_key_prefix_unstorage_would_write(base: str, key: str) -> None:
     assert redis_settings("redis://localhost", base=base).key("ID") == key
+
+
+def test_a_save_that_meets_a_concurrent_write_retries_with_one_more_write_and_no_read(
+    server: RedisServer,
+) -> None:
+    """The write script returns the record it met, so the core replays on it at once."""
+    gate = asyncio.Event()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        session = scope["session"]
+        if scope["path"] == "/slow":
+            await session.get("a")
+            await gate.wait()
+            session.set("a", 1)
+        else:
+            await session.get("b")
+            session.set("b", int(scope["query_string"] or b"0"))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    wrapped = AsgiSessionMiddleware(app, SessionConfig(driver="redis", options={"url": server.url}))
+
+    async def main() -> str:
+        transport = httpx.ASGITransport(app=wrapped)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            await client.get("/fast?1")  # creates the session
+            session_id = client.cookies["hostsessions"]
+            server.cli("config", "resetstat")
+            slow = asyncio.create_task(client.get("/slow"))
+            await asyncio.sleep(0.05)  # /slow has read the session and waits at the gate
+            assert (await client.get("/fast?2")).status_code == 200
+            gate.set()
+            assert (await slow).status_code == 200
+        await wrapped.manager.aclose()
+        return session_id
+
+    session_id = asyncio.run(main())
+    # /slow: read, conflicting write, write again; /fast: read, write. No second read.
+    assert command_calls(server)["evalsha"] == 5
+    assert codec.parse(server.cli("get", session_id).rstrip("\n")) == {
+        "a": {"data": 1},
+        "b": {"data": 2},
+    }
