@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -24,14 +23,33 @@ from hostsessions.wsgi import ENVIRON_KEY
 from hostsessions.wsgi import SessionMiddleware as WsgiMiddleware
 
 COOKIE = "sid"
-DELAY = 0.6  # how long a slow request waits after reading; the racer acts meanwhile
+
+
+class Gate:
+    """Makes a race happen in one order every time: the slow request stops after reading
+    its session (``read`` is set) until the test has run the racer and sets ``go``."""
+
+    def __init__(self) -> None:
+        self.read = threading.Event()
+        self.go = threading.Event()
+
+    def reset(self) -> None:
+        self.read.clear()
+        self.go.clear()
+
+    def pause(self) -> None:
+        self.read.set()
+        assert self.go.wait(30), "the test never let the slow request go on"
+
+
+GATE = Gate()
 
 
 def _increment(n: int) -> int:
     return n + 1
 
 
-async def asgi_route(session: Any, path: str, delay: float) -> tuple[int, Any]:
+async def asgi_route(session: Any, path: str) -> tuple[int, Any]:
     if path == "/open":
         session.set("cart", ["book"])
         return 200, "ok"
@@ -41,7 +59,7 @@ async def asgi_route(session: Any, path: str, delay: float) -> tuple[int, Any]:
         return 200, "ok"
     if path == "/slow-login":  # reads, checks a password a while, then logs in
         await session.get("cart")
-        await asyncio.sleep(delay)
+        await asyncio.to_thread(GATE.pause)
         await session.regenerate()
         session.set("user", "ada")
         return 200, "ok"
@@ -50,7 +68,7 @@ async def asgi_route(session: Any, path: str, delay: float) -> tuple[int, Any]:
         return 200, "ok"
     if path == "/slow-set":  # reads, works a while, then changes the session
         await session.get("cart")
-        await asyncio.sleep(delay)
+        await asyncio.to_thread(GATE.pause)
         session.set("late", True)
         return 200, "ok"
     if path == "/set-only":  # never reads: a write-only request
@@ -58,7 +76,7 @@ async def asgi_route(session: Any, path: str, delay: float) -> tuple[int, Any]:
         return 200, "ok"
     if path == "/slow-incr":
         await session.get("cart")
-        await asyncio.sleep(delay)
+        await asyncio.to_thread(GATE.pause)
         try:
             return 200, await session.update("n", _increment, default=0)
         except SessionGoneError:
@@ -66,7 +84,7 @@ async def asgi_route(session: Any, path: str, delay: float) -> tuple[int, Any]:
     return 200, {"id": session.id, "items": dict(await session.items())}
 
 
-def wsgi_route(session: Any, path: str, delay: float) -> tuple[int, Any]:
+def wsgi_route(session: Any, path: str) -> tuple[int, Any]:
     if path == "/open":
         session.set("cart", ["book"])
         return 200, "ok"
@@ -76,7 +94,7 @@ def wsgi_route(session: Any, path: str, delay: float) -> tuple[int, Any]:
         return 200, "ok"
     if path == "/slow-login":
         session.get("cart")
-        time.sleep(delay)
+        GATE.pause()
         session.regenerate()
         session.set("user", "ada")
         return 200, "ok"
@@ -85,7 +103,7 @@ def wsgi_route(session: Any, path: str, delay: float) -> tuple[int, Any]:
         return 200, "ok"
     if path == "/slow-set":
         session.get("cart")
-        time.sleep(delay)
+        GATE.pause()
         session.set("late", True)
         return 200, "ok"
     if path == "/set-only":
@@ -93,7 +111,7 @@ def wsgi_route(session: Any, path: str, delay: float) -> tuple[int, Any]:
         return 200, "ok"
     if path == "/slow-incr":
         session.get("cart")
-        time.sleep(delay)
+        GATE.pause()
         try:
             return 200, session.update("n", _increment, default=0)
         except SessionGoneError:
@@ -103,9 +121,7 @@ def wsgi_route(session: Any, path: str, delay: float) -> tuple[int, Any]:
 
 def asgi_app(config: SessionConfig) -> Any:
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        query = parse_qs(scope.get("query_string", b"").decode())
-        delay = float(query.get("delay", [DELAY])[0])
-        status, result = await asgi_route(scope["session"], scope["path"], delay)
+        status, result = await asgi_route(scope["session"], scope["path"])
         headers = [(b"content-type", b"application/json")]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": json.dumps(result).encode()})
@@ -115,9 +131,7 @@ def asgi_app(config: SessionConfig) -> Any:
 
 def wsgi_app(config: SessionConfig) -> Any:
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        query = parse_qs(environ.get("QUERY_STRING", ""))
-        delay = float(query.get("delay", [DELAY])[0])
-        status, result = wsgi_route(environ[ENVIRON_KEY], environ["PATH_INFO"], delay)
+        status, result = wsgi_route(environ[ENVIRON_KEY], environ["PATH_INFO"])
         start_response(f"{status} X", [("Content-Type", "application/json")])
         return [json.dumps(result).encode()]
 
@@ -161,11 +175,14 @@ def _new_cookie(response: httpx.Response) -> str | None:
 
 
 async def _race(url: str, slow_path: str, racer_path: str, session_id: str) -> tuple[Any, Any]:
-    """Start the slow request, let it read, then run the racer to the end; return both."""
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    """Start the slow request, wait until it has read its session, run the racer to the
+    end, then let the slow request finish; return both responses."""
+    GATE.reset()
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         slow = asyncio.create_task(client.get(slow_path, headers=_cookie(session_id)))
-        await asyncio.sleep(DELAY / 3)
+        assert await asyncio.to_thread(GATE.read.wait, 30), "the slow request never read"
         racer = await client.get(racer_path, headers=_cookie(session_id))
+        GATE.go.set()
         return await slow, racer
 
 
@@ -236,14 +253,7 @@ def test_a_change_saved_before_the_login_finishes_moves_with_the_session(
         old_id = _open(url)
         # the login reads, then the quick change saves, then the login moves the session
 
-        async def race() -> tuple[Any, Any]:
-            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-                login = asyncio.create_task(client.get("/slow-login", headers=_cookie(old_id)))
-                await asyncio.sleep(DELAY / 3)
-                quick = await client.get("/set-only", headers=_cookie(old_id))
-                return await login, quick
-
-        login, quick = asyncio.run(race())
+        login, quick = asyncio.run(_race(url, "/slow-login", "/set-only", old_id))
         assert quick.status_code == 200
         assert login.status_code == 200
         new_id = _new_cookie(login)

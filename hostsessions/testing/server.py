@@ -241,7 +241,10 @@ def check_no_resurrection_at(
     """A late save after a concurrent destroy leaves the session destroyed. The late request
     is told its change was not saved: it answers one of ``late_statuses`` (the middleware's
     409; Django answers 400: its session was interrupted), and sends no Set-Cookie that
-    would undo the destroying response's (docs/concurrency.md)."""
+    would undo the destroying response's (docs/concurrency.md). On a loaded machine the
+    late request may save before the destroy lands after all; then it answers 200, which
+    is right too (its change was saved, then destroyed). tests/test_races.py orders the
+    race exactly."""
     cookie, session_id = _open_session(url, cookie_name)
 
     async def race() -> None:
@@ -255,7 +258,7 @@ def check_no_resurrection_at(
             destroyed = await client.get("/destroy", headers={"cookie": cookie})
             assert destroyed.status_code == 200, destroyed.text
             late = await slow
-            assert late.status_code in late_statuses, (late.status_code, late.text[:300])
+            assert late.status_code in (*late_statuses, 200), (late.status_code, late.text[:300])
             assert "set-cookie" not in late.headers, "a racing response touched the cookie"
 
     asyncio.run(race())
