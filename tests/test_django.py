@@ -17,14 +17,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# The site's settings for this process only: the environment is put back after setup, so
+# that Django projects other tests start in subprocesses do not inherit them.
+SITE_DB = os.path.join(tempfile.mkdtemp(prefix="django-site-"), "db.sqlite3")
+_saved_environ = dict(os.environ)
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.django_site.settings"
-os.environ.setdefault(
-    "DJANGO_SITE_DB", os.path.join(tempfile.mkdtemp(prefix="django-site-"), "db.sqlite3")
-)
+os.environ["DJANGO_SITE_DB"] = SITE_DB
 
-import django
+import django  # noqa: E402
 
 django.setup()
+os.environ.clear()
+os.environ.update(_saved_environ)
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
@@ -329,6 +333,7 @@ def test_manage_py_test_runs_the_sites_test_cases(tmp_path: Path) -> None:
             "2",
         ],
         cwd=tmp_path,
+        env={**os.environ, "DJANGO_SITE_DB": str(tmp_path / "db.sqlite3")},
         capture_output=True,
         text=True,
         timeout=300,
@@ -365,7 +370,7 @@ def admin_round_trip(url: str) -> None:
 @pytest.fixture(scope="module")
 def wsgi_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cwd = tmp_path_factory.mktemp("django-gunicorn")
-    env = {"DJANGO_SITE_DB": os.environ["DJANGO_SITE_DB"]}
+    env = {"DJANGO_SITE_DB": SITE_DB}
     with gunicorn("tests.django_site.wsgi:application", cwd=cwd, env=env) as url:
         yield url
 
@@ -373,7 +378,7 @@ def wsgi_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def asgi_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cwd = tmp_path_factory.mktemp("django-uvicorn")
-    env = {"DJANGO_SITE_DB": os.environ["DJANGO_SITE_DB"]}
+    env = {"DJANGO_SITE_DB": SITE_DB}
     with uvicorn("tests.django_site.asgi:application", cwd=cwd, env=env) as url:
         yield url
 

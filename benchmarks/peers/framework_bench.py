@@ -1,4 +1,4 @@
-"""Flask and Django apps for the shared peer benchmark (``/work/shared/bench/peers``): the
+"""Flask and Django apps for the shared peer benchmark (see benchmarks/README.md): the
 Flask session interface and the Django session engine, next to the core's WSGI middleware
 in the same framework and, for Django, Django's own cache and database session backends.
 
