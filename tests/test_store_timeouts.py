@@ -269,3 +269,36 @@ def test_a_killed_store_fails_the_request_within_the_budget(
     assert failed.status_code == 500, failed.text[:300]
     assert elapsed < _budget(driver) + SLACK, f"{name}: {elapsed:.1f}s"
     assert plain.status_code == 200
+
+
+# ---- the filesystem store: a writer frozen while it holds a folder's lock ----------------
+
+
+@pytest.mark.parametrize("interface", ["asgi", "wsgi"])
+def test_a_frozen_lock_holder_fails_a_write_within_the_lock_timeout(
+    interface: str, tmp_path: Any
+) -> None:
+    import fcntl
+    import os
+
+    base = tmp_path / "sessions"
+    held = []
+    for index in range(256):  # every folder, whatever ID the new session gets
+        folder = base / f"{index:02x}"
+        folder.mkdir(parents=True)
+        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # what a stopped worker would keep holding
+        held.append(fd)
+    try:
+        config = SessionConfig(driver=drivers.fs(base=base, lock_timeout=1.0))
+        with served(interface, config) as url, httpx.Client(base_url=url, timeout=60) as browser:
+            started = time.monotonic()
+            failed = browser.get("/open")
+            elapsed = time.monotonic() - started
+            plain = browser.get("/plain")
+    finally:
+        for fd in held:
+            os.close(fd)
+    assert failed.status_code == 500
+    assert elapsed < 1.0 + SLACK, f"{elapsed:.1f}s"
+    assert plain.status_code == 200

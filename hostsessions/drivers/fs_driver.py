@@ -83,10 +83,12 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Final, NamedTuple, TypeVar
 
 from ..config import DEFAULT_FS_BASE
+from ..errors import SessionStorageError
 from .base import AsyncDriverBase, DriverBase, Record, WriteConflict, check_size, is_expired, live
 
 __all__ = [
     "DEFAULT_BASE",
+    "DEFAULT_LOCK_TIMEOUT",
     "DEFAULT_MAX_PAYLOAD_BYTES",
     "DEFAULT_SWEEP_INTERVAL",
     "SESSION_KEY_PATTERN",
@@ -107,6 +109,9 @@ DEFAULT_MAX_PAYLOAD_BYTES: Final = 1_048_576
 STALE_TEMP_SECONDS: Final = 600.0
 #: How often, at most, this process sweeps each folder on its own (seconds): one hour.
 DEFAULT_SWEEP_INTERVAL: Final = 3600.0
+#: How long a write waits, at most, for a folder's lock (held for microseconds by a
+#: writer, for ever by one that was stopped while holding it).
+DEFAULT_LOCK_TIMEOUT: Final = 10.0
 #: What a key must look like to reach the filesystem: the session-ID alphabet.
 SESSION_KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
@@ -158,7 +163,11 @@ class FsDriver(DriverBase):
     makes every write durable against a power loss (see the module docstring for what
     each setting guarantees). ``sweep_interval`` (seconds; ``None``: only when
     :meth:`sweep` is called) is how often, at most, this process sweeps a folder on its
-    own when it writes there.
+    own when it writes there. ``lock_timeout`` (seconds, default
+    :data:`DEFAULT_LOCK_TIMEOUT`) bounds the wait for a folder's lock, held by other
+    writers for microseconds; a process stopped while holding it (a frozen worker) makes a
+    write fail with :class:`~hostsessions.SessionStorageError` after that long instead of
+    hanging.
 
     Keys must match :data:`SESSION_KEY_PATTERN`: reading or deleting any other key finds
     nothing, writing one raises :class:`ValueError`.
@@ -173,7 +182,11 @@ class FsDriver(DriverBase):
         max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES,
         fsync: bool = False,
         sweep_interval: float | None = DEFAULT_SWEEP_INTERVAL,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
+        if not (isinstance(lock_timeout, int | float) and lock_timeout > 0):
+            raise ValueError(f"lock_timeout must be > 0 seconds, not {lock_timeout!r}")
+        self.lock_timeout = float(lock_timeout)
         if sweep_interval is not None and not sweep_interval >= 0:
             raise ValueError(f"sweep_interval must be >= 0 seconds or None, not {sweep_interval!r}")
         self.base = os.path.abspath(os.fspath(base))
@@ -432,14 +445,30 @@ class FsDriver(DriverBase):
             yield False
             return
         try:
-            if not _lock(fd, wait):
-                raise _Busy(folder)
+            if not _lock(fd, False):
+                if not wait:
+                    raise _Busy(folder)
+                self._wait_for_lock(fd, folder)
             try:
                 yield True
             finally:
                 _unlock(fd)
         finally:
             os.close(fd)
+
+    def _wait_for_lock(self, fd: int, folder: str) -> None:
+        """Take the lock someone else holds, polling, for at most ``lock_timeout``."""
+        deadline = time.monotonic() + self.lock_timeout
+        pause = 0.0005
+        while not _lock(fd, False):
+            if time.monotonic() >= deadline:
+                raise SessionStorageError(
+                    f"the lock of session folder {folder!r} has been held for over "
+                    f"{self.lock_timeout:g}s: a process that stopped while writing there "
+                    "(a frozen or traced worker) still holds it"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
 
     def _discard_unreadable(self, where: _Location) -> None:
         with self._locked(where.folder, wait=True) as held:
