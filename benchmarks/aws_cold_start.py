@@ -152,7 +152,7 @@ def cold(script: str, environ: dict[str, str], runs: int) -> dict[str, float]:
 
 def calls_per_request() -> dict[str, int]:
     """DynamoDB calls the ASGI middleware makes for each kind of request (in this process)."""
-    from hostsessions_aws.driver import shared_client
+    from hostsessions_aws.client import shared_client
 
     from hostsessions import SessionConfig
     from hostsessions.asgi import SessionMiddleware

@@ -36,8 +36,7 @@ class MotoServer:
 
     def new_table(self) -> str:
         """Create a fresh sessions table on the server and return its name."""
-        from hostsessions_aws.driver import shared_client
-        from hostsessions_aws.table import create_table
+        from hostsessions_aws.client import create_table, shared_client
 
         name = f"sessions-{uuid.uuid4().hex[:12]}"
         create_table(shared_client(REGION, self.url), name)

@@ -6,8 +6,9 @@ import time
 from typing import Any
 
 import pytest
-from hostsessions_aws.driver import DynamoDBDriver, shared_client
-from hostsessions_aws.itemsize import ITEM_SIZE_LIMIT, item_size
+from hostsessions_aws.client import shared_client
+from hostsessions_aws.driver import DynamoDBDriver
+from hostsessions_aws.layout import ITEM_SIZE_LIMIT, item_size
 
 from hostsessions import SessionConfig, SessionStorageError, SessionTooLargeError, drivers
 from hostsessions.drivers import WriteConflict

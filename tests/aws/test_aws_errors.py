@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from hostsessions_aws.itemsize import item_size, number_size
+from hostsessions_aws.layout import item_size, number_size
 
 from hostsessions import SessionConfig, SessionStorageError, drivers
 

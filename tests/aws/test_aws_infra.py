@@ -11,11 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hostsessions_aws.table import (
-    RUNTIME_ACTIONS,
-    create_table_request,
-    time_to_live_request,
-)
+from hostsessions_aws.layout import create_table_request, time_to_live_request
+from hostsessions_aws.settings import RUNTIME_ACTIONS
 
 from hostsessions import drivers
 
@@ -82,7 +79,7 @@ def example_bundle() -> bytes:
 def deployed_stack() -> Iterator[dict[str, str]]:
     """The template deployed, with the example function, into moto's CloudFormation."""
     import boto3
-    from hostsessions_aws.driver import reset_clients
+    from hostsessions_aws.client import reset_clients
     from moto import mock_aws
 
     with mock_aws():

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 from hostsessions_aws.__main__ import main
-from hostsessions_aws.driver import shared_client
+from hostsessions_aws.client import shared_client
 
 from hostsessions.demo import build
 from hostsessions.testing.server import serve_wsgi

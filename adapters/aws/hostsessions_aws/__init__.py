@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .table import DEFAULT_TABLE, TABLE_ENV_VAR
+from .settings import DEFAULT_TABLE, TABLE_ENV_VAR
 
 if TYPE_CHECKING:
     from .driver import DynamoDBDriver

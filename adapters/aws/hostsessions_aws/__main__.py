@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .table import table_name_from
+from .settings import table_name_from
 
 
 def main(argv: list[str] | None = None) -> int:

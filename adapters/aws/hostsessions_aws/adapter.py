@@ -8,7 +8,7 @@ from typing import Any
 from hostsessions.config import DriverConfig
 from hostsessions.hosts import detect_aws_lambda
 
-from .table import table_name_from
+from .settings import table_name_from
 
 DRIVER_NAME = "dynamodb"
 ENTRYPOINT = "hostsessions_aws:dynamodb"

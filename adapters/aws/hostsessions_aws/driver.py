@@ -1,23 +1,20 @@
 """The DynamoDB driver: one item per session, conditional writes, strongly consistent reads.
 
-boto3 is imported when the driver makes its first call, not when this module is
-imported, and every driver in a process that talks to the same region and endpoint
-shares one client (clients are thread-safe, and creating one costs tens of milliseconds
-of a cold start). Under ASGI the core runs these blocking calls on worker threads.
+It only maps the versioned protocol onto DynamoDB calls: the item and its size are
+:mod:`.layout`'s, the client :mod:`.client`'s, the error messages :mod:`.errors`'.
+Under ASGI the core runs these blocking calls on worker threads.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 import secrets
 import threading
 import time
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from hostsessions.drivers.base import (
-    ClientCache,
     DriverBase,
     Record,
     WriteConflict,
@@ -28,47 +25,34 @@ from hostsessions.drivers.base import (
 )
 from hostsessions.errors import SessionConfigError, SessionStorageError
 
-from .itemsize import ITEM_SIZE_LIMIT, item_size
-from .table import (
-    CREATE_TABLE_ACTIONS,
+from .client import (
+    CONNECT_TIMEOUT,
+    DEFAULT_MAX_ATTEMPTS,
+    READ_TIMEOUT,
+    create_table,
+    shared_client,
+)
+from .errors import error_code, storage_error
+from .layout import (
     EXPIRES_ATTRIBUTE,
+    ITEM_SIZE_LIMIT,
     KEY_ATTRIBUTE,
     PAYLOAD_ATTRIBUTE,
-    RUNTIME_ACTIONS,
-    TABLE_ENV_VAR,
-    TEMPLATE_PATH,
     TOKEN_ATTRIBUTE,
     VERSION_ATTRIBUTE,
-    create_table,
+    item_size,
+)
+from .settings import (
+    CREATE_TABLE_ACTIONS,
+    RUNTIME_ACTIONS,
+    TABLE_ENV_VAR,
+    TABLE_NAME_PATTERN,
     table_name_from,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
-
-TABLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
-
-# A web request should not hang on its session store: fail fast and let botocore retry.
-# A call that gets no answer ends within max_attempts * (connect_timeout + read_timeout)
-# plus botocore's backoff between attempts (under 1, 2, 4... s): about 12 s by default.
-CONNECT_TIMEOUT = 2.0
-READ_TIMEOUT = 3.0
-DEFAULT_MAX_ATTEMPTS = 3
-# The ASGI thread pool and a WSGI server's threads share the client: keep a connection each.
-MAX_POOL_CONNECTIONS = 32
-
-THROTTLING_CODES = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-)
-ACCESS_CODES = frozenset(
-    {
-        "AccessDeniedException",
-        "AccessDenied",
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-    }
-)
 
 # Expression attribute names: every attribute goes through one, so no name ever collides
 # with DynamoDB's long list of reserved words.
@@ -83,76 +67,6 @@ NAMES = {
 CREATE_CONDITION = "attribute_not_exists(#id) OR #expires <= :now"
 UPDATE_CONDITION = "#version = :expected AND (attribute_not_exists(#expires) OR #expires > :now)"
 DELETE_CONDITION = "attribute_not_exists(#id) OR #version = :expected OR #expires <= :now"
-
-_clients: ClientCache[tuple[str | None, ...], DynamoDBClient] = ClientCache()
-
-
-def shared_client(
-    region: str | None = None,
-    endpoint_url: str | None = None,
-    *,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    connect_timeout: float = CONNECT_TIMEOUT,
-    read_timeout: float = READ_TIMEOUT,
-) -> DynamoDBClient:
-    """The process's DynamoDB client for this region and endpoint, created on first use.
-
-    ``region`` defaults to ``AWS_REGION`` (Lambda sets it), then to boto3's own lookup;
-    ``endpoint_url`` to boto3's (``AWS_ENDPOINT_URL_DYNAMODB``, for a local moto server).
-    """
-    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    # The endpoint variables are part of the key so that a test (or a process) that points
-    # them elsewhere gets a client for the new place rather than the old one.
-    key = (
-        region,
-        endpoint_url,
-        os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"),
-        os.environ.get("AWS_ENDPOINT_URL"),
-        str(max_attempts),
-        str(connect_timeout),
-        str(read_timeout),
-    )
-    return _clients.get(
-        key,
-        lambda: _new_client(region, endpoint_url, max_attempts, connect_timeout, read_timeout),
-    )
-
-
-def _new_client(
-    region: str | None,
-    endpoint_url: str | None,
-    max_attempts: int,
-    connect_timeout: float,
-    read_timeout: float,
-) -> DynamoDBClient:
-    import boto3.session
-    from botocore.config import Config
-    from botocore.exceptions import NoRegionError
-
-    config = Config(
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        retries={"mode": "standard", "total_max_attempts": max_attempts},
-        max_pool_connections=MAX_POOL_CONNECTIONS,
-    )
-    # A session of our own: boto3's default session is not safe to share across threads.
-    session = boto3.session.Session()
-    try:
-        return session.client(
-            "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config
-        )
-    except NoRegionError as exc:
-        raise SessionConfigError(
-            "the DynamoDB session store needs an AWS region: set AWS_REGION (Lambda sets it "
-            "for you) or pass region=... (SessionConfig(driver='dynamodb', "
-            "options={'region': 'eu-west-1'}))"
-        ) from exc
-
-
-def reset_clients() -> None:
-    """Forget the shared clients, so the next call creates fresh ones (for test fixtures)."""
-    _clients.clear()
-
 
 class DynamoDBDriver(DriverBase):
     """Sessions in a DynamoDB table, one item per session ID (sync, versioned and minimal).
@@ -334,7 +248,7 @@ class DynamoDBDriver(DriverBase):
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 current = self._current(key, exc)
                 raise WriteConflict(key, expected_version, current=current) from None
             self._fail("PutItem", exc)
@@ -367,7 +281,7 @@ class DynamoDBDriver(DriverBase):
                     },
                 )
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise WriteConflict(key, expected_version) from None
             self._fail("DeleteItem", exc)
 
@@ -400,72 +314,13 @@ class DynamoDBDriver(DriverBase):
     def _fail(
         self, action: str, exc: Exception, *, actions: tuple[str, ...] = RUNTIME_ACTIONS
     ) -> NoReturn:
-        """Turn a botocore failure into a SessionStorageError that says what to do about it."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        if isinstance(exc, SessionConfigError | SessionStorageError):
-            raise exc
-        if not isinstance(exc, BotoCoreError | ClientError):
-            raise exc
+        """Raise what a botocore failure means, with the fix (see :mod:`.errors`)."""
+        endpoint = self._client.meta.endpoint_url if self._client is not None else "DynamoDB"
         where = f"DynamoDB table {self.table!r} in region {self.region or '(unset)'}"
-        code = _error_code(exc)
-        message = (
-            exc.response.get("Error", {}).get("Message", "") if isinstance(exc, ClientError) else ""
-        ) or str(exc)
-        # Some endpoints (moto's IAM checks among them) answer with an XML error document.
-        if found := re.search(r"<Message>(.*?)</Message>", message, re.DOTALL):
-            message = found.group(1)
-        needed = ", ".join(actions)
-        if code == "ResourceNotFoundException":
-            text = (
-                f"{where} does not exist ({action} failed). Create it with the CloudFormation "
-                f"template {TEMPLATE_PATH} of hostsessions (on demand, TTL on "
-                f"{EXPIRES_ATTRIBUTE!r}), or name an existing table with {TABLE_ENV_VAR} or "
-                "table=...; for local development, create_table=True makes it. The role "
-                f"needs {needed} on it."
-            )
-        elif code in ACCESS_CODES or _http_status(exc) == 403:
-            text = (
-                f"not allowed to call dynamodb:{action} on {where}: {message}. The function's "
-                f"role needs {needed} on this table: attach the policy of {TEMPLATE_PATH} "
-                "(hostsessions), or check the credentials in use."
-            )
-        elif code in THROTTLING_CODES:
-            text = (
-                f"DynamoDB throttled {action} on {where} through {self._max_attempts} attempts "
-                f"({code}: {message}). Use on-demand capacity (as {TEMPLATE_PATH} does) or raise "
-                "the table's provisioned capacity."
-            )
-        elif code == "NoCredentialsError":
-            text = (
-                f"no AWS credentials for {action} on {where}: on Lambda the function's role "
-                "provides them; elsewhere set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY."
-            )
-        elif code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
-            endpoint = self._client.meta.endpoint_url if self._client is not None else "DynamoDB"
-            text = (
-                f"could not reach {endpoint} for {action} on {where} after "
-                f"{self._max_attempts} attempts: {message}"
-            )
-        else:
-            text = f"DynamoDB {action} on {where} failed: {code}: {message}"
-        raise SessionStorageError(text) from exc
-
-
-def _http_status(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return status if isinstance(status, int) else None
-    return None
-
-
-def _error_code(exc: BaseException) -> str:
-    """A ClientError's service error code, or a botocore exception's class name."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        if isinstance(code, str) and code:
-            return code
-    return type(exc).__name__
+        attempts = self._max_attempts
+        error = storage_error(
+            action, exc, where=where, attempts=attempts, endpoint=endpoint, actions=actions
+        )
+        if error is exc:
+            raise exc
+        raise error from exc

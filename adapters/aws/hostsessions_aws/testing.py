@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .table import DEFAULT_TABLE
+from .settings import DEFAULT_TABLE
 
 if TYPE_CHECKING:
     from hostsessions.config import SessionConfig
@@ -50,8 +50,7 @@ def dynamodb_session_config(
         ) from exc
     from hostsessions.config import SessionConfig
 
-    from .driver import reset_clients, shared_client
-    from .table import create_table
+    from .client import create_table, reset_clients, shared_client
 
     # An endpoint meant for a local server would take calls away from the in-process mock.
     for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"):

@@ -75,14 +75,14 @@ def firestore(
     twin with the same settings to ASGI apps; with an ``AsyncClient`` you get the async
     driver, which uses that client as is.
     """
-    from .clients import (
+    from .driver import AsyncFirestoreDriver, FirestoreDriver
+    from .settings import (
         DEFAULT_COLLECTION,
         DEFAULT_DATABASE,
         DEFAULT_TIMEOUT,
         Settings,
         settings_from_client,
     )
-    from .driver import AsyncFirestoreDriver, FirestoreDriver
 
     collection = DEFAULT_COLLECTION if collection is None else collection
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from hostsessions import DriverConfig
 from hostsessions.hosts import detect_google_cloud
 
-from .clients import DEFAULT_COLLECTION, DEFAULT_DATABASE
+from .settings import DEFAULT_COLLECTION, DEFAULT_DATABASE
 
 COLLECTION_VAR = "HOSTSESSIONS_FIRESTORE_COLLECTION"
 DATABASE_VAR = "HOSTSESSIONS_FIRESTORE_DATABASE"

@@ -34,8 +34,10 @@ from hostsessions.drivers.base import (
 )
 from hostsessions.plans import Plan, run_async, run_sync
 
-from . import clients, layout
+from . import layout
+from .client import close_async_client, new_async_client, shared_client
 from .errors import storage_errors
+from .settings import Settings
 
 if TYPE_CHECKING:
     from google.cloud.firestore import AsyncClient, Client
@@ -56,7 +58,7 @@ class _Plans:
 
     store_name: ClassVar[str] = "Firestore"
 
-    def __init__(self, settings: clients.Settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         #: What "now" is when judging expiry (tests move it).
         self.clock: Callable[[], float] = time.time
@@ -174,7 +176,7 @@ class FirestoreDriver(_Plans, DriverBase):
     no request waits on a thread.
     """
 
-    def __init__(self, settings: clients.Settings, client: Client | None = None) -> None:
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
         super().__init__(settings)
         self._client = client
 
@@ -183,7 +185,7 @@ class FirestoreDriver(_Plans, DriverBase):
         """The ``firestore.Client`` in use (created on first use)."""
         if self._client is None:
             with storage_errors(self.settings.target, "connect"):
-                self._client = clients.shared_client(self.settings)
+                self._client = shared_client(self.settings)
         return self._client
 
     def to_async(self) -> AsyncFirestoreDriver:
@@ -284,7 +286,7 @@ class AsyncFirestoreDriver(_Plans, AsyncDriverBase):
     from another loop). ``await driver.aclose()`` closes it.
     """
 
-    def __init__(self, settings: clients.Settings, client: AsyncClient | None = None) -> None:
+    def __init__(self, settings: Settings, client: AsyncClient | None = None) -> None:
         super().__init__(settings)
         self._client = client
         self._owns_client = client is None
@@ -296,7 +298,7 @@ class AsyncFirestoreDriver(_Plans, AsyncDriverBase):
         loop = asyncio.get_running_loop()
         if self._client is None or (self._owns_client and self._loop is not loop):
             with storage_errors(self.settings.target, "connect"):
-                self._client = clients.new_async_client(self.settings)
+                self._client = new_async_client(self.settings)
             self._loop = loop
         return self._client
 
@@ -304,7 +306,7 @@ class AsyncFirestoreDriver(_Plans, AsyncDriverBase):
         """Close the client this driver created (a client passed in stays open)."""
         client, self._client = self._client, None
         if client is not None and self._owns_client and self._loop is asyncio.get_running_loop():
-            await clients.close_async_client(client)
+            await close_async_client(client)
 
     async def _run(self, key: str, plan: Plan[Step, T]) -> T:
         if "google.cloud.firestore" not in sys.modules:

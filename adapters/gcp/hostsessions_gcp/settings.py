@@ -1,32 +1,23 @@
-"""Firestore clients: created on first use, one per process and settings.
+"""Where the sessions live: project, database, collection, and the timeout of each call.
 
-Importing ``google.cloud.firestore`` costs a noticeable part of a second, so nothing here
-imports it until a driver makes its first call: a cold start that never touches a
-session never pays for it. Sync clients are shared by every driver with the same
-settings in a process (gRPC channels are thread-safe); a forked worker makes its own,
-since a gRPC channel does not survive ``fork``. Async clients are bound to the event
-loop they were created in, so each async driver makes its own inside the running loop.
+Plain data only, no SDK import: the adapter reads these from the environment at start-up,
+and the driver turns them into a client (:mod:`hostsessions_gcp.client`) when the first
+session needs storage.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hostsessions import SessionConfigError
-from hostsessions.drivers.base import ClientCache
 
 from .errors import Target
-
-if TYPE_CHECKING:
-    from google.cloud.firestore import AsyncClient, Client
 
 DEFAULT_COLLECTION = "hostsessions"
 #: Seconds one driver call may take, retries of transient failures included.
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_DATABASE = "(default)"
-EMULATOR_HOST_VAR = "FIRESTORE_EMULATOR_HOST"
 
 
 @dataclass(frozen=True)
@@ -80,40 +71,3 @@ def settings_from_client(client: Any, collection: str, timeout: float) -> Settin
         timeout=timeout,
         credentials=getattr(client, "_credentials", None),
     )
-
-
-_shared: ClientCache[tuple[Any, ...], Client] = ClientCache()
-
-
-def shared_client(settings: Settings) -> Client:
-    """The process's sync client for these settings, created on first use."""
-    # Variables read when a client is made are part of the key, so tests that point
-    # clients at an emulator (or another project) get a client that follows them.
-    key = (
-        os.getpid(),
-        settings.project or os.environ.get("GOOGLE_CLOUD_PROJECT"),
-        settings.database,
-        id(settings.credentials),
-        os.environ.get(EMULATOR_HOST_VAR),
-    )
-    return _shared.get(key, lambda: _new_client(settings))
-
-
-def _new_client(settings: Settings) -> Client:
-    from google.cloud import firestore
-
-    return firestore.Client(**settings.client_options())
-
-
-def new_async_client(settings: Settings) -> AsyncClient:
-    """A fresh async client, bound to the event loop that is running now."""
-    from google.cloud import firestore
-
-    return firestore.AsyncClient(**settings.client_options())
-
-
-async def close_async_client(client: AsyncClient) -> None:
-    """Close the gRPC channel an async client opened, if it opened one."""
-    api = getattr(client, "_firestore_api_internal", None)
-    if api is not None:
-        await api.transport.close()
