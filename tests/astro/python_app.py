@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from hostsessions import URL, AsyncSession, CookieOptions, SessionConfig
 from hostsessions.asgi import SessionMiddleware
-from hostsessions.codec import UNDEFINED, JSBigInt, JSMap
+from hostsessions.codec import UNDEFINED, JSBigInt, JSMap, JSOpaque
 
 COOKIE_NAME = "astro-session"  # Astro's default, shared by both sides
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -72,6 +72,8 @@ def describe(value: Any) -> dict[str, Any]:
         return {"t": "Array", "v": [describe(item) for item in value]}
     if kind is dict:
         return {"t": "object", "v": {k: describe(v) for k, v in value.items()}}
+    if kind is JSOpaque:
+        return {"t": f"opaque {value.tag}"}
     return {"t": f"unexpected {kind.__qualname__}"}
 
 

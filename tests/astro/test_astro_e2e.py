@@ -140,6 +140,18 @@ def test_an_astro_read_modify_write_keeps_every_python_value_and_type(browser: B
     assert keys_seen(browser, "astro") == canonical(expected)
 
 
+def test_a_js_type_python_has_none_for_survives_a_python_save(browser: Browser) -> None:
+    browser.post("/astro/set-samples")  # a Float32Array
+
+    assert keys_seen(browser, "py") == {"samples": {"t": "opaque Float32Array"}}
+    browser.post("/py/update?key=visits")
+
+    assert keys_seen(browser, "astro") == {
+        "samples": {"t": "Float32Array", "v": ["1.5", "-2"]},
+        "visits": {"t": "number", "v": 1},
+    }
+
+
 def test_a_python_save_keeps_a_change_astro_made_after_python_read(
     browser: Browser, store: Store
 ) -> None:

@@ -38,6 +38,9 @@ export function describe(value) {
 	if (value instanceof Date) return { t: 'Date', v: value.toISOString() };
 	if (value instanceof URL) return { t: 'URL', v: value.href };
 	if (value instanceof Uint8Array) return { t: 'Uint8Array', v: [...value] };
+	if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+		return { t: value.constructor.name, v: [...value].map(String) };
+	}
 	if (value instanceof Map) return { t: 'Map', v: [...value].map(([k, v]) => [describe(k), describe(v)]) };
 	if (value instanceof Set) return { t: 'Set', v: [...value].map(describe) };
 	if (Array.isArray(value)) return { t: 'Array', v: value.map(describe) };
