@@ -48,25 +48,25 @@ class AzureTablesDriver(DriverBase):
         return AsyncAzureTablesDriver(self.settings)
 
     def _client(self) -> TableClient:
-        from . import sdk
+        from .client import sync_client
 
-        return sdk.sync_client(self.settings)
+        return sync_client(self.settings)
 
     def _call(self, operation: plans.Step) -> Any:
-        from . import sdk
+        from .client import call_for
 
-        method, args, kwargs, result_of = sdk.call_for(operation)
+        method, args, kwargs, result_of = call_for(operation)
         return result_of(getattr(self._client(), method)(*args, **kwargs))
 
     def _perform(self, operation: plans.Step) -> Any:
         from azure.core.exceptions import AzureError
 
-        from . import sdk
+        from .errors import outcome_of_failure
 
         try:
             return self._call(operation)
         except AzureError as error:
-            return sdk.outcome_of_failure(operation, error, self.settings)
+            return outcome_of_failure(operation, error, self.settings)
 
     def _run(self, plan: plans.Plan[T]) -> T:
         return run_sync(plan, self._perform)
@@ -104,7 +104,7 @@ class AzureTablesDriver(DriverBase):
         """
         from azure.core.exceptions import AzureError, ResourceNotFoundError
 
-        from . import sdk
+        from .errors import storage_error
 
         now = time.time() if now is None else now
         client = self._client()
@@ -119,7 +119,7 @@ class AzureTablesDriver(DriverBase):
         except ResourceNotFoundError:
             return 0  # no table yet, so no sessions
         except AzureError as error:
-            raise sdk.storage_error("list expired sessions", error, self.settings) from error
+            raise storage_error("list expired sessions", error, self.settings) from error
         removed = 0
         for pk, etag in expired:
             try:
@@ -148,7 +148,7 @@ class AsyncAzureTablesDriver(AsyncDriverBase):
         return f"AsyncAzureTablesDriver({self.settings.location})"
 
     def _client(self) -> AsyncTableClient:
-        from . import sdk
+        from .client import async_client
 
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
@@ -156,30 +156,31 @@ class AsyncAzureTablesDriver(AsyncDriverBase):
             # Forget clients of loops that have ended: nothing can close them any more.
             for old in [old for old in self._clients if old.is_closed()]:
                 del self._clients[old]
-            client = self._clients[loop] = sdk.async_client(self.settings)
+            client = self._clients[loop] = async_client(self.settings)
         return client
 
     async def _call(self, operation: plans.Step) -> Any:
-        from . import sdk
+        from .client import call_for
 
-        method, args, kwargs, result_of = sdk.call_for(operation)
+        method, args, kwargs, result_of = call_for(operation)
         return result_of(await getattr(self._client(), method)(*args, **kwargs))
 
     async def _perform(self, operation: plans.Step) -> Any:
         from azure.core.exceptions import AzureError
 
-        from . import sdk
+        from .errors import outcome_of_failure
 
         try:
             return await self._call(operation)
         except AzureError as error:
-            return sdk.outcome_of_failure(operation, error, self.settings)
+            return outcome_of_failure(operation, error, self.settings)
 
     async def _run(self, plan: plans.Plan[T]) -> T:
-        if "hostsessions_azure.sdk" not in sys.modules:
+        if "hostsessions_azure.errors" not in sys.modules:
             # The SDK and aiohttp take a fraction of a second to import: not on the event
             # loop, where it would hold up every request, session or not.
-            await asyncio.to_thread(importlib.import_module, "hostsessions_azure.sdk")
+            await asyncio.to_thread(importlib.import_module, "hostsessions_azure.client")
+            await asyncio.to_thread(importlib.import_module, "hostsessions_azure.errors")
         return await run_async(plan, self._perform)
 
     async def read(self, key: str) -> Record | None:

@@ -1,4 +1,5 @@
-"""Everything that touches the Azure SDK: clients, credentials, calls and their failures.
+"""The Azure SDK's clients: credentials, one sync client per process and settings, and
+the client call each plan step makes.
 
 Imported only when a driver first needs storage, so ``import hostsessions_azure`` (and
 the core's start-up) never loads azure-data-tables or aiohttp.
@@ -15,36 +16,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from azure.core import MatchConditions
-from azure.core.exceptions import (
-    AzureError,
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceExistsError,
-    ResourceModifiedError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-)
 from azure.data.tables import TableClient, UpdateMode
 from azure.data.tables.aio import TableClient as AsyncTableClient
 
 from hostsessions.drivers.base import ClientCache
-from hostsessions.errors import SessionConfigError, SessionStorageError
+from hostsessions.errors import SessionConfigError
 
 from . import layout
-from .plans import (
-    Create,
-    CreateTable,
-    Delete,
-    Exists,
-    Get,
-    Mismatch,
-    Replace,
-    Step,
-    TableMissing,
-)
+from .plans import Create, CreateTable, Get, Replace, Step
 from .settings import TableSettings
-
-ROLE = "Storage Table Data Contributor"
 
 _sync_clients: ClientCache[TableSettings, TableClient] = ClientCache()
 
@@ -167,66 +147,3 @@ def _nothing(result: Any) -> None:
 
 def _etag(metadata: Any) -> str:
     return str(metadata["etag"])
-
-
-def outcome_of_failure(operation: Step, error: AzureError, settings: TableSettings) -> None:
-    """What a failed call means: None (nothing there, which is an answer), an
-    :class:`~hostsessions_azure.plans.Outcome` raised for the plan, or a
-    SessionStorageError for the user."""
-    if isinstance(error, ResourceModifiedError):
-        raise Mismatch() from None
-    if isinstance(error, ResourceExistsError):
-        if isinstance(operation, CreateTable):
-            return None  # another instance created it first
-        if isinstance(operation, Create):
-            raise Exists() from None
-    if isinstance(error, ResourceNotFoundError):
-        if isinstance(operation, Get | Delete):
-            return None  # no entity, or no table yet: either way no session
-        if isinstance(operation, Replace):
-            raise Mismatch() from None  # the entity was deleted since it was read
-        if isinstance(operation, Create):
-            raise TableMissing() from None
-    raise storage_error(_verb(operation), error, settings) from error
-
-
-def _verb(operation: Step) -> str:
-    verbs = {
-        Get: "read a session",
-        Create: "create a session",
-        Replace: "write a session",
-        Delete: "delete a session",
-        CreateTable: "create its table",
-    }
-    return verbs[type(operation)]
-
-
-def storage_error(
-    action: str, error: BaseException, settings: TableSettings
-) -> SessionStorageError:
-    """A SessionStorageError saying what failed, where, and how to fix it (never a secret)."""
-    where = settings.location
-    status = getattr(error, "status_code", None)
-    code = str(getattr(error, "error_code", None) or "")
-    if isinstance(error, ServiceRequestError):
-        fix = (
-            "the storage account could not be reached: check the account name or endpoint "
-            "and the network (for local runs, start Azurite's table service)"
-        )
-    elif isinstance(error, ClientAuthenticationError) and status is None:
-        fix = (
-            "no credential could sign in: enable the app's managed identity, sign in with "
-            "'az login' locally, or use a connection string"
-        )
-    elif status == 403 and "Authorization" in code:
-        fix = (
-            f"the identity may not use this table: grant it the '{ROLE}' role on the storage "
-            "account (infra/azure/main.bicep does)"
-        )
-    elif status in (401, 403):
-        fix = "the account key or SAS token was refused: check the connection string"
-    elif isinstance(error, HttpResponseError):
-        fix = f"the service answered {status} {code or 'with an error'}"
-    else:
-        fix = f"{type(error).__name__}"
-    return SessionStorageError(f"Azure Table storage could not {action} in {where}: {fix}")
