@@ -15,6 +15,14 @@ from .drivers.base import AnyDriver, AsyncClosable, Closable
 from .state import SessionState
 from .storage import AsyncStore, SyncStore, async_store, async_twin, check_driver, sync_store
 
+__all__ = [
+    "GONE_BODY",
+    "GONE_REASON",
+    "GONE_STATUS",
+    "SessionManager",
+    "warn_if_cookie_lost",
+]
+
 logger = logging.getLogger("hostsessions")
 
 # What the middleware answers instead of the app's response when its own save finds that

@@ -9,7 +9,7 @@ Rules of this module: a *plan* is a generator that yields *steps* and returns a 
   performing it raises an :class:`Exception`, the runner throws that exception into the
   plan at the ``yield`` instead, so a plan handles a failure with an ordinary
   ``try``/``except`` around the ``yield``, and a failure it does not handle leaves the
-  runner as it would any call. (:class:`BaseException`\\ s such as ``KeyboardInterrupt``
+  runner as it would any call. (Other base exceptions, such as ``KeyboardInterrupt``
   and cancellation are not thrown in: they end the run at once.)
 - What the plan returns is what the runner returns.
 

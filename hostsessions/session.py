@@ -13,6 +13,11 @@ from .plans import run_async, run_sync
 from .state import Delete, Program, Read, Retire, SessionState, Sleep, Step, Write
 from .storage import AsyncStore, SyncStore
 
+__all__ = [
+    "AsyncSession",
+    "Session",
+]
+
 T = TypeVar("T")
 D = TypeVar("D")
 StoreT = TypeVar("StoreT", SyncStore, AsyncStore)

@@ -1,10 +1,31 @@
 """The session's state machine: no I/O, no threads, no event loop.
 
-Every operation that may need storage is a *program*: a generator that yields the
-storage steps it needs (:class:`Read`, :class:`Write`, :class:`Delete`, :class:`Sleep`)
-and receives their results. The sync and async shells in :mod:`hostsessions.session`
-run the same programs against a store, so the rules (lazy loading, per-key TTL, the
-operation log and its replay on write conflicts) are written once, here.
+Rules of this module: everything that decides what a session holds, which ID it has,
+what is read and written and when, lives here, and nothing here does I/O. The shells
+(:mod:`hostsessions.session`) and the middlewares only run what this module decides.
+
+- An operation that never needs storage (``set``, ``delete``, ``destroy``, ``touch``) is a
+  plain method: it changes the state and returns.
+- An operation that may need storage is a *program*, a :class:`~hostsessions.plans.Plan`
+  that yields steps (:data:`Step`) and is sent each step's result:
+
+  ========================  =============================================================
+  step it yields            what it is sent back
+  ========================  =============================================================
+  :class:`Read`             the :class:`~hostsessions.drivers.Record`, or None
+  :class:`Write`            the new version (``str``); a conflict is *thrown in* as
+                            :class:`~hostsessions.drivers.WriteConflict`
+  :class:`Retire`           as :class:`Write` (a tombstone replaces the record)
+  :class:`Delete`           None; a conflict is thrown in as ``WriteConflict``
+  :class:`Sleep`            None, once ``seconds`` have passed
+  ========================  =============================================================
+
+  Any other exception a store raises is thrown in too, and the programs let it
+  propagate. The shells run programs with :func:`hostsessions.plans.run_sync` and
+  :func:`~hostsessions.plans.run_async`; ``tests/test_state_programs.py`` runs them by hand.
+- A request remembers the operations it made (the op log), never just the resulting map,
+  so a save that meets a conflict re-reads and replays them on the fresh record.
+- Each program's docstring says what it yields, what it returns and what it raises.
 """
 
 from __future__ import annotations
@@ -31,6 +52,27 @@ from .errors import (
 from .ids import is_valid_session_id, new_session_id
 from .plans import Plan
 from .url import URL
+
+__all__ = [
+    "BACKOFF_CAP",
+    "BACKOFF_FIRST",
+    "GONE_KEY",
+    "GONE_SECONDS",
+    "TOKEN_HISTORY",
+    "Delete",
+    "Program",
+    "Read",
+    "Retire",
+    "SessionState",
+    "Sleep",
+    "Step",
+    "Write",
+    "backoff_delay",
+    "decode_entries",
+    "encode_entries",
+    "latest_expiry",
+    "new_write_token",
+]
 
 logger = logging.getLogger("hostsessions")
 
@@ -404,6 +446,12 @@ class SessionState:
         return _MISSING
 
     def get(self, key: str, default: Any) -> Program[Any]:
+        """The live value of ``key``, or ``default``.
+
+        Yields at most one :class:`Read` (of the cookie's record, the first time anything
+        is read); none when this request set or deleted ``key`` itself, or has no cookie.
+        Returns the value. Raises nothing of its own.
+        """
         self.touched = True
         if not self._loaded:
             local = self._local_slot(key)
@@ -417,12 +465,15 @@ class SessionState:
         return slot.value
 
     def live_items(self) -> Program[list[tuple[str, Any]]]:
+        """Every live ``(key, value)`` pair: yields the one :class:`Read` of
+        :meth:`load_current` if the record is not loaded yet; returns the list."""
         self.touched = True
         yield from self.load_current()
         now_ms = self._now_ms()
         return [(key, slot.value) for key, slot in self._view.items() if not slot.expired(now_ms)]
 
     def has(self, key: str) -> Program[bool]:
+        """Whether ``key`` holds a live value: :meth:`get`'s steps; returns a bool."""
         marker = object()
         value = yield from self.get(key, marker)
         return value is not marker
@@ -430,6 +481,12 @@ class SessionState:
     def update(
         self, key: str, function: Callable[[Any], Any], default: Any, ttl: float | None
     ) -> Program[Any]:
+        """Replace ``key``'s value with ``function(current)`` and save at once.
+
+        Yields :meth:`load_current`'s :class:`Read`, then :meth:`save`'s steps (on a
+        conflict ``function`` runs again on the fresh value). Returns the value stored.
+        Raises what :meth:`save` raises, and whatever ``function`` raises.
+        """
         self.touched = True
         yield from self.load_current()
         op = _Op(key, None, function, default, ttl)
@@ -459,6 +516,8 @@ class SessionState:
         self._view[op.key] = op.slot
 
     def regenerate(self) -> Program[None]:
+        """Give the session a new ID, keeping its data (the old record is retired at the
+        next save). Yields :meth:`load_current`'s :class:`Read` only; returns None."""
         self.touched = True
         yield from self.load_current()
         if self._id is None and not self._ops:
@@ -483,6 +542,11 @@ class SessionState:
         yield from self.save()
 
     def load(self, session_id: str) -> Program[bool]:
+        """Point this request at the stored session ``session_id``.
+
+        Yields one :class:`Read` of that record (none for a malformed ID). Returns True
+        when it exists and decodes, else False and the state is unchanged.
+        """
         self.touched = True
         if not is_valid_session_id(session_id):
             return False

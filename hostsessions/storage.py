@@ -25,6 +25,21 @@ from .drivers.base import (
 )
 from .errors import SessionConfigError
 
+__all__ = [
+    "DRIVER_THREADS",
+    "UNVERSIONED",
+    "AsyncStore",
+    "SyncStore",
+    "async_store",
+    "async_twin",
+    "check_driver",
+    "in_driver_thread",
+    "is_async",
+    "is_versioned",
+    "sync_store",
+    "takes_tokens",
+]
+
 # asyncio and concurrent.futures (with ssl, which asyncio loads) are imported where they
 # are used, never at module level: a WSGI app with a sync driver never needs them, and
 # on a serverless cold start they cost more than the rest of hostsessions together.
