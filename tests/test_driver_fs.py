@@ -28,6 +28,7 @@ from hostsessions.drivers import fs_driver
 from hostsessions.drivers.base import Record, WriteConflict
 from hostsessions.drivers.fs_driver import (
     DEFAULT_MAX_PAYLOAD_BYTES,
+    SPARES_PER_FOLDER,
     STALE_TEMP_SECONDS,
     AsyncFsDriver,
     FsDriver,
@@ -508,7 +509,7 @@ def test_fsync_false_never_flushes(base: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.mark.parametrize("swap", ["exchange", "rename"])
-def test_overwrites_leave_only_the_record_and_the_lock(
+def test_overwrites_leave_the_record_the_lock_and_at_most_a_few_spare_files(
     base: Path, monkeypatch: pytest.MonkeyPatch, swap: str
 ) -> None:
     if swap == "rename":
@@ -517,12 +518,59 @@ def test_overwrites_leave_only_the_record_and_the_lock(
     key = new_key()
     version = None
     for n in range(20):
-        version = driver.write(key, f"v{n}", expires_at=None, expected_version=version)
-    assert driver.read(key) == Record("v19", version, None)
-    assert {p.name for p in record_path(base, key).parent.iterdir()} == {
-        ".lock",
-        record_path(base, key).name,
-    }
+        version = driver.write(
+            key, f"v{n}" * (n % 7 + 1), expires_at=None, expected_version=version
+        )
+    assert driver.read(key) == Record("v19" * 6, version, None)
+    folder = record_path(base, key).parent
+    names = {p.name for p in folder.iterdir()}
+    assert {".lock", record_path(base, key).name} <= names
+    spares = {name for name in names if name.endswith(".tmp")}
+    if swap == "rename":
+        assert spares == set(), "os.replace leaves nothing behind"
+    else:
+        # The swapped-out files are rewritten for the next records, not freed and made anew.
+        assert 1 <= len(spares) <= SPARES_PER_FOLDER
+    assert names - spares == {".lock", record_path(base, key).name}
+
+
+def test_a_spare_file_that_is_removed_meanwhile_is_not_missed(base: Path) -> None:
+    driver = FsDriver(base)
+    key = new_key()
+    version = driver.write(key, "one", expires_at=None, expected_version=None)
+    version = driver.write(key, "two", expires_at=None, expected_version=version)
+    for spare in record_path(base, key).parent.glob("*.tmp"):
+        spare.unlink()  # another process's sweep, say
+    version = driver.write(key, "three", expires_at=None, expected_version=version)
+    assert driver.read(key) == Record("three", version, None)
+
+
+def test_a_spare_file_rewritten_with_a_shorter_record_holds_only_that_record(
+    base: Path,
+) -> None:
+    driver = FsDriver(base)
+    key = new_key()
+    version = None
+    for payload in ("long " * 2000, "long " * 2000, "short", "short"):
+        version = driver.write(key, payload, expires_at=None, expected_version=version)
+        assert driver.read(key) == Record(payload, version, None)
+    sizes = {p.stat().st_size for p in record_path(base, key).parent.glob("*.session")}
+    assert len(sizes) == 1
+
+
+def test_stale_spare_files_are_swept_like_any_temporary_file(base: Path) -> None:
+    driver = FsDriver(base)
+    key = new_key()
+    version = driver.write(key, "one", expires_at=None, expected_version=None)
+    driver.write(key, "two", expires_at=None, expected_version=version)
+    spares = list(record_path(base, key).parent.glob("*.tmp"))
+    assert spares
+    aged = time.time() - STALE_TEMP_SECONDS - 60
+    for spare in spares:
+        os.utime(spare, (aged, aged))
+    driver.sweep()
+    assert list(record_path(base, key).parent.glob("*.tmp")) == []
+    assert driver.get_item(key) == "two"
 
 
 @POSIX_ONLY
