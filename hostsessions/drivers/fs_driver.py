@@ -6,7 +6,7 @@ Layout under ``base`` (created with mode 0o700 on the first write)::
       3f/                                   fan-out folder: first 2 hex digits of the name
         .lock                               lock file of this folder (flock)
         3fa94c...e1.session                 one record (mode 0o600)
-        .3fa94c...e1.session.8c1d....tmp    a write in progress (or left by a crash)
+        .3fa94c...e1.session.8c1d....tmp    a write in progress, a kept file, or a leftover
 
 A record's file name is the SHA-256 hex digest of its session ID, so no part of a key
 ever reaches a path, names have the same length whatever the ID, the 256 folders fill
@@ -29,10 +29,12 @@ torn or empty, whenever the writing process dies. The version check and that ste
 conditional write happen under an exclusive ``flock`` on the folder's ``.lock`` file,
 which serialises writers across threads and processes (several server workers may share
 ``base``). The lock is held only for the check and the swap: the payload is written
-before it is taken. On Linux the swap is ``renameat2(RENAME_EXCHANGE)`` followed by an
-unlink of the old file: on ext4 a plain rename over an existing file makes the kernel
-start writing the new file's data out at once (``auto_da_alloc``), which costs more than
-everything else a request does. Elsewhere it is :func:`os.replace`. On Windows,
+before it is taken. On Linux the swap is ``renameat2(RENAME_EXCHANGE)``: on ext4 a plain
+rename over an existing file makes the kernel start writing the new file's data out at
+once (``auto_da_alloc``), which costs more than everything else a request does. The file
+swapped out is kept (a few per folder, for a limited time) and the folder's next record
+is written into it, because freeing a file whose data reached the disk can take
+milliseconds. Elsewhere the swap is :func:`os.replace`. On Windows,
 ``msvcrt.locking`` takes the place of ``flock`` (best effort: untested there). ``base``
 must be on a local filesystem: network filesystems may not honour the lock.
 
