@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -60,3 +62,20 @@ def load_module(path: Path, name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@contextmanager
+def asgi_client(app: Any, through: str) -> Iterator[Any]:
+    """A client that keeps cookies, for an ASGI app: ``through="testclient"`` is Starlette's
+    (and FastAPI's) TestClient, ``through="uvicorn"`` a real server on 127.0.0.1."""
+    import httpx
+    from starlette.testclient import TestClient
+
+    from hostsessions.testing.server import serve_asgi
+
+    if through == "testclient":
+        with TestClient(app) as client:
+            yield client
+    else:
+        with serve_asgi(app) as url, httpx.Client(base_url=url) as client:
+            yield client

@@ -8,16 +8,16 @@ import importlib.util
 import re
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from litestar.testing import TestClient as LitestarTestClient
-from starlette.testclient import TestClient
 
 from hostsessions.testing.server import serve_asgi
+
+from .helpers import asgi_client
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 MARKER = re.compile(r"^<!-- test -->\n```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -61,16 +61,7 @@ def test_the_pages_mark_their_runnable_examples() -> None:
 
 @pytest.fixture(params=["testclient", "uvicorn"])
 def serve(request: pytest.FixtureRequest) -> Any:
-    @contextmanager
-    def run(app: Any) -> Iterator[httpx.Client]:
-        if request.param == "testclient":
-            with TestClient(app) as client:
-                yield client
-        else:
-            with serve_asgi(app) as url, httpx.Client(base_url=url) as client:
-                yield client
-
-    return run
+    return lambda app: asgi_client(app, request.param)
 
 
 def test_starlette_cart_with_login(serve: Any, tmp_path: Path) -> None:

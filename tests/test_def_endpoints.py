@@ -23,7 +23,7 @@ from hostsessions.asgi import SessionMiddleware, get_session, get_sync_session
 from hostsessions.testing import holds_no_session
 from hostsessions.testing.server import serve_asgi
 
-from .helpers import CountingDriver
+from .helpers import CountingDriver, asgi_client
 
 
 def starlette_app(driver: Any) -> Starlette:
@@ -68,13 +68,8 @@ def driver() -> CountingDriver:
 
 @pytest.fixture(params=["testclient", "uvicorn"])
 def client(request: pytest.FixtureRequest, driver: CountingDriver) -> Iterator[httpx.Client]:
-    app = starlette_app(driver)
-    if request.param == "testclient":
-        with TestClient(app) as test_client:
-            yield test_client
-    else:
-        with serve_asgi(app) as url, httpx.Client(base_url=url) as real_client:
-            yield real_client
+    with asgi_client(starlette_app(driver), request.param) as client:
+        yield client
 
 
 def test_starlette_def_endpoints_get_values(client: httpx.Client, driver: CountingDriver) -> None:

@@ -37,7 +37,7 @@ from hostsessions.testing.server import (
     serve_asgi,
 )
 
-from .helpers import CountingDriver
+from .helpers import CountingDriver, asgi_client
 
 
 async def dump(request: Request) -> Response:
@@ -143,13 +143,8 @@ def driver() -> CountingDriver:
 
 @pytest.fixture(params=["testclient", "uvicorn"])
 def client(request: pytest.FixtureRequest, driver: CountingDriver) -> Iterator[httpx.Client]:
-    app = dict_app(driver)
-    if request.param == "testclient":
-        with TestClient(app) as test_client:
-            yield test_client
-    else:
-        with serve_asgi(app) as url, httpx.Client(base_url=url) as real_client:
-            yield real_client
+    with asgi_client(dict_app(driver), request.param) as client:
+        yield client
 
 
 def stored(driver: CountingDriver, session_id: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from hostsessions.testing.server import (
     serve_asgi,
 )
 
-from .helpers import CountingDriver
+from .helpers import CountingDriver, asgi_client
 
 CART = SessionKey("cart", list[str])
 
@@ -95,13 +95,8 @@ def driver() -> CountingDriver:
 
 @pytest.fixture(params=["testclient", "uvicorn"])
 def client(request: pytest.FixtureRequest, driver: CountingDriver) -> Iterator[httpx.Client]:
-    app = shop_app(driver)
-    if request.param == "testclient":
-        with TestClient(app) as test_client:
-            yield test_client
-    else:
-        with serve_asgi(app) as url, httpx.Client(base_url=url) as real_client:
-            yield real_client
+    with asgi_client(shop_app(driver), request.param) as client:
+        yield client
 
 
 def test_async_dependency_keeps_the_cart(client: httpx.Client) -> None:

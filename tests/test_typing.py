@@ -1,5 +1,8 @@
-"""Typed session keys, checked on a sample as a user's editor would: by mypy --strict and
-by pyright in strict mode, which must agree on every revealed type and rejected call."""
+"""The typed API, checked on samples as a user's editor would: by mypy --strict and by
+pyright in strict mode, which must agree on every revealed type and rejected call.
+
+``session_keys_sample.py``: typed session keys. ``async_session_sample.py``: awaited
+``AsyncSession`` calls are typed, and their results used without ``await`` are rejected."""
 
 from __future__ import annotations
 
@@ -10,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-SAMPLE = Path(__file__).parent / "typing" / "session_keys_sample.py"
+SAMPLES = sorted((Path(__file__).parent / "typing").glob("*_sample.py"))
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def expectations() -> tuple[dict[int, str], set[int]]:
+def expectations(sample: Path) -> tuple[dict[int, str], set[int]]:
     revealed: dict[int, str] = {}
     rejected: set[int] = set()
-    for number, line in enumerate(SAMPLE.read_text().splitlines(), start=1):
+    for number, line in enumerate(sample.read_text().splitlines(), start=1):
         if "# E: " in line:
             revealed[number] = line.split("# E: ", 1)[1].strip()
         elif line.rstrip().endswith("# rejected"):
@@ -25,7 +28,7 @@ def expectations() -> tuple[dict[int, str], set[int]]:
     return revealed, rejected
 
 
-def run_mypy() -> list[tuple[int, str, str]]:
+def run_mypy(sample: Path) -> list[tuple[int, str, str]]:
     result = subprocess.run(
         [
             sys.executable,
@@ -36,7 +39,7 @@ def run_mypy() -> list[tuple[int, str, str]]:
             "--hide-error-context",
             "--no-error-summary",
             "--show-error-codes",
-            str(SAMPLE),
+            str(sample),
         ],
         capture_output=True,
         text=True,
@@ -54,12 +57,12 @@ def run_mypy() -> list[tuple[int, str, str]]:
     return found
 
 
-def run_pyright() -> list[tuple[int, str, str]]:
+def run_pyright(sample: Path) -> list[tuple[int, str, str]]:
     pyright = Path(sys.executable).parent / "pyright"
     if not pyright.exists():
         pytest.fail("pyright is missing: it is in the dev group (bash scripts/bootstrap)")
     result = subprocess.run(
-        [str(pyright), "--pythonpath", sys.executable, str(SAMPLE)],
+        [str(pyright), "--pythonpath", sys.executable, str(sample)],
         capture_output=True,
         text=True,
         check=False,
@@ -83,10 +86,11 @@ def normalise(revealed: str) -> str:
     return re.sub(r"'\] \| Literal\['", "', '", text)  # Literal['a'] | Literal['b']
 
 
+@pytest.mark.parametrize("sample", SAMPLES, ids=[sample.stem for sample in SAMPLES])
 @pytest.mark.parametrize("checker", [run_mypy, run_pyright], ids=["mypy", "pyright"])
-def test_checker_infers_key_types_and_rejects_wrong_values(checker) -> None:  # type: ignore[no-untyped-def]
-    revealed, rejected = expectations()
-    found = checker()
+def test_checker_infers_types_and_rejects_wrong_uses(checker, sample: Path) -> None:  # type: ignore[no-untyped-def]
+    revealed, rejected = expectations(sample)
+    found = checker(sample)
     reveals = {line: normalise(text) for line, kind, text in found if kind == "reveal"}
     errors: dict[int, list[str]] = {}
     for line, kind, text in found:
