@@ -17,6 +17,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -202,18 +203,29 @@ def transcripts(page: str, *, django: bool) -> list[Transcript]:
     return found
 
 
-def wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 60) -> None:
+def wait_until_serving(port: int, process: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Until *this* server says it listens on ``port`` and the port answers: another
+    process may hold the port (the machine is shared), and must not be mistaken for it."""
+    assert process.stdout is not None
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout or ()), daemon=True)
+    reader.start()
+    address = f"127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise AssertionError(f"the server exited with {process.returncode}:\n{output}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing answered on port {port} within {timeout:.0f}s")
+            reader.join(timeout=5)
+            raise AssertionError(f"the server exited with {process.returncode}:\n{''.join(output)}")
+        if any(address in line for line in output):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    time.sleep(0.2)  # a server that lost the port to another exits now
+                    if process.poll() is None:
+                        return
+            except OSError:
+                pass
+        time.sleep(0.1)
+    raise AssertionError(f"the server did not listen on {address} within {timeout:.0f}s")
 
 
 def same_output(shown: str, printed: str) -> bool:
@@ -246,11 +258,12 @@ def run_transcript(transcript: Transcript, port: int, cwd: Path) -> None:
 def started(argv: list[str], cwd: Path, port: int) -> Iterator[None]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTSESSIONS_")}
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env["PYTHONUNBUFFERED"] = "1"  # the "listening on" line arrives as it is printed
     process = subprocess.Popen(
         argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
-        wait_for_port(port, process)
+        wait_until_serving(port, process)
         yield
     finally:
         stop_process(process)
