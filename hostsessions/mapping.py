@@ -23,9 +23,10 @@ from collections.abc import Callable, ItemsView, Iterator, MutableMapping, Value
 from typing import Any
 
 from . import codec
+from ._payload import IMMUTABLE
 from .errors import SessionSerializationError
 from .session import Session
-from .state import _IMMUTABLE, SessionState
+from .state import SessionState
 from .storage import SyncStore
 
 #: Chooses the lifetime of a key being set: ``ttl(key, value)`` in seconds, or None for
@@ -69,7 +70,7 @@ class SessionMapping(MutableMapping[str, Any]):
 
     def _hand_out(self, key: str, value: Any) -> Any:
         """The object the app gets for ``value``, the core's current value of ``key``."""
-        if type(value) in _IMMUTABLE:
+        if type(value) in IMMUTABLE:
             self._tracked.pop(key, None)
             return value
         tracked = self._tracked.get(key)
@@ -104,7 +105,7 @@ class SessionMapping(MutableMapping[str, Any]):
     def set(self, key: str, value: Any, *, ttl: float | None = None) -> None:
         """``session[key] = value`` with this key's own lifetime in seconds."""
         self.session.set(key, value, ttl=ttl)
-        if type(value) in _IMMUTABLE:
+        if type(value) in IMMUTABLE:
             self._tracked.pop(key, None)
         else:
             self._tracked[key] = _Tracked(value, codec.stringify(value), None)

@@ -37,21 +37,29 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeAlias, TypeVar
 
-from . import codec
+from ._payload import (
+    EMPTY_PAYLOAD,
+    IMMUTABLE,
+    MISSING,
+    PRIMITIVES,
+    Slot,
+    decode_entries,
+    encode_entries,
+    encode_value,
+    fresh_copy,
+    latest_expiry,
+    single_entry_payload,
+)
 from .config import DEFAULT_RETRY_BUDGET
 from .drivers.base import Record, WriteConflict
 from .errors import (
     SessionGoneError,
-    SessionSerializationError,
     SessionStorageError,
-    SessionTooLargeError,
 )
 from .ids import is_valid_session_id, new_session_id
 from .plans import Plan
-from .url import URL
 
 __all__ = [
     "BACKOFF_CAP",
@@ -116,8 +124,6 @@ Step = Read | Write | Retire | Delete | Sleep
 #: run it with :func:`hostsessions.plans.run_sync` or :func:`~hostsessions.plans.run_async`.
 Program: TypeAlias = Plan[Step, T]
 
-_MISSING: Any = object()
-
 # Retry pacing after a write conflict: full jitter over an exponential cap.
 BACKOFF_FIRST = 0.005
 BACKOFF_CAP = 1.0
@@ -154,118 +160,17 @@ GONE_KEY = "hostsessions:gone"
 GONE_SECONDS = 60.0
 
 
-# Values of these types cannot be changed in place, so handing one out leaves the stored
-# copy intact and it can be written back without decoding the record again.
-_PRIMITIVES = frozenset({str, int, float, bool, type(None)})
-_IMMUTABLE = _PRIMITIVES | {
-    bytes,
-    datetime,
-    URL,
-    codec.JSBigInt,
-    codec.JSUndefined,
-    codec.JSOpaque,
-}
-
-
-class _Slot:
-    """One key's value and expiry.
-
-    ``encoded`` is the value's devalue form (:class:`codec.Encoded`): the slots of the
-    stored record for a value read from the store, the encoding made at ``set`` for a
-    value set in this request. A save copies it into the new record, so a value is never
-    encoded twice, an entry nobody changed is written back exactly as it was stored, and
-    what the app did in place to an object it got never reaches the store (changes are
-    made with ``set``). A value set in this request is decoded only if it is read, so a
-    write-only request never decodes anything. Primitives and other immutable values are
-    their own snapshot and may have no ``encoded`` form.
-    """
-
-    __slots__ = ("_value", "encoded", "expires_ms")
-
-    def __init__(self, value: Any, encoded: codec.Encoded | None, expires_ms: int | None) -> None:
-        self._value = value
-        self.encoded = encoded
-        self.expires_ms = expires_ms
-
-    @property
-    def value(self) -> Any:
-        if self._value is _MISSING:
-            assert self.encoded is not None
-            self._value = codec.decode(self.encoded)
-        return self._value
-
-    def stored_form(self) -> Any:
-        """What a save writes: the encoded form, or the immutable value itself."""
-        if self.encoded is not None:
-            return self.encoded
-        assert type(self._value) in _IMMUTABLE, "a mutable value always has its encoded form"
-        return self._value
-
-    def expired(self, now_ms: int) -> bool:
-        return self.expires_ms is not None and self.expires_ms <= now_ms
-
-
 @dataclass(slots=True)
 class _Op:
     """A change this request made, kept so it can be replayed on fresher data."""
 
     key: str
-    slot: _Slot | None  # None: a delete
+    slot: Slot | None  # None: a delete
     update: Callable[[Any], Any] | None = None
     default: Any = None
     ttl: float | None = None
     result: Any = None  # what the update function returned on its latest run
     touch: bool = False  # re-stamp the keys (see SessionState.touch); ``result``: the expiry
-
-
-def _encode(key: str, value: Any) -> codec.Encoded:
-    try:
-        return codec.encode(value)
-    except SessionTooLargeError:
-        raise  # the codec's size limit: too large, whichever limit came first
-    except SessionSerializationError as exc:
-        raise SessionSerializationError(f"cannot store session key {key!r}: {exc}") from exc
-
-
-def decode_entries(payload: str) -> dict[str, _Slot] | None:
-    """The stored map of key -> {data, expires}, or None when the payload is not one."""
-    try:
-        data, encoded = codec.parse_record(payload)
-    except SessionSerializationError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    entries: dict[str, _Slot] = {}
-    for key, entry in data.items():
-        if not isinstance(key, str) or not isinstance(entry, dict) or "data" not in entry:
-            return None
-        expires = entry.get("expires")
-        if expires is codec.UNDEFINED:
-            expires = None  # Astro writes {data, expires: undefined} for a key without TTL
-        if expires is not None and (
-            isinstance(expires, bool) or not isinstance(expires, int | float)
-        ):
-            return None
-        entries[key] = _Slot(
-            entry["data"], encoded.get(key), None if expires is None else int(expires)
-        )
-    return entries
-
-
-def latest_expiry(payload: str) -> float | None:
-    """When the session in ``payload`` expires as a whole (epoch seconds): the latest of its
-    keys' expiries. None when it never does: a key without expiry, no keys at all, or a
-    payload that is not a session (which is kept for the core to judge when it reads it)."""
-    entries = decode_entries(payload)
-    if not entries or any(slot.expires_ms is None for slot in entries.values()):
-        return None
-    return max(slot.expires_ms for slot in entries.values() if slot.expires_ms is not None) / 1000
-
-
-def encode_entries(entries: dict[str, _Slot]) -> str:
-    return codec.stringify_record(
-        [(key, slot.stored_form(), slot.expires_ms) for key, slot in entries.items()]
-    )
 
 
 class SessionState:
@@ -288,13 +193,13 @@ class SessionState:
         self._loaded = self._claimed_id is None  # no cookie: known to be empty, no read needed
         self._base_version: str | None = None  # None: the record does not exist yet
         self._base_token: str | None = None  # the write tokens stored with the record
-        self._base_entries: dict[str, _Slot] = {}  # the stored record, decoded once
-        self._view: dict[str, _Slot] = {}
+        self._base_entries: dict[str, Slot] = {}  # the stored record, decoded once
+        self._view: dict[str, Slot] = {}
         self._ops: list[_Op] = []
         self._pending_deletes: list[tuple[str, str | None]] = []
         # regenerate(): the record the session moves away from, and the version read
         self._moved_from: tuple[str, str] | None = None
-        # destroy(): records to replace by tombstones, with the version read (_MISSING: none)
+        # destroy(): records to replace by tombstones, with the version read (MISSING: none)
         self._destroying: list[tuple[str, Any]] = []
         self._force_write = False
         self._forget_cookie = False
@@ -369,14 +274,14 @@ class SessionState:
 
     def set(self, key: str, value: Any, ttl: float | None) -> None:
         self.touched = True
-        if type(value) in _PRIMITIVES:
+        if type(value) in PRIMITIVES:
             # always storable and immutable: the value is its own snapshot
-            slot = _Slot(value, None, self._expiry_ms(ttl))
+            slot = Slot(value, None, self._expiry_ms(ttl))
         else:
-            encoded = _encode(key, value)
+            encoded = encode_value(key, value)
             # an immutable value is its own snapshot: no need to decode it again later
-            snapshot = value if type(value) in _IMMUTABLE else _MISSING
-            slot = _Slot(snapshot, encoded, self._expiry_ms(ttl))
+            snapshot = value if type(value) in IMMUTABLE else MISSING
+            slot = Slot(snapshot, encoded, self._expiry_ms(ttl))
         self._ops.append(_Op(key, slot))
         self._note_lifetime(key, ttl)
         if self._loaded:
@@ -421,7 +326,7 @@ class SessionState:
         target = self._id or self._claimed_id
         if target is not None:
             version = self._base_version if target == self._id and self._loaded else None
-            self._destroying.append((target, _MISSING if version is None else version))
+            self._destroying.append((target, MISSING if version is None else version))
         self._id = self._claimed_id = None
         self._reset(loaded=True)
         self._forget_cookie = True
@@ -438,12 +343,12 @@ class SessionState:
 
     # ---- programs: operations that may need storage ----------------------------------------
 
-    def _local_slot(self, key: str) -> _Slot | Any | None:
-        """The value this request last set or deleted for ``key``; _MISSING if it did neither."""
+    def _local_slot(self, key: str) -> Slot | Any | None:
+        """The value this request last set or deleted for ``key``; MISSING if it did neither."""
         for op in reversed(self._ops):
             if op.key == key and not op.touch:
                 return op.slot
-        return _MISSING
+        return MISSING
 
     def get(self, key: str, default: Any) -> Program[Any]:
         """The live value of ``key``, or ``default``.
@@ -455,7 +360,7 @@ class SessionState:
         self.touched = True
         if not self._loaded:
             local = self._local_slot(key)
-            if local is _MISSING:
+            if local is MISSING:
                 yield from self.load_current()
             else:
                 return default if local is None or local.expired(self._now_ms()) else local.value
@@ -506,13 +411,11 @@ class SessionState:
         if current is None or current.expired(now_ms):
             # a fresh copy each run: a function that changes its argument in place must not
             # change the default the next replay starts from
-            value = op.default
-            if type(value) not in _IMMUTABLE:
-                value = codec.decode(_encode(op.key, value))
+            value = fresh_copy(op.key, op.default)
         else:
             value = current.value
         op.result = op.update(value)
-        op.slot = _Slot(_MISSING, _encode(op.key, op.result), self._expiry_ms(op.ttl))
+        op.slot = Slot(MISSING, encode_value(op.key, op.result), self._expiry_ms(op.ttl))
         self._view[op.key] = op.slot
 
     def regenerate(self) -> Program[None]:
@@ -596,7 +499,7 @@ class SessionState:
         self._adopt(record, entries)
         self._replay()
 
-    def _adopt(self, record: Record, entries: dict[str, _Slot]) -> None:
+    def _adopt(self, record: Record, entries: dict[str, Slot]) -> None:
         self._base_version = record.version
         self._base_token = record.token
         self._base_entries = entries
@@ -619,7 +522,7 @@ class SessionState:
 
     # ---- saving ----------------------------------------------------------------------------
 
-    def _record_expires_at(self, entries: dict[str, _Slot]) -> float | None:
+    def _record_expires_at(self, entries: dict[str, Slot]) -> float | None:
         if not entries:
             ttl_ms = self._expiry_ms(None)
             return None if ttl_ms is None else ttl_ms / 1000
@@ -630,7 +533,7 @@ class SessionState:
             latest = max(latest, slot.expires_ms)
         return latest / 1000
 
-    def _compose(self) -> tuple[str, float | None, dict[str, _Slot]]:
+    def _compose(self) -> tuple[str, float | None, dict[str, Slot]]:
         """The payload to store: the stored data, with this request's changes."""
         now_ms = self._now_ms()
         entries = {
@@ -696,7 +599,7 @@ class SessionState:
                 self._ops = []
                 break
             payload, expires_at, entries = self._compose()
-            if self._base_version is None and not self._force_write and payload == _EMPTY:
+            if self._base_version is None and not self._force_write and payload == EMPTY_PAYLOAD:
                 self._ops = []  # a new session that ended up empty is not worth a record
                 self._id = None
                 break
@@ -778,8 +681,7 @@ class SessionState:
         both kinds are the same record)."""
         now_ms = self._now_ms()
         until_ms = now_ms + int(GONE_SECONDS * 1000)
-        entry = {"data": until_ms, "expires": now_ms}
-        return codec.stringify(codec.JSMap({GONE_KEY: entry})), until_ms / 1000
+        return single_entry_payload(GONE_KEY, until_ms, now_ms), until_ms / 1000
 
     def _retire_moved(self, deadline: float, attempt: int) -> Program[bool]:
         """After regenerate() wrote the new record: tombstone the old one, if it is still as
@@ -814,7 +716,7 @@ class SessionState:
         """Replace a destroyed session's record by a tombstone, whatever it holds now."""
         payload, expires_at = self._tombstone("destroyed")
         expected: str | None = None
-        if version is _MISSING:
+        if version is MISSING:
             current = yield Read(key)
             if not _is_live_session(current, self._now_ms()):
                 return
@@ -856,18 +758,18 @@ class SessionState:
         self._view = {k: s for k, s in self._base_entries.items() if not s.expired(now_ms)}
 
 
-def _live_entries(record: Record | None, now_ms: int) -> dict[str, _Slot] | None:
+def _live_entries(record: Record | None, now_ms: int) -> dict[str, Slot] | None:
     """The decoded entries of ``record``; None when there is no record or it is undecodable."""
     if record is None:
         return None
     return decode_entries(record.payload)
 
 
-def _is_tombstone(entries: dict[str, _Slot]) -> bool:
+def _is_tombstone(entries: dict[str, Slot]) -> bool:
     return GONE_KEY in entries and len(entries) == 1
 
 
-def _tombstone_lasts(entries: dict[str, _Slot], now_ms: int) -> bool:
+def _tombstone_lasts(entries: dict[str, Slot], now_ms: int) -> bool:
     """Whether a tombstone still stands (a store that does not expire records, such as
     fs-lite, may keep one past its end)."""
     until = entries[GONE_KEY].value
@@ -880,14 +782,11 @@ def _is_live_session(record: Record | None, now_ms: int) -> bool:
     return entries is not None and not _is_tombstone(entries)
 
 
-_EMPTY = codec.stringify(codec.JSMap())
-
-
 def _restamped(
-    entries: dict[str, _Slot], expires_ms: int | None, keep: set[str]
-) -> dict[str, _Slot]:
+    entries: dict[str, Slot], expires_ms: int | None, keep: set[str]
+) -> dict[str, Slot]:
     """``entries`` expiring at ``expires_ms``, except the keys in ``keep``."""
     return {
-        key: slot if key in keep else _Slot(slot._value, slot.encoded, expires_ms)
+        key: slot if key in keep else slot.with_expiry(expires_ms)
         for key, slot in entries.items()
     }

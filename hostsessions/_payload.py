@@ -1,0 +1,154 @@
+"""The stored payload: a session's entries to and from their devalue form.
+
+Rules of this module: it alone knows how a session sits in a record (a Map from key to
+``{data, expires}``, as Astro stores it) and how a value is kept between its decoded and
+encoded forms; the state machine (:mod:`hostsessions.state`) never touches the codec
+directly. No I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from . import codec
+from .errors import SessionSerializationError, SessionTooLargeError
+from .url import URL
+
+__all__ = [
+    "EMPTY_PAYLOAD",
+    "IMMUTABLE",
+    "MISSING",
+    "PRIMITIVES",
+    "Slot",
+    "decode_entries",
+    "encode_entries",
+    "encode_value",
+    "fresh_copy",
+    "latest_expiry",
+    "single_entry_payload",
+]
+
+#: A slot's value not decoded yet.
+MISSING: Any = object()
+
+# Values of these types cannot be changed in place, so handing one out leaves the stored
+# copy intact and it can be written back without decoding the record again.
+PRIMITIVES = frozenset({str, int, float, bool, type(None)})
+IMMUTABLE = PRIMITIVES | {
+    bytes,
+    datetime,
+    URL,
+    codec.JSBigInt,
+    codec.JSUndefined,
+    codec.JSOpaque,
+}
+
+
+class Slot:
+    """One key's value and expiry.
+
+    ``encoded`` is the value's devalue form (:class:`codec.Encoded`): the slots of the
+    stored record for a value read from the store, the encoding made at ``set`` for a
+    value set in this request. A save copies it into the new record, so a value is never
+    encoded twice, an entry nobody changed is written back exactly as it was stored, and
+    what the app did in place to an object it got never reaches the store (changes are
+    made with ``set``). A value set in this request is decoded only if it is read, so a
+    write-only request never decodes anything. Primitives and other immutable values are
+    their own snapshot and may have no ``encoded`` form.
+    """
+
+    __slots__ = ("_value", "encoded", "expires_ms")
+
+    def __init__(self, value: Any, encoded: codec.Encoded | None, expires_ms: int | None) -> None:
+        self._value = value
+        self.encoded = encoded
+        self.expires_ms = expires_ms
+
+    @property
+    def value(self) -> Any:
+        if self._value is MISSING:
+            assert self.encoded is not None
+            self._value = codec.decode(self.encoded)
+        return self._value
+
+    def stored_form(self) -> Any:
+        """What a save writes: the encoded form, or the immutable value itself."""
+        if self.encoded is not None:
+            return self.encoded
+        assert type(self._value) in IMMUTABLE, "a mutable value always has its encoded form"
+        return self._value
+
+    def expired(self, now_ms: int) -> bool:
+        return self.expires_ms is not None and self.expires_ms <= now_ms
+
+    def with_expiry(self, expires_ms: int | None) -> Slot:
+        """The same value, expiring at ``expires_ms``."""
+        return Slot(self._value, self.encoded, expires_ms)
+
+
+def encode_value(key: str, value: Any) -> codec.Encoded:
+    """``value``'s encoded form, or SessionSerializationError naming ``key``."""
+    try:
+        return codec.encode(value)
+    except SessionTooLargeError:
+        raise  # the codec's size limit: too large, whichever limit came first
+    except SessionSerializationError as exc:
+        raise SessionSerializationError(f"cannot store session key {key!r}: {exc}") from exc
+
+
+def decode_entries(payload: str) -> dict[str, Slot] | None:
+    """The stored map of key -> {data, expires}, or None when the payload is not one."""
+    try:
+        data, encoded = codec.parse_record(payload)
+    except SessionSerializationError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    entries: dict[str, Slot] = {}
+    for key, entry in data.items():
+        if not isinstance(key, str) or not isinstance(entry, dict) or "data" not in entry:
+            return None
+        expires = entry.get("expires")
+        if expires is codec.UNDEFINED:
+            expires = None  # Astro writes {data, expires: undefined} for a key without TTL
+        if expires is not None and (
+            isinstance(expires, bool) or not isinstance(expires, int | float)
+        ):
+            return None
+        entries[key] = Slot(
+            entry["data"], encoded.get(key), None if expires is None else int(expires)
+        )
+    return entries
+
+
+def latest_expiry(payload: str) -> float | None:
+    """When the session in ``payload`` expires as a whole (epoch seconds): the latest of its
+    keys' expiries. None when it never does: a key without expiry, no keys at all, or a
+    payload that is not a session (which is kept for the core to judge when it reads it)."""
+    entries = decode_entries(payload)
+    if not entries or any(slot.expires_ms is None for slot in entries.values()):
+        return None
+    return max(slot.expires_ms for slot in entries.values() if slot.expires_ms is not None) / 1000
+
+
+def encode_entries(entries: dict[str, Slot]) -> str:
+    return codec.stringify_record(
+        [(key, slot.stored_form(), slot.expires_ms) for key, slot in entries.items()]
+    )
+
+
+#: The payload of a session with no keys (a new session that ends up empty is not stored).
+EMPTY_PAYLOAD = codec.stringify(codec.JSMap())
+
+
+def single_entry_payload(key: str, data: int, expires_ms: int) -> str:
+    """The payload of a session holding only ``key`` (the tombstone's shape)."""
+    return codec.stringify(codec.JSMap({key: {"data": data, "expires": expires_ms}}))
+
+
+def fresh_copy(key: str, value: Any) -> Any:
+    """A copy of ``value`` no caller can change in place (an immutable value is its own)."""
+    if type(value) in IMMUTABLE:
+        return value
+    return codec.decode(encode_value(key, value))
