@@ -73,6 +73,11 @@ class CountingDriver:
         self.counter.hit("remove")
         self.inner.delete(key, expected_version=expected_version)
 
+    def close(self) -> None:
+        """Closes ``inner``'s connections, if it keeps any (the Redis driver's pool)."""
+        if callable(getattr(self.inner, "close", None)):
+            self.inner.close()
+
 
 class AsyncCountingDriver:
     """:class:`CountingDriver` for an async driver."""
@@ -98,6 +103,11 @@ class AsyncCountingDriver:
     async def delete(self, key: str, *, expected_version: str | None = None) -> None:
         self.counter.hit("remove")
         await self.inner.delete(key, expected_version=expected_version)
+
+    async def aclose(self) -> None:
+        """Closes ``inner``'s connections at lifespan shutdown, if it keeps any."""
+        if callable(getattr(self.inner, "aclose", None)):
+            await self.inner.aclose()
 
 
 def _config(kind: str) -> tuple[SessionConfig, Counter]:

@@ -31,17 +31,13 @@ from urllib.parse import urlsplit
 
 sys.dont_write_bytecode = True
 
+from hostsessions_bench import AsyncCountingDriver, Counter, CountingDriver  # noqa: E402
+
 from hostsessions import AsyncSession, CookieOptions, Session, SessionConfig  # noqa: E402
 from hostsessions import drivers as hs_drivers  # noqa: E402
-from hostsessions.drivers import Record  # noqa: E402
 
 #: The lifetime every library gets, in seconds.
 LIFETIME = 14 * 24 * 3600
-
-
-class Counter(dict[str, int]):
-    def hit(self, key: str) -> None:
-        self[key] = self.get(key, 0) + 1
 
 
 def redis_url(db: int) -> str:
@@ -53,66 +49,6 @@ def redis_url(db: int) -> str:
 
 
 # ------------------------------------------------------------------------- hostsessions
-
-
-class CountingAsyncDriver:
-    """Counts the calls that reach an async driver (``AsyncRedisDriver``)."""
-
-    def __init__(self, inner: Any, counter: Counter) -> None:
-        self.inner = inner
-        self.counter = counter
-
-    async def read(self, key: str) -> Record | None:
-        self.counter.hit("read")
-        record: Record | None = await self.inner.read(key)
-        return record
-
-    async def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
-    ) -> str:
-        self.counter.hit("write")
-        version: str = await self.inner.write(
-            key, payload, expires_at=expires_at, expected_version=expected_version
-        )
-        return version
-
-    async def delete(self, key: str, *, expected_version: str | None = None) -> None:
-        self.counter.hit("remove")
-        await self.inner.delete(key, expected_version=expected_version)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-class CountingDriver:
-    """Counts the calls that reach a sync driver (``RedisDriver``)."""
-
-    blocking = True
-
-    def __init__(self, inner: Any, counter: Counter) -> None:
-        self.inner = inner
-        self.counter = counter
-
-    def read(self, key: str) -> Record | None:
-        self.counter.hit("read")
-        record: Record | None = self.inner.read(key)
-        return record
-
-    def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
-    ) -> str:
-        self.counter.hit("write")
-        version: str = self.inner.write(
-            key, payload, expires_at=expires_at, expected_version=expected_version
-        )
-        return version
-
-    def delete(self, key: str, *, expected_version: str | None = None) -> None:
-        self.counter.hit("remove")
-        self.inner.delete(key, expected_version=expected_version)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _hs_config(driver: Any) -> SessionConfig:
@@ -145,7 +81,7 @@ def make_hs_redis_asgi() -> Any:
         return PlainTextResponse(str(await session.get("n", 0)))
 
     counter = Counter()
-    driver = CountingAsyncDriver(hs_drivers.redis(redis_url(1)).to_async(), counter)
+    driver = AsyncCountingDriver(hs_drivers.redis(redis_url(1)).to_async(), counter)
     app = Starlette(
         routes=[Route("/a", a), Route("/b", b), Route("/r", r)],
         middleware=[Middleware(SessionMiddleware, config=_hs_config(driver))],
