@@ -79,3 +79,25 @@ def asgi_client(app: Any, through: str) -> Iterator[Any]:
     else:
         with serve_asgi(app) as url, httpx.Client(base_url=url) as client:
             yield client
+
+
+def _count_visits(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    from hostsessions.wsgi import ENVIRON_KEY
+
+    count = environ[ENVIRON_KEY].update("visits", lambda n: (n or 0) + 1)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(count).encode()]
+
+
+def assert_config_keeps_a_visitors_session(config: Any) -> None:
+    """A WSGI app on ``config``, served for real, counts one visitor's visits and starts a
+    new visitor afresh: what a user's first test of an adapter's session-config fixture does."""
+    import httpx
+
+    from hostsessions.testing.server import serve_wsgi
+    from hostsessions.wsgi import SessionMiddleware
+
+    app = SessionMiddleware(_count_visits, config)
+    with serve_wsgi(app) as url, httpx.Client(base_url=url) as client:
+        assert [client.get("/").text for _ in range(3)] == ["1", "2", "3"]
+        assert httpx.get(url).text == "1", "a new visitor starts a session of their own"
