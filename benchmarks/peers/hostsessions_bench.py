@@ -133,6 +133,12 @@ def _driver(kind: str) -> tuple[CountingDriver, Counter]:
 
 
 def _starlette(kind: str, *, dict_session: bool = False) -> Any:
+    config, counter = _config(kind)
+    return starlette_app(config, counter, dict_session=dict_session)
+
+
+def starlette_app(config: SessionConfig, counter: Counter, *, dict_session: bool = False) -> Any:
+    """The Starlette app on ``config``, whose driver counts its calls in ``counter``."""
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.requests import Request
@@ -163,7 +169,6 @@ def _starlette(kind: str, *, dict_session: bool = False) -> Any:
     async def r_dict(request: Request) -> PlainTextResponse:
         return PlainTextResponse(str(request.session.get("n", 0)))
 
-    config, counter = _config(kind)
     routes = (
         [Route("/a", a), Route("/b", b_dict), Route("/r", r_dict)]
         if dict_session
@@ -196,11 +201,18 @@ def make_asgi_dict_app() -> Any:
 
 
 def _flask(kind: str) -> Any:
+    config, counter = _config(kind)
+    return flask_app(f"hostsessions_{kind}", config, counter)
+
+
+def flask_app(name: str, config: SessionConfig, counter: Counter) -> Any:
+    """The Flask app ``name``, its WSGI app wrapped in hostsessions on ``config``, whose
+    driver counts its calls in ``counter``."""
     from flask import Flask, request
 
     from hostsessions.wsgi import ENVIRON_KEY, SessionMiddleware
 
-    app = Flask(f"hostsessions_{kind}")
+    app = Flask(name)
 
     def session() -> Session:
         return cast(Session, request.environ[ENVIRON_KEY])
@@ -219,7 +231,6 @@ def _flask(kind: str) -> Any:
     def r() -> str:
         return str(session().get("n", 0))
 
-    config, counter = _config(kind)
     app.wsgi_app = SessionMiddleware(app.wsgi_app, config)  # type: ignore[method-assign]
     app.peer_counter = counter  # type: ignore[attr-defined]
     return app

@@ -26,14 +26,20 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 sys.dont_write_bytecode = True
 
-from hostsessions_bench import AsyncCountingDriver, Counter, CountingDriver  # noqa: E402
+from hostsessions_bench import (  # noqa: E402
+    AsyncCountingDriver,
+    Counter,
+    CountingDriver,
+    flask_app,
+    starlette_app,
+)
 
-from hostsessions import AsyncSession, CookieOptions, Session, SessionConfig  # noqa: E402
+from hostsessions import CookieOptions, SessionConfig  # noqa: E402
 from hostsessions import drivers as hs_drivers  # noqa: E402
 
 #: The lifetime every library gets, in seconds.
@@ -59,67 +65,16 @@ def _hs_config(driver: Any) -> SessionConfig:
 
 def make_hs_redis_asgi() -> Any:
     """Starlette + hostsessions, redis driver (asyncio)."""
-    from starlette.applications import Starlette
-    from starlette.middleware import Middleware
-    from starlette.requests import Request
-    from starlette.responses import PlainTextResponse
-    from starlette.routing import Route
-
-    from hostsessions.asgi import SessionMiddleware
-
-    async def a(request: Request) -> PlainTextResponse:
-        return PlainTextResponse("ok")
-
-    async def b(request: Request) -> PlainTextResponse:
-        session = cast(AsyncSession, request.session)
-        n = await session.get("n", 0) + 1
-        session.set("n", n)
-        return PlainTextResponse(str(n))
-
-    async def r(request: Request) -> PlainTextResponse:
-        session = cast(AsyncSession, request.session)
-        return PlainTextResponse(str(await session.get("n", 0)))
-
     counter = Counter()
     driver = AsyncCountingDriver(hs_drivers.redis(redis_url(1)).to_async(), counter)
-    app = Starlette(
-        routes=[Route("/a", a), Route("/b", b), Route("/r", r)],
-        middleware=[Middleware(SessionMiddleware, config=_hs_config(driver))],
-    )
-    app.peer_counter = counter  # type: ignore[attr-defined]
-    return app
+    return starlette_app(_hs_config(driver), counter)
 
 
 def make_hs_redis_wsgi() -> Any:
     """Flask with its WSGI app wrapped in hostsessions, redis driver (sync)."""
-    from flask import Flask, request
-
-    from hostsessions.wsgi import ENVIRON_KEY, SessionMiddleware
-
-    app = Flask("hostsessions_redis")
-
-    def session() -> Session:
-        return cast(Session, request.environ[ENVIRON_KEY])
-
-    @app.get("/a")
-    def a() -> str:
-        return "ok"
-
-    @app.get("/b")
-    def b() -> str:
-        n = session().get("n", 0) + 1
-        session().set("n", n)
-        return str(n)
-
-    @app.get("/r")
-    def r() -> str:
-        return str(session().get("n", 0))
-
     counter = Counter()
     driver = CountingDriver(hs_drivers.redis(redis_url(1)), counter)
-    app.wsgi_app = SessionMiddleware(app.wsgi_app, _hs_config(driver))  # type: ignore[method-assign]
-    app.peer_counter = counter  # type: ignore[attr-defined]
-    return app
+    return flask_app("hostsessions_redis", _hs_config(driver), counter)
 
 
 # ---------------------------------------------------------------------------- the peers
