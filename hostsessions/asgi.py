@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, NamedTuple
 
 from .config import SessionConfig
-from .cookies import session_id_from_cookie_header
 from .errors import SessionGoneError
 from .manager import GONE_BODY, GONE_STATUS, SessionManager, warn_if_cookie_lost
 from .mapping import SessionMapping, loaded_session
@@ -130,24 +129,20 @@ class SessionMiddleware:
         self.dict_session = dict_session
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self.app(scope, receive, self._closing_on_shutdown(send))
-            return
-        if scope["type"] not in ("http", "websocket"):
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            if kind == "lifespan":
+                send = self._closing_on_shutdown(send)
             await self.app(scope, receive, send)
             return
-        manager = self.manager
-        request = _request_headers(scope)
-        state = manager.new_state(
-            session_id_from_cookie_header(request.cookie, manager.config.cookie.name)
-        )
-        session = AsyncSession(state, manager.async_store)
+        state = self.manager.state_from_cookie(_cookie_header(scope))
+        session = AsyncSession(state, self.manager.async_store)
         scope[SCOPE_KEY] = session
         scope[_LOOP_KEY] = asyncio.get_running_loop()
         view: SessionMapping | None = None
         if self.dict_session:
             # dict operations cannot await: read the stored session now, once
-            await session._run(state.load_current())
+            await session.run_program(state.load_current())
             scope[_DICT_KEY] = view = SessionMapping(loaded_session(state))
         if self.scope_key not in scope:
             scope[self.scope_key] = session if view is None else view
@@ -156,36 +151,18 @@ class SessionMiddleware:
 
         async def send_with_session(message: Message) -> None:
             nonlocal started, replaced
-            kind = message["type"]
             if replaced:
                 return  # the rest of the app's response: already answered
+            kind = message["type"]
             if kind in _START_MESSAGES:
                 started = True
-                if view is not None:
-                    view.record_in_place_changes()
-                if state.dirty:
-                    try:
-                        await session.save()
-                    except SessionGoneError:
-                        if kind != "http.response.start":
-                            raise
+                # A session the app never used (and no dict view) adds nothing to the response.
+                if view is not None or state.touched:
+                    ready = await self._respond(scope, message, session, view, send)
+                    if ready is None:
                         replaced = True
-                        await send(_gone_response_start())
-                        await send({"type": "http.response.body", "body": GONE_BODY})
                         return
-                set_cookie = manager.response_cookie(
-                    state,
-                    scope.get("scheme", "http"),
-                    request.host,
-                    x_forwarded_proto=request.x_forwarded_proto,
-                    forwarded=request.forwarded,
-                )
-                if set_cookie is not None or state.touched:
-                    headers: list[tuple[bytes, bytes]] = list(message.get("headers") or ())
-                    if set_cookie is not None:
-                        headers.append((b"set-cookie", set_cookie.encode("latin-1")))
-                    headers.append((b"vary", b"Cookie"))
-                    message = {**message, "headers": headers}
+                    message = ready
             elif (view is not None or state.dirty) and (
                 kind == "websocket.close"
                 or (kind == "http.response.body" and not message.get("more_body", False))
@@ -196,6 +173,45 @@ class SessionMiddleware:
         await self.app(scope, receive, send_with_session)
         if started and (view is not None or state.dirty):
             await _late_save(session, view)
+
+    async def _respond(
+        self,
+        scope: Scope,
+        message: Message,
+        session: AsyncSession,
+        view: SessionMapping | None,
+        send: Send,
+    ) -> Message | None:
+        """The start of the response, once the session is saved: with its Set-Cookie and
+        ``Vary: Cookie``. None when the save found the session gone and a 409 went out."""
+        state = session.state
+        if view is not None:
+            view.record_in_place_changes()
+        if state.dirty:
+            try:
+                await session.run_program(state.save())
+            except SessionGoneError:
+                if message["type"] != "http.response.start":
+                    raise
+                await send(_gone_response_start())
+                await send({"type": "http.response.body", "body": GONE_BODY})
+                return None
+        decision = self.manager.cookie_decision(state)
+        if decision is None and not state.touched:
+            return message
+        headers: list[tuple[bytes, bytes]] = list(message.get("headers") or ())
+        if decision is not None:
+            request = _request_headers(scope)
+            set_cookie = self.manager.cookie_header(
+                decision,
+                scope.get("scheme", "http"),
+                request.host,
+                x_forwarded_proto=request.x_forwarded_proto,
+                forwarded=request.forwarded,
+            )
+            headers.append((b"set-cookie", set_cookie.encode("latin-1")))
+        headers.append((b"vary", b"Cookie"))
+        return {**message, "headers": headers}
 
     def _closing_on_shutdown(self, send: Send) -> Send:
         """Close the driver's connections when the server shuts down."""
@@ -219,28 +235,38 @@ def _gone_response_start() -> Message:
 
 
 async def _late_save(session: AsyncSession, view: SessionMapping | None) -> None:
+    """A save after the response started (changes made while streaming)."""
     if view is not None:
         view.record_in_place_changes()
-    if session._state.dirty:
-        warn_if_cookie_lost(session._state)
-        await session.save()
+    state = session.state
+    if state.dirty:
+        warn_if_cookie_lost(state)
+        await session.run_program(state.save())
+
+
+def _cookie_header(scope: Scope) -> str | None:
+    """The request's Cookie header, read alone since every request needs it (an HTTP/2
+    client may split it into several fields, RFC 9113 8.2.3: they are joined)."""
+    cookie: str | None = None
+    for name, value in scope.get("headers") or ():
+        if name == b"cookie":
+            text = value.decode("latin-1")
+            cookie = text if cookie is None else f"{cookie}; {text}"
+    return cookie
 
 
 class _RequestHeaders(NamedTuple):
-    cookie: str | None
     host: str | None
     x_forwarded_proto: str | None
     forwarded: str | None
 
 
 def _request_headers(scope: Scope) -> _RequestHeaders:
-    """The request headers the session needs, in one pass."""
-    cookies: list[str] = []
+    """The request headers the Secure rule needs, in one pass: read only when the response
+    sets or expires the cookie."""
     host = x_forwarded_proto = forwarded = None
     for name, value in scope.get("headers") or ():
-        if name == b"cookie":
-            cookies.append(value.decode("latin-1"))
-        elif name == b"host":
+        if name == b"host":
             host = value.decode("latin-1")
         elif name == b"x-forwarded-proto":
             x_forwarded_proto = value.decode("latin-1")
@@ -248,5 +274,4 @@ def _request_headers(scope: Scope) -> _RequestHeaders:
             forwarded = value.decode("latin-1")
     if host is None and scope.get("server"):
         host = str(scope["server"][0])
-    cookie = "; ".join(cookies) if cookies else None
-    return _RequestHeaders(cookie, host, x_forwarded_proto, forwarded)
+    return _RequestHeaders(host, x_forwarded_proto, forwarded)

@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Literal, NamedTuple
 
 from .config import CookieOptions
 from .ids import is_valid_session_id
+
+__all__ = [
+    "DEVELOPMENT_HOSTS",
+    "DEVELOPMENT_SUFFIXES",
+    "EXPIRE_COOKIE",
+    "MAX_COOKIE_HEADER",
+    "CookieDecision",
+    "cookie_is_secure",
+    "expire_cookie_header",
+    "is_development_host",
+    "is_local_plain_http",
+    "proxy_says_https",
+    "session_id_from_cookie_header",
+    "set_cookie_header",
+]
 
 MAX_COOKIE_HEADER = 16 * 1024  # beyond any browser's limit: refuse to scan giant headers
 # Plain-http requests to these hosts get a cookie without Secure, so that development
@@ -33,6 +49,28 @@ def session_id_from_cookie_header(header: str | None, name: str) -> str | None:
             if is_valid_session_id(value):
                 return value
     return None
+
+
+class CookieDecision(NamedTuple):
+    """What a response must tell the browser about the session cookie: point it at
+    ``session_id`` (``action="set"``) or make it forget the cookie (``"expire"``, no ID).
+
+    The state machine decides (:meth:`hostsessions.state.SessionState.cookie_action`);
+    :meth:`header` writes it. A tuple, so it compares equal to ``("set", id)``.
+    """
+
+    action: Literal["set", "expire"]
+    session_id: str | None = None
+
+    def header(self, options: CookieOptions, *, secure: bool) -> str:
+        """The Set-Cookie value for this decision."""
+        if self.action == "set" and self.session_id is not None:
+            return set_cookie_header(options, self.session_id, secure=secure)
+        return expire_cookie_header(options, secure=secure)
+
+
+#: The decision to make the browser forget its session cookie.
+EXPIRE_COOKIE = CookieDecision("expire")
 
 
 def is_development_host(host: str | None) -> bool:

@@ -13,6 +13,14 @@ from __future__ import annotations
 import re
 import secrets
 
+__all__ = [
+    "ASTRO_ID_PATTERN",
+    "ID_BYTES",
+    "ID_PATTERN",
+    "is_valid_session_id",
+    "new_session_id",
+]
+
 # token_urlsafe(32) is 43 characters of base64url: 256 bits of entropy.
 ID_BYTES = 32
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")

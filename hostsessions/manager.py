@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from .adapters import DriverChoice, build_driver, choose_driver
 from .config import DriverConfig, SessionConfig
-from .cookies import cookie_is_secure, expire_cookie_header, set_cookie_header
+from .cookies import CookieDecision, cookie_is_secure, session_id_from_cookie_header
 from .drivers.base import AnyDriver, AsyncClosable, Closable
 from .state import SessionState
 from .storage import AsyncStore, SyncStore, async_store, async_twin, check_driver, sync_store
@@ -92,10 +92,58 @@ class SessionManager:
             elif isinstance(driver, Closable):
                 driver.close()
 
-    def new_state(self, cookie_id: str | None) -> SessionState:
+    def new_state(self, cookie_id: str | None, *, id_checked: bool = False) -> SessionState:
+        """A request's state for the session ``cookie_id`` names (``id_checked``: the
+        caller already checked it is well-formed, as :meth:`state_from_cookie` does)."""
         return SessionState(
-            cookie_id, default_ttl=self.config.ttl, retry_budget=self.config.retry_budget
+            cookie_id,
+            default_ttl=self.config.ttl,
+            retry_budget=self.config.retry_budget,
+            id_checked=id_checked,
         )
+
+    def state_from_cookie(self, cookie_header: str | None) -> SessionState:
+        """A request's state from its Cookie header: the ID is read, and checked, once."""
+        cookie_id = session_id_from_cookie_header(cookie_header, self.config.cookie.name)
+        return SessionState(
+            cookie_id,
+            default_ttl=self.config.ttl,
+            retry_budget=self.config.retry_budget,
+            id_checked=True,
+        )
+
+    def cookie_decision(
+        self, state: SessionState, *, max_age: int | None = None
+    ) -> CookieDecision | None:
+        """What this response must tell the browser about the cookie, if anything.
+
+        ``max_age`` stands in for the configured one when the configuration has none (a
+        Flask session marked ``permanent``): a cookie with a ``Max-Age`` is sent again
+        after each save, so that its lifetime rolls.
+        """
+        rolling = max_age is not None or self.config.cookie.max_age is not None
+        return state.cookie_action(refresh=rolling)
+
+    def cookie_header(
+        self,
+        decision: CookieDecision,
+        scheme: str,
+        host: str | None,
+        *,
+        max_age: int | None = None,
+        x_forwarded_proto: str | None = None,
+        forwarded: str | None = None,
+    ) -> str:
+        """The Set-Cookie value for ``decision``. ``scheme``, ``host``,
+        ``x_forwarded_proto`` and ``forwarded`` describe the request, for the Secure rule
+        (docs/security.md); ``max_age`` as in :meth:`cookie_decision`."""
+        options = self.config.cookie
+        if max_age is not None and options.max_age is None:
+            options = replace(options, max_age=max_age)
+        secure = cookie_is_secure(
+            options, scheme, host, x_forwarded_proto=x_forwarded_proto, forwarded=forwarded
+        )
+        return decision.header(options, secure=secure)
 
     def response_cookie(
         self,
@@ -107,22 +155,16 @@ class SessionManager:
         x_forwarded_proto: str | None = None,
         forwarded: str | None = None,
     ) -> str | None:
-        """The Set-Cookie header value this response needs, if any.
-
-        ``max_age`` stands in for the configured one when the configuration has none
-        (a Flask session marked ``permanent``). ``x_forwarded_proto`` and ``forwarded``
-        are those request headers, for the Secure rule (docs/security.md).
-        """
-        options = self.config.cookie
-        if max_age is not None and options.max_age is None:
-            options = replace(options, max_age=max_age)
-        action = state.cookie_action(refresh=options.max_age is not None)
-        if action is None:
+        """The Set-Cookie header value this response needs, if any: :meth:`cookie_decision`
+        written by :meth:`cookie_header`."""
+        decision = self.cookie_decision(state, max_age=max_age)
+        if decision is None:
             return None
-        secure = cookie_is_secure(
-            options, scheme, host, x_forwarded_proto=x_forwarded_proto, forwarded=forwarded
+        return self.cookie_header(
+            decision,
+            scheme,
+            host,
+            max_age=max_age,
+            x_forwarded_proto=x_forwarded_proto,
+            forwarded=forwarded,
         )
-        kind, session_id = action
-        if kind == "set" and session_id is not None:
-            return set_cookie_header(options, session_id, secure=secure)
-        return expire_cookie_header(options, secure=secure)

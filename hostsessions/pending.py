@@ -5,7 +5,8 @@ A coroutine is truthy, compares unequal to everything and fails late, so
 ``if request.session.get("user"):`` (code moved from a dict session) would let everybody
 in, with a RuntimeWarning as the only trace. A :class:`PendingCall` raises ``TypeError``
 at that line instead, naming the call and the fix. It holds an unstarted program, not a
-coroutine, so forgetting to await a read leaves no "never awaited" warning behind; a
+coroutine (the program runs only when it is awaited), so forgetting to await a read
+leaves no "never awaited" warning behind; a
 forgotten change (``update``, ``regenerate``, ``load``, ``save``) still warns, because
 there the change silently did not happen.
 """
@@ -13,14 +14,14 @@ there the change silently did not happen.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
-
-from .state import Program
 
 T = TypeVar("T")
 
-Runner = Callable[[Program[T]], Coroutine[Any, Any, T]]
+#: What a pending call runs when awaited: a function of its arguments that returns the
+#: iterator of the awaitable (a coroutine's, or one already done when no storage is needed).
+Start = Callable[..., Generator[Any, None, T]]
 
 NO_ARGUMENT: Any = object()  # the call took no argument worth showing in a message
 
@@ -35,20 +36,22 @@ class PendingCall(Generic[T]):
     (``asyncio.create_task`` needs ``asyncio.ensure_future`` or an ``async def`` around it).
     """
 
-    __slots__ = ("_argument", "_method", "_program", "_run", "_started")
+    __slots__ = ("_argument", "_arguments", "_method", "_start", "_started")
 
-    def __init__(self, run: Runner[T], program: Program[T], method: str, argument: Any) -> None:
-        self._run = run
-        self._program = program
+    def __init__(
+        self, start: Start[T], arguments: tuple[Any, ...], method: str, argument: Any
+    ) -> None:
+        self._start = start
+        self._arguments = arguments  # what ``start`` is called with (an unstarted program...)
         self._method = method
-        self._argument = argument
+        self._argument = argument  # what messages show of the call
         self._started = False
 
     def __await__(self) -> Generator[Any, None, T]:
         if self._started:
             raise RuntimeError(f"{self._call()} was already awaited; call it again")
         self._started = True
-        return self._run(self._program).__await__()
+        return self._start(*self._arguments)
 
     def _call(self) -> str:
         argument = "" if self._argument is NO_ARGUMENT else repr(self._argument)

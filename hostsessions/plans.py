@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeAlias, TypeVar
 
-__all__ = ["Plan", "run_async", "run_sync"]
+__all__ = ["LATER", "Plan", "run_async", "run_sync"]
 
 StepT = TypeVar("StepT")
 ResultT = TypeVar("ResultT")
@@ -32,6 +32,10 @@ ResultT = TypeVar("ResultT")
 #: A plan yielding steps of type ``StepT`` and returning a ``ResultT``; what it is sent
 #: back is each step's result, whose type depends on the step.
 Plan: TypeAlias = Generator[StepT, Any, ResultT]
+
+#: What a ``perform_now`` function of :func:`run_async` returns for a step it cannot
+#: perform without waiting.
+LATER: Any = object()
 
 
 def run_sync(plan: Plan[StepT, ResultT], perform: Callable[[StepT], object]) -> ResultT:
@@ -50,9 +54,17 @@ def run_sync(plan: Plan[StepT, ResultT], perform: Callable[[StepT], object]) -> 
 
 
 async def run_async(
-    plan: Plan[StepT, ResultT], perform: Callable[[StepT], Awaitable[object]]
+    plan: Plan[StepT, ResultT],
+    perform: Callable[[StepT], Awaitable[object]],
+    perform_now: Callable[[StepT], object] | None = None,
 ) -> ResultT:
-    """Run ``plan`` to its end, awaiting ``perform`` for each step it yields."""
+    """Run ``plan`` to its end, awaiting ``perform`` for each step it yields.
+
+    ``perform_now``, when given, is tried first: it performs a step that needs no waiting
+    at once (a call to a store that never waits on I/O) and returns its result, or returns
+    :data:`LATER` for a step that must be awaited, which then goes to ``perform``. Its
+    failures are thrown in like ``perform``'s. A step done at once costs no coroutine.
+    """
     result: object = None
     error: Exception | None = None
     while True:
@@ -61,6 +73,12 @@ async def run_async(
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
         try:
-            result, error = await perform(step), None
+            if perform_now is not None:
+                result = perform_now(step)
+                if result is LATER:
+                    result = await perform(step)
+            else:
+                result = await perform(step)
+            error = None
         except Exception as failure:
             result, error = None, failure

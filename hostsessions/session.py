@@ -4,13 +4,13 @@ the programs of :mod:`hostsessions.state` against a store."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any, Generic, TypeVar, overload
 
 from .keys import KeyedValue, SessionKey, key_name
 from .pending import NO_ARGUMENT, PendingCall, PendingChange
-from .plans import run_async, run_sync
-from .state import Delete, Program, Read, Retire, SessionState, Sleep, Step, Write
+from .plans import LATER, run_async, run_sync
+from .state import UNKNOWN, Program, Read, Retire, SessionState, Sleep, Step, Write
 from .storage import AsyncStore, SyncStore
 
 __all__ = [
@@ -34,6 +34,13 @@ class _SessionBase(Generic[StoreT]):
     def __init__(self, state: SessionState, get_store: Callable[[], StoreT]) -> None:
         self._state = state
         self._get_store = get_store
+
+    @property
+    def state(self) -> SessionState:
+        """The request's :class:`~hostsessions.state.SessionState`, for integrations (the
+        middlewares, the framework layers) that read what the response must carry or run
+        a program of their own with :meth:`run_program`. Apps use the methods instead."""
+        return self._state
 
     @property
     def id(self) -> str | None:
@@ -83,6 +90,11 @@ class Session(_SessionBase[SyncStore]):
     def _run(self, program: Program[T]) -> T:
         return run_sync(program, self._execute)
 
+    def run_program(self, program: Program[T]) -> T:
+        """Run a program of this session's :attr:`state` against its store (for
+        integrations: the middlewares save with it, a framework layer runs its own)."""
+        return self._run(program)
+
     @overload
     def get(self, key: SessionKey[T]) -> T | None: ...
 
@@ -97,11 +109,15 @@ class Session(_SessionBase[SyncStore]):
 
     def get(self, key: str | SessionKey[Any], default: Any = None) -> Any:
         """The value of ``key``, or ``default`` when it is absent or expired."""
-        return self._run(self._state.get(key_name(key), default))
+        name = key_name(key)
+        value = self._state.known_value(name, default)
+        if value is UNKNOWN:  # the first read of the request: run the program that reads
+            value = self._run(self._state.get(name, default))
+        return value
 
     def has(self, key: str | SessionKey[Any]) -> bool:
         """Whether ``key`` holds a live value."""
-        return self._run(self._state.has(key_name(key)))
+        return self.get(key, _ABSENT) is not _ABSENT
 
     def keys(self) -> list[str]:
         """The live keys."""
@@ -170,21 +186,26 @@ class Session(_SessionBase[SyncStore]):
         self._run(self._state.save())
 
 
-def _execute_on(store: SyncStore, step: Read | Write | Delete) -> Any:
-    """One storage step on a sync store."""
-    if isinstance(step, Read):
-        return store.read(step.key)
-    if isinstance(step, Retire) and not store.versioned:
-        return store.delete(step.key)  # no versions, no races to tell apart: just remove
-    if isinstance(step, Write):
+_ABSENT: Any = object()  # has(): what get() returns for a key that holds nothing
+
+
+def _execute_on(store: SyncStore, step: Step) -> Any:
+    """One storage step on a sync store (steps are only made by the state machine, so
+    their exact types are known: no isinstance chain)."""
+    kind = type(step)
+    if kind is Read:
+        return store.read(step.key)  # type: ignore[union-attr]
+    if kind is Write or (kind is Retire and store.versioned):
         return store.write(
-            step.key,
-            step.payload,
-            expires_at=step.expires_at,
-            expected_version=step.expected_version,
-            token=step.token,
+            step.key,  # type: ignore[union-attr]
+            step.payload,  # type: ignore[union-attr]
+            expires_at=step.expires_at,  # type: ignore[union-attr]
+            expected_version=step.expected_version,  # type: ignore[union-attr]
+            token=step.token,  # type: ignore[union-attr]
         )
-    return store.delete(step.key, expected_version=step.expected_version)
+    if kind is Retire:
+        return store.delete(step.key)  # type: ignore[union-attr]  # no versions: just remove
+    return store.delete(step.key, expected_version=step.expected_version)  # type: ignore[union-attr]
 
 
 class AsyncSession(_SessionBase[AsyncStore]):
@@ -194,6 +215,18 @@ class AsyncSession(_SessionBase[AsyncStore]):
 
     __slots__ = ()
 
+    def _perform_now(self, step: Step) -> Any:
+        """A storage step done at once when the store never waits on I/O (the memory
+        driver): no coroutine, no await. ``LATER`` for every other step. The store is
+        looked up at the first storage step, so a program that needs none never builds
+        the driver."""
+        if type(step) is Sleep:
+            return LATER
+        immediate = self._get_store().immediate
+        if immediate is None:
+            return LATER
+        return _execute_on(immediate, step)
+
     async def _execute(self, step: Step) -> Any:
         if isinstance(step, Sleep):
             import asyncio  # loaded already under ASGI; kept off `import hostsessions`
@@ -201,10 +234,6 @@ class AsyncSession(_SessionBase[AsyncStore]):
             await asyncio.sleep(step.seconds)
             return None
         store = self._get_store()
-        if store.immediate is not None:
-            # A store whose calls never wait on I/O (the memory driver): called directly,
-            # so a step costs this one await, not three.
-            return _execute_on(store.immediate, step)
         if isinstance(step, Read):
             return await store.read(step.key)
         if isinstance(step, Retire) and not store.versioned:
@@ -220,7 +249,21 @@ class AsyncSession(_SessionBase[AsyncStore]):
         return await store.delete(step.key, expected_version=step.expected_version)
 
     def _run(self, program: Program[T]) -> Coroutine[Any, Any, T]:
-        return run_async(program, self._execute)
+        return run_async(program, self._execute, self._perform_now)
+
+    def run_program(self, program: Program[T]) -> Coroutine[Any, Any, T]:
+        """Run a program of this session's :attr:`state` against its store (await it; for
+        integrations: the middleware saves with it, a framework layer runs its own)."""
+        return self._run(program)
+
+    def _await_program(self, program: Program[T]) -> Generator[Any, None, T]:
+        return self._run(program).__await__()
+
+    def _await_get(self, name: str, default: Any) -> Generator[Any, None, Any]:
+        value = self._state.known_value(name, default)
+        if value is UNKNOWN:  # the first read of the request: run the program that reads
+            return self._run(self._state.get(name, default)).__await__()
+        return _ready(value)
 
     @overload
     def get(self, key: SessionKey[T]) -> PendingCall[T | None]: ...
@@ -237,24 +280,27 @@ class AsyncSession(_SessionBase[AsyncStore]):
     def get(self, key: str | SessionKey[Any], default: Any = None) -> PendingCall[Any]:
         """The value of ``key``, or ``default`` when it is absent or expired (await it)."""
         name = key_name(key)
-        return PendingCall(self._run, self._state.get(name, default), "get", name)
+        return PendingCall(self._await_get, (name, default), "get", name)
 
     def has(self, key: str | SessionKey[Any]) -> PendingCall[bool]:
         """Whether ``key`` holds a live value (await it)."""
         name = key_name(key)
-        return PendingCall(self._run, self._state.has(name), "has", name)
+        return PendingCall(self._await_program, (self._state.has(name),), "has", name)
 
     def keys(self) -> PendingCall[list[str]]:
         """The live keys (await it)."""
-        return PendingCall(self._run, _keys(self._state.live_items()), "keys", NO_ARGUMENT)
+        program = _keys(self._state.live_items())
+        return PendingCall(self._await_program, (program,), "keys", NO_ARGUMENT)
 
     def values(self) -> PendingCall[list[Any]]:
         """The live values (await it)."""
-        return PendingCall(self._run, _values(self._state.live_items()), "values", NO_ARGUMENT)
+        program = _values(self._state.live_items())
+        return PendingCall(self._await_program, (program,), "values", NO_ARGUMENT)
 
     def items(self) -> PendingCall[list[tuple[str, Any]]]:
         """The live (key, value) pairs (await it)."""
-        return PendingCall(self._run, self._state.live_items(), "items", NO_ARGUMENT)
+        program = self._state.live_items()
+        return PendingCall(self._await_program, (program,), "items", NO_ARGUMENT)
 
     @overload
     def update(
@@ -297,20 +343,31 @@ class AsyncSession(_SessionBase[AsyncStore]):
         stored. ``fn`` may therefore run more than once: keep it free of side effects.
         """
         name = key_name(key)
-        return PendingChange(self._run, self._state.update(name, fn, default, ttl), "update", name)
+        program = self._state.update(name, fn, default, ttl)
+        return PendingChange(self._await_program, (program,), "update", name)
 
     def regenerate(self) -> PendingChange[None]:
         """Give the session a new ID (after a login), keeping its data (await it)."""
-        return PendingChange(self._run, self._state.regenerate(), "regenerate", NO_ARGUMENT)
+        program = self._state.regenerate()
+        return PendingChange(self._await_program, (program,), "regenerate", NO_ARGUMENT)
 
     def load(self, session_id: str) -> PendingChange[bool]:
         """Switch to the stored session ``session_id``; False if there is no such session
         (await it)."""
-        return PendingChange(self._run, self._state.load(session_id), "load", NO_ARGUMENT)
+        program = self._state.load(session_id)
+        return PendingChange(self._await_program, (program,), "load", NO_ARGUMENT)
 
     def save(self) -> PendingChange[None]:
         """Write pending changes now (the middleware does this when the response starts)."""
-        return PendingChange(self._run, self._state.save(), "save", NO_ARGUMENT)
+        program = self._state.save()
+        return PendingChange(self._await_program, (program,), "save", NO_ARGUMENT)
+
+
+def _ready(value: T) -> Generator[Any, None, T]:
+    """An awaitable's iterator that is done at once, with ``value``: an answer known
+    without storage costs no coroutine."""
+    return value
+    yield  # a generator function: finished at its first step
 
 
 def _keys(items: Program[list[tuple[str, Any]]]) -> Program[list[str]]:

@@ -31,7 +31,9 @@ what is read and written and when, lives here, and nothing here does I/O. The sh
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
+import os
 import random
 import secrets
 import time
@@ -53,6 +55,7 @@ from ._payload import (
     single_entry_payload,
 )
 from .config import DEFAULT_RETRY_BUDGET
+from .cookies import EXPIRE_COOKIE, CookieDecision
 from .drivers.base import Record, WriteConflict
 from .errors import (
     SessionGoneError,
@@ -67,6 +70,7 @@ __all__ = [
     "GONE_KEY",
     "GONE_SECONDS",
     "TOKEN_HISTORY",
+    "UNKNOWN",
     "Delete",
     "Program",
     "Read",
@@ -87,12 +91,12 @@ logger = logging.getLogger("hostsessions")
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Read:
     key: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Write:
     key: str
     payload: str
@@ -101,22 +105,29 @@ class Write:
     token: str | None = None  # stored with the record by drivers that keep write tokens
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Retire(Write):
     """Replace a record by a tombstone (see :data:`GONE_KEY`). A store without versions,
     which cannot detect races anyway, deletes the record instead."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delete:
     key: str
     expected_version: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sleep:
     seconds: float
 
+
+# Steps are plain slotted dataclasses, not frozen ones: a frozen dataclass costs several
+# times as much to make, and a request makes one per storage call. Nothing changes a step
+# once it is made.
+
+#: What :meth:`SessionState.known_value` returns when only a read can tell.
+UNKNOWN: Any = object()
 
 #: What a program yields: a storage call to make, or a pause before the next try.
 Step = Read | Write | Retire | Delete | Sleep
@@ -141,7 +152,23 @@ TOKEN_HISTORY = 8
 
 
 def new_write_token() -> str:
-    return secrets.token_urlsafe(9)
+    """A token no other write of any process makes: this process's random prefix and a
+    count. Tokens only tell writes apart (only the core writes them, next to a record), so
+    they need to be unique, not unguessable; a count costs a tenth of fresh random bytes."""
+    return f"{_token_prefix}{next(_token_count):x}"
+
+
+def _new_token_prefix() -> None:
+    global _token_prefix, _token_count
+    _token_prefix = secrets.token_urlsafe(12)  # 96 random bits per process
+    _token_count = itertools.count()
+
+
+_token_prefix = ""
+_token_count = itertools.count()
+_new_token_prefix()
+if hasattr(os, "register_at_fork"):  # a forked worker must not repeat its parent's tokens
+    os.register_at_fork(after_in_child=_new_token_prefix)
 
 
 def _token_chain(token: str, previous: str | None) -> str:
@@ -176,6 +203,30 @@ class _Op:
 class SessionState:
     """Everything one request knows about its session."""
 
+    __slots__ = (
+        "_base_entries",
+        "_base_token",
+        "_base_version",
+        "_claimed_id",
+        "_destroying",
+        "_force_write",
+        "_forget_cookie",
+        "_gone",
+        "_id",
+        "_loaded",
+        "_moved_from",
+        "_ops",
+        "_own_lifetime",
+        "_pending_deletes",
+        "_view",
+        "browser_id",
+        "clock",
+        "default_ttl",
+        "retry_budget",
+        "saved_since_cookie",
+        "touched",
+    )
+
     def __init__(
         self,
         cookie_id: str | None,
@@ -183,12 +234,20 @@ class SessionState:
         default_ttl: float | None = None,
         retry_budget: float = DEFAULT_RETRY_BUDGET,
         clock: Callable[[], float] = time.time,
+        id_checked: bool = False,
     ) -> None:
+        """``cookie_id`` is the ID the request's cookie names; a malformed one is treated
+        as absent. ``id_checked=True`` says the caller already made that check (the cookie
+        reader, :func:`hostsessions.cookies.session_id_from_cookie_header`, does), so it is
+        not made twice."""
         self.default_ttl = default_ttl
         self.retry_budget = retry_budget
         self.clock = clock
         self.browser_id = cookie_id  # what the browser holds now
-        self._claimed_id = cookie_id if is_valid_session_id(cookie_id) else None
+        if cookie_id is not None and not id_checked and not is_valid_session_id(cookie_id):
+            self._claimed_id: str | None = None
+        else:
+            self._claimed_id = cookie_id
         self._id: str | None = None
         self._loaded = self._claimed_id is None  # no cookie: known to be empty, no read needed
         self._base_version: str | None = None  # None: the record does not exist yet
@@ -237,22 +296,22 @@ class SessionState:
         """Whether another request destroyed or regenerated this request's session."""
         return self._gone
 
-    def cookie_action(self, *, refresh: bool = False) -> tuple[str, str | None] | None:
-        """("set", id), ("expire", None) or None: what the response must tell the browser.
+    def cookie_action(self, *, refresh: bool = False) -> CookieDecision | None:
+        """What the response must tell the browser (None: nothing).
 
         ``refresh`` re-sends an unchanged cookie after a save (a rolling ``Max-Age``).
         """
         if self._id is not None and (
             self._id != self.browser_id or (refresh and self.saved_since_cookie)
         ):
-            return ("set", self._id)
+            return CookieDecision("set", self._id)
         if (
             self._id is None
             and self._forget_cookie
             and not self._gone
             and self.browser_id is not None
         ):
-            return ("expire", None)
+            return EXPIRE_COOKIE
         return None
 
     # ---- plain operations: never any I/O -------------------------------------------------
@@ -350,6 +409,21 @@ class SessionState:
                 return op.slot
         return MISSING
 
+    def known_value(self, key: str, default: Any) -> Any:
+        """What :meth:`get` returns, when it can be known without storage: the record is
+        loaded, or this request set or deleted ``key`` itself. :data:`UNKNOWN` otherwise
+        (then run :meth:`get`). Lets the shells answer most reads without a program."""
+        self.touched = True
+        if self._loaded:
+            slot = self._view.get(key)
+        else:
+            slot = self._local_slot(key)
+            if slot is MISSING:
+                return UNKNOWN
+        if slot is None or (slot.expires_ms is not None and slot.expires_ms <= self._now_ms()):
+            return default
+        return slot.value
+
     def get(self, key: str, default: Any) -> Program[Any]:
         """The live value of ``key``, or ``default``.
 
@@ -357,23 +431,18 @@ class SessionState:
         is read); none when this request set or deleted ``key`` itself, or has no cookie.
         Returns the value. Raises nothing of its own.
         """
-        self.touched = True
-        if not self._loaded:
-            local = self._local_slot(key)
-            if local is MISSING:
-                yield from self.load_current()
-            else:
-                return default if local is None or local.expired(self._now_ms()) else local.value
-        slot = self._view.get(key)
-        if slot is None or slot.expired(self._now_ms()):
-            return default
-        return slot.value
+        value = self.known_value(key, default)
+        if value is UNKNOWN:  # not loaded yet, and not set or deleted here
+            yield from self.load_current()
+            value = self.known_value(key, default)
+        return value
 
     def live_items(self) -> Program[list[tuple[str, Any]]]:
         """Every live ``(key, value)`` pair: yields the one :class:`Read` of
         :meth:`load_current` if the record is not loaded yet; returns the list."""
         self.touched = True
-        yield from self.load_current()
+        if not self._loaded:
+            yield from self.load_current()
         now_ms = self._now_ms()
         return [(key, slot.value) for key, slot in self._view.items() if not slot.expired(now_ms)]
 
@@ -393,7 +462,8 @@ class SessionState:
         Raises what :meth:`save` raises, and whatever ``function`` raises.
         """
         self.touched = True
-        yield from self.load_current()
+        if not self._loaded:
+            yield from self.load_current()
         op = _Op(key, None, function, default, ttl)
         self._note_lifetime(key, ttl)
         self._apply_update(op)
@@ -422,7 +492,8 @@ class SessionState:
         """Give the session a new ID, keeping its data (the old record is retired at the
         next save). Yields :meth:`load_current`'s :class:`Read` only; returns None."""
         self.touched = True
-        yield from self.load_current()
+        if not self._loaded:
+            yield from self.load_current()
         if self._id is None and not self._ops:
             return  # no session yet: the first write will get a fresh ID anyway
         if self._id is not None and self._base_version is not None:
@@ -438,7 +509,8 @@ class SessionState:
         (Django's ``SessionBase.create()``); the core itself never stores empty sessions.
         """
         self.touched = True
-        yield from self.load_current()
+        if not self._loaded:
+            yield from self.load_current()
         if self._id is None:
             self._id = new_session_id()
             self._force_write = True
@@ -589,7 +661,8 @@ class SessionState:
     def _write_changes(self, deadline: float) -> Program[None]:
         attempt = 0
         while self._ops or self._force_write:
-            yield from self.load_current()
+            if not self._loaded:
+                yield from self.load_current()
             if self._gone:
                 raise SessionGoneError(
                     "the session was destroyed or given a new ID by another request while "
@@ -782,11 +855,8 @@ def _is_live_session(record: Record | None, now_ms: int) -> bool:
     return entries is not None and not _is_tombstone(entries)
 
 
-def _restamped(
-    entries: dict[str, Slot], expires_ms: int | None, keep: set[str]
-) -> dict[str, Slot]:
+def _restamped(entries: dict[str, Slot], expires_ms: int | None, keep: set[str]) -> dict[str, Slot]:
     """``entries`` expiring at ``expires_ms``, except the keys in ``keep``."""
     return {
-        key: slot if key in keep else slot.with_expiry(expires_ms)
-        for key, slot in entries.items()
+        key: slot if key in keep else slot.with_expiry(expires_ms) for key, slot in entries.items()
     }

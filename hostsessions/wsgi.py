@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .config import SessionConfig
-from .cookies import session_id_from_cookie_header
 from .errors import SessionGoneError
 from .manager import GONE_BODY, GONE_REASON, GONE_STATUS, SessionManager, warn_if_cookie_lost
 from .session import Session
@@ -43,10 +42,7 @@ class SessionMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         manager = self.manager
-        cookie_id = session_id_from_cookie_header(
-            environ.get("HTTP_COOKIE"), manager.config.cookie.name
-        )
-        state = manager.new_state(cookie_id)
+        state = manager.state_from_cookie(environ.get("HTTP_COOKIE"))
         session = Session(state, manager.sync_store)
         environ[ENVIRON_KEY] = session
         body: _ClosingBody
@@ -54,28 +50,30 @@ class SessionMiddleware:
         def start_with_session(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Callable[[bytes], object]:
-            if exc_info is None:
-                if state.dirty:
-                    try:
-                        session.save()
-                    except SessionGoneError:
-                        body.replace_with(GONE_BODY)
-                        write = start_response(f"{GONE_STATUS} {GONE_REASON}", _GONE_HEADERS)
-                        return lambda data: None if body.replaced else write(data)
-                set_cookie = manager.response_cookie(
-                    state,
+            if exc_info is not None:
+                return start_response(status, headers, exc_info)
+            if not state.touched:
+                return start_response(status, headers)  # a session the app never used
+            if state.dirty:
+                try:
+                    session.run_program(state.save())
+                except SessionGoneError:
+                    body.replace_with(GONE_BODY)
+                    write = start_response(f"{GONE_STATUS} {GONE_REASON}", _GONE_HEADERS)
+                    return lambda data: None if body.replaced else write(data)
+            headers = list(headers)
+            decision = manager.cookie_decision(state)
+            if decision is not None:
+                set_cookie = manager.cookie_header(
+                    decision,
                     environ.get("wsgi.url_scheme", "http"),
                     environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
                     x_forwarded_proto=environ.get("HTTP_X_FORWARDED_PROTO"),
                     forwarded=environ.get("HTTP_FORWARDED"),
                 )
-                if set_cookie is not None or state.touched:
-                    headers = list(headers)
-                    if set_cookie is not None:
-                        headers.append(("Set-Cookie", set_cookie))
-                    headers.append(("Vary", "Cookie"))
-                return start_response(status, headers)
-            return start_response(status, headers, exc_info)
+                headers.append(("Set-Cookie", set_cookie))
+            headers.append(("Vary", "Cookie"))
+            return start_response(status, headers)
 
         body = _ClosingBody(session)
         body.wrap(self.app(environ, start_with_session))
@@ -129,6 +127,7 @@ class _ClosingBody:
             if close is not None:
                 close()
         finally:
-            if self._session._state.dirty:
-                warn_if_cookie_lost(self._session._state)
-                self._session.save()
+            state = self._session.state
+            if state.dirty:
+                warn_if_cookie_lost(state)
+                self._session.run_program(state.save())
