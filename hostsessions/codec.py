@@ -27,8 +27,9 @@ import reprlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TypeGuard, TypeVar, cast
 
+from .checks import is_dict, is_text
 from .errors import SessionSerializationError, SessionTooLargeError
 from .url import URL
 
@@ -61,6 +62,12 @@ whatever code walks the value afterwards, stay clear of RecursionError."""
 MAX_INPUT_CHARS: Final = 8 * 1024 * 1024
 """The longest devalue string, in characters, that :func:`parse` accepts (and that
 :func:`stringify` produces) by default: far more than any session should hold."""
+
+# The codec walks untyped values (the caller's data, parsed JSON) by their exact class.
+# `type(x) is list` makes a type checker see an Any as a list of unknowns, and type(x)
+# of an Any is a partly unknown class. This is the same builtin, typed as what its
+# one-argument form answers (a class), so a class test leaves the value typed Any.
+_class_of = cast("Callable[[object], type[Any]]", type)
 
 # devalue's sentinel indices (src/constants.js).
 _UNDEFINED: Final = -1
@@ -143,7 +150,7 @@ class JSMap(dict[Any, Any]):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return f"JSMap({dict.__repr__(self)})"
+        return f"JSMap({super().__repr__()})"
 
     def copy(self) -> JSMap:
         """A shallow copy that is still a ``JSMap``."""
@@ -161,7 +168,7 @@ class JSRegExp:
     flags: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.source, str) or not isinstance(self.flags, str):
+        if not is_text(self.source) or not is_text(self.flags):
             raise SessionSerializationError("JSRegExp takes a source and flags that are strings")
 
 
@@ -193,8 +200,10 @@ except TypeError:  # no C accelerator, or an interpreter whose C encoder takes o
     _encode_slots = _encode_json
 else:
 
-    def _encode_slots(slots: list[Any]) -> str:
+    def _encode_with_c(slots: list[Any]) -> str:
         return "".join(_c_encode(slots, 0))
+
+    _encode_slots = _encode_with_c
 
 
 # devalue escapes these beyond what JSON needs: U+2028/U+2029 for old JS engines, and lone
@@ -236,7 +245,7 @@ def _path_to(chain: list[object]) -> tuple[str, str]:
     role = ""
     for parent, child in itertools.pairwise(chain):
         role = ""
-        if isinstance(parent, dict):
+        if is_dict(parent):
             for key, item in parent.items():
                 if item is child:
                     path += f"[{reprlib.repr(key)}]"
@@ -244,7 +253,7 @@ def _path_to(chain: list[object]) -> tuple[str, str]:
                 if key is child:
                     role = " (a dict key)"
                     break
-        elif isinstance(parent, list | tuple):
+        elif _is_array(parent):
             for index, item in enumerate(parent):
                 if item is child:
                     path += f"[{index}]"
@@ -482,7 +491,7 @@ class _Flattener:
     # Slot indices are handed out in depth-first pre-order, exactly as devalue does, so
     # the output is byte-for-byte devalue's.
     def flatten(self, thing: Any, depth: int) -> int:
-        kind = type(thing)
+        kind = _class_of(thing)
         slots = self.slots
         if kind is str or kind is bool or thing is None:
             plain = self.plain
@@ -631,7 +640,7 @@ class _Flattener:
         if found is not None:
             return found
         raw = source[index]
-        kind = type(raw)
+        kind = _class_of(raw)
         slots = self.slots
         if kind is str or kind is bool or raw is None:
             position = self.plain.get(raw)
@@ -739,6 +748,14 @@ def _bigint_digits(number: int) -> str:
         raise _Unsupported(number, "an int with too many digits") from None
 
 
+def _is_array(value: object) -> TypeGuard[list[object] | tuple[object, ...]]:
+    return isinstance(value, list | tuple)
+
+
+def _is_set(value: object) -> TypeGuard[set[object] | frozenset[object]]:
+    return isinstance(value, set | frozenset)
+
+
 def _as_base_type(thing: object) -> object:
     """The plain value a subclass of a supported type is stored as (an IntEnum as its int...)."""
     if isinstance(thing, bool):
@@ -751,11 +768,11 @@ def _as_base_type(thing: object) -> object:
         return float.__float__(thing)
     if isinstance(thing, JSMap):
         return JSMap(thing)
-    if isinstance(thing, dict):
+    if is_dict(thing):
         return dict(thing)
-    if isinstance(thing, list | tuple):
+    if _is_array(thing):
         return list(thing)
-    if isinstance(thing, set | frozenset):
+    if _is_set(thing):
         return set(thing)
     if isinstance(thing, datetime):
         return datetime(
@@ -806,7 +823,7 @@ _SPECIALS: Final[dict[int, Any]] = {
     _NEGATIVE_INFINITY: -math.inf,
     _NEGATIVE_ZERO: -0.0,
 }
-_MISSING: Final = object()
+_MISSING: Final[Any] = object()
 # The JSON values that decode as themselves (an int only within _MAX_SAFE_INTEGER).
 _SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
@@ -902,7 +919,7 @@ def _parse(text: str, max_depth: int, max_length: int) -> tuple[Any, list[Any] |
 
 def _load_slots(text: str, max_length: int) -> Any:
     """The JSON of a devalue string (a list of slots, or a bare special index), checked."""
-    if not isinstance(text, str):
+    if not is_text(text):
         raise SessionSerializationError(f"devalue data must be a str, not {type(text).__name__}")
     if len(text) > max_length:
         raise SessionSerializationError(
@@ -925,7 +942,7 @@ def _revive(
         if special is _MISSING:
             raise SessionSerializationError(f"not devalue data: a bare number {values}")
         return special, None
-    if type(values) is not list or not values:
+    if _class_of(values) is not list or not values:
         raise SessionSerializationError("not devalue data: expected a non-empty JSON array")
     try:
         return _Reviver(values, max_depth, max_length, chars).value(0, 1), values
@@ -953,25 +970,25 @@ def parse_record(
     For any other value it is empty. Raises as :func:`parse` does.
     """
     loaded = _load_slots(text, max_length)
-    if type(loaded) is list and loaded:
+    if _class_of(loaded) is list and loaded:
         simple = _scalar_record(loaded)
         if simple is not None:
             return simple
     value, slots = _revive(loaded, len(text), max_depth, max_length)
-    if not isinstance(value, dict) or not value or slots is None:
+    if not is_dict(value) or not value or slots is None:
         return value, {}
     root = slots[0]
-    if type(root) is list and root and root[0] == "Map":
+    if _class_of(root) is list and root and root[0] == "Map":
         pairs: Any = zip(root[1::2], root[2::2], strict=False)
-    elif type(root) is dict:
+    elif _class_of(root) is dict:
         pairs = ((key, ref) for key, ref in root.items())
     else:
         return value, {}
     entries: dict[str, Encoded] = {}
     for key_ref, wrapper_ref in pairs:
-        key = slots[key_ref] if type(root) is list else key_ref
-        wrapper = slots[wrapper_ref] if type(wrapper_ref) is int and wrapper_ref >= 0 else None
-        if type(key) is str and type(wrapper) is dict and type(wrapper.get("data")) is int:
+        key = slots[key_ref] if _class_of(root) is list else key_ref
+        wrapper = slots[wrapper_ref] if type(wrapper_ref) is int and wrapper_ref >= 0 else _MISSING
+        if type(key) is str and _class_of(wrapper) is dict and type(wrapper.get("data")) is int:
             entries[key] = Encoded(slots, wrapper["data"])
     return value, entries
 
@@ -981,7 +998,7 @@ def _scalar_record(slots: list[Any]) -> tuple[JSMap, dict[str, Encoded]] | None:
     what parse_record() returns for it, without the general decoder. None for any other
     value (which the general decoder then reads, or refuses, as always)."""
     root = slots[0]
-    if type(root) is not list or len(root) % 2 != 1 or root[0] != "Map":
+    if _class_of(root) is not list or len(root) % 2 != 1 or root[0] != "Map":
         return None
     count = len(slots)
     value = JSMap()
@@ -995,7 +1012,7 @@ def _scalar_record(slots: list[Any]) -> tuple[JSMap, dict[str, Encoded]] | None:
             return None
         key = slots[key_ref]
         wrapper = slots[wrapper_ref]
-        if type(key) is not str or type(wrapper) is not dict or "data" not in wrapper:
+        if type(key) is not str or _class_of(wrapper) is not dict or "data" not in wrapper:
             return None
         entry: dict[str, Any] = {}
         for field, ref in wrapper.items():
@@ -1010,7 +1027,7 @@ def _scalar_record(slots: list[Any]) -> tuple[JSMap, dict[str, Encoded]] | None:
             if ref >= count:
                 return None
             raw = slots[ref]
-            kind = type(raw)
+            kind = _class_of(raw)
             if kind not in _SCALARS or (
                 kind is int and not -_MAX_SAFE_INTEGER <= raw <= _MAX_SAFE_INTEGER
             ):
@@ -1069,7 +1086,7 @@ class _Reviver:
         if result is not _MISSING:
             return result
         raw = self.values[index]
-        kind = type(raw)
+        kind = _class_of(raw)
         if kind is not dict and kind is not list:  # a JSON scalar: it stands for itself
             result = done[index] = _int_from_json(raw) if kind is int else raw
             return result
@@ -1090,17 +1107,19 @@ class _Reviver:
                 child = values[ref] if type(ref) is int and 0 <= ref < size else _MISSING
                 obj[key] = (
                     child
-                    if (child_kind := type(child)) in _SCALARS
+                    if (child_kind := _class_of(child)) in _SCALARS
                     and (child_kind is not int or -_MAX_SAFE_INTEGER <= child <= _MAX_SAFE_INTEGER)
                     else value(ref, inner)
                 )
             return obj
         if not raw:
-            result = done[index] = []
-            return result
+            empty: list[Any] = []
+            done[index] = empty
+            return empty
         head = raw[0]
         if type(head) is str:
             return self.tagged(index, raw, head, inner)
+        array: list[Any]
         if head == _SPARSE and type(head) is int:
             array = self.sparse_array(raw)
             done[index] = array
@@ -1117,7 +1136,7 @@ class _Reviver:
             child = values[ref] if type(ref) is int and 0 <= ref < size else _MISSING
             append(
                 child
-                if (child_kind := type(child)) in _SCALARS
+                if (child_kind := _class_of(child)) in _SCALARS
                 and (child_kind is not int or -_MAX_SAFE_INTEGER <= child <= _MAX_SAFE_INTEGER)
                 else value(ref, inner)
             )
@@ -1262,7 +1281,7 @@ class _Reviver:
 
     def array_buffer(self, ref: Any) -> bytes:
         raw = self.slot(ref)
-        if type(raw) is not list or len(raw) != 2 or raw[0] != "ArrayBuffer":
+        if _class_of(raw) is not list or len(raw) != 2 or raw[0] != "ArrayBuffer":
             _fail("a Uint8Array must point at an ArrayBuffer")
         result = _parse_base64(raw[1])
         self.done[ref] = result
@@ -1277,7 +1296,7 @@ class _Reviver:
         """
         if type(ref) is int and 0 <= ref < len(self.values):
             raw = self.values[ref]
-            kind = type(raw)
+            kind = _class_of(raw)
             if kind is list and (not raw or type(raw[0]) is not str or raw[0] == "Set"):
                 result = self.frozen(ref, depth)
                 if charge:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from .checks import is_mapping, is_positive_number, is_text, is_whole_number
 from .errors import SessionConfigError
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class CookieOptions:
     partitioned: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not COOKIE_NAME_PATTERN.match(self.name):
+        if not is_text(self.name) or not COOKIE_NAME_PATTERN.match(self.name):
             raise SessionConfigError(
                 f"invalid cookie name {self.name!r}: use letters, digits, '_' and '-' only"
             )
@@ -51,18 +51,16 @@ class CookieOptions:
             raise SessionConfigError("same_site='none' needs a Secure cookie; drop secure=False")
         if self.partitioned and self.secure is False:
             raise SessionConfigError("partitioned cookies must be Secure; drop secure=False")
-        if self.max_age is not None and (
-            not isinstance(self.max_age, int) or isinstance(self.max_age, bool) or self.max_age < 0
-        ):
+        if self.max_age is not None and not is_whole_number(self.max_age):
             raise SessionConfigError(
                 f"max_age must be a whole number of seconds >= 0, not {self.max_age!r}"
             )
-        if not isinstance(self.path, str) or not self.path.startswith("/") or ";" in self.path:
+        if not is_text(self.path) or not self.path.startswith("/") or ";" in self.path:
             raise SessionConfigError(
                 f"cookie path must start with '/' and contain no ';': {self.path!r}"
             )
         if self.domain is not None and (
-            not isinstance(self.domain, str) or not re.fullmatch(r"[A-Za-z0-9.-]+", self.domain)
+            not is_text(self.domain) or not re.fullmatch(r"[A-Za-z0-9.-]+", self.domain)
         ):
             raise SessionConfigError(f"invalid cookie domain {self.domain!r}")
 
@@ -77,10 +75,10 @@ class DriverConfig:
     """
 
     entrypoint: str
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict[str, Any])
 
     def __post_init__(self) -> None:
-        if not isinstance(self.entrypoint, str) or not ENTRYPOINT_PATTERN.match(self.entrypoint):
+        if not is_text(self.entrypoint) or not ENTRYPOINT_PATTERN.match(self.entrypoint):
             raise SessionConfigError(
                 f"DriverConfig entrypoint must look like 'package.module:factory', "
                 f"not {self.entrypoint!r}"
@@ -99,15 +97,6 @@ DEFAULT_RETRY_BUDGET = 5.0
 #: Where the filesystem store keeps sessions when nothing else is said (relative to the
 #: working directory): the local adapter's choice and the ``fs`` driver's default.
 DEFAULT_FS_BASE = os.path.join(".hostsessions", "sessions")
-
-
-def _positive_finite(value: object) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    )
 
 
 @dataclass(frozen=True, init=False)
@@ -139,28 +128,21 @@ class SessionConfig:
         *,
         retry_budget: float = DEFAULT_RETRY_BUDGET,
     ) -> None:
-        if cookie is None:
-            cookie = CookieOptions()
-        elif isinstance(cookie, str):
-            cookie = CookieOptions(name=cookie)
-        elif not isinstance(cookie, CookieOptions):
-            raise SessionConfigError(
-                f"cookie must be a CookieOptions or a cookie name, not {type(cookie).__name__}"
-            )
-        if ttl is not None and not _positive_finite(ttl):
+        cookie = _cookie_options(cookie)
+        if ttl is not None and not is_positive_number(ttl):
             raise SessionConfigError(
                 f"ttl must be a positive number of seconds or None, not {ttl!r}"
             )
         if isinstance(driver, str) and not driver:
             raise SessionConfigError("driver name must not be empty")
-        if options is not None and not isinstance(options, Mapping):
+        if options is not None and not is_mapping(options):
             raise SessionConfigError("options must be a mapping of driver options")
         if options and not (driver is None or isinstance(driver, str)):
             raise SessionConfigError(
                 "options go with a driver name (or auto-selection); put them in the "
                 "DriverConfig or pass them to the driver you built"
             )
-        if not _positive_finite(retry_budget):
+        if not is_positive_number(retry_budget):
             raise SessionConfigError(
                 f"retry_budget must be a positive number of seconds, not {retry_budget!r}"
             )
@@ -169,3 +151,15 @@ class SessionConfig:
         object.__setattr__(self, "cookie", cookie)
         object.__setattr__(self, "ttl", ttl)
         object.__setattr__(self, "retry_budget", float(retry_budget))
+
+
+def _cookie_options(cookie: object) -> CookieOptions:
+    if cookie is None:
+        return CookieOptions()
+    if isinstance(cookie, str):
+        return CookieOptions(name=cookie)
+    if isinstance(cookie, CookieOptions):
+        return cookie
+    raise SessionConfigError(
+        f"cookie must be a CookieOptions or a cookie name, not {type(cookie).__name__}"
+    )

@@ -6,6 +6,8 @@ import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, Union, final, overload
 
+from .checks import is_nonempty_text, is_text
+
 if TYPE_CHECKING:
     from typing_extensions import TypeVar
 
@@ -44,7 +46,7 @@ class SessionKey(Generic[T]):
     def __init__(self, name: str) -> None: ...
 
     def __init__(self, name: str, type_: Any = object) -> None:
-        if not isinstance(name, str) or not name:
+        if not is_nonempty_text(name):
             raise TypeError("a SessionKey name must be a non-empty string")
         if not _is_type_form(type_):
             raise TypeError(
@@ -88,6 +90,6 @@ def key_name(key: str | SessionKey[Any]) -> str:
     """The stored name of a plain or typed key."""
     if isinstance(key, SessionKey):
         return key.name
-    if isinstance(key, str):
+    if is_text(key):
         return key
     raise TypeError(f"session keys are str or SessionKey, not {type(key).__name__}")

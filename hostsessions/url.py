@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from .checks import is_text
+
 
 class URL:
     """An absolute URL. ``str(url)`` is its href."""
@@ -11,7 +13,7 @@ class URL:
     __slots__ = ("_href",)
 
     def __init__(self, href: str) -> None:
-        if not isinstance(href, str):
+        if not is_text(href):
             raise TypeError(f"URL() takes a string, not {type(href).__name__}")
         parts = urlsplit(href)
         if not parts.scheme:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, overload
+from collections.abc import Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from ..config import DEFAULT_FS_BASE
 from ..errors import SessionConfigError
@@ -99,7 +99,7 @@ def fs_lite(base: str | os.PathLike[str], **options: Any) -> FsLiteDriver:
 
 
 @contextlib.contextmanager
-def _adapter_needed(extra: str) -> Iterator[None]:
+def _adapter_needed(extra: str) -> Generator[None]:
     """Turn the adapter's absence into the error that names the install command."""
     try:
         yield
@@ -121,9 +121,10 @@ def firestore(**options: Any) -> FirestoreDriver | AsyncFirestoreDriver:
     """Google Cloud Firestore (``pip install 'hostsessions[gcp]'``); options: see that adapter."""
     with _adapter_needed("gcp"):
         from hostsessions_gcp import firestore as factory
-    # Options typed Any match both overloads: the union is what the factory returns.
-    driver: FirestoreDriver | AsyncFirestoreDriver = factory(**options)
-    return driver
+    # Options typed Any match both overloads: mypy gives the union, pyright Unknown. For
+    # any options the factory is a function that returns one of the two drivers.
+    build = cast("Callable[..., FirestoreDriver | AsyncFirestoreDriver]", factory)
+    return build(**options)
 
 
 def azure_tables(**options: Any) -> AzureTablesDriver:

@@ -13,7 +13,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -29,7 +29,7 @@ Interface = Literal["asgi", "wsgi"]
 
 
 @contextmanager
-def serve_asgi(app: Any) -> Iterator[str]:
+def serve_asgi(app: Any) -> Generator[str]:
     """Run ``app`` under uvicorn on a free port of 127.0.0.1; yield its base URL."""
     import uvicorn
 
@@ -51,7 +51,7 @@ def serve_asgi(app: Any) -> Iterator[str]:
 
 
 @contextmanager
-def serve_wsgi(app: Any) -> Iterator[str]:
+def serve_wsgi(app: Any) -> Generator[str]:
     """Run ``app`` in a threaded stdlib WSGI server on a free port of 127.0.0.1."""
     server = make_dev_server("127.0.0.1", 0, app)
     thread = threading.Thread(target=server.serve_forever, name="wsgi-test", daemon=True)
@@ -135,7 +135,7 @@ def concurrency_wsgi_app(config: SessionConfig) -> Any:
 
 
 @contextmanager
-def serve_concurrency_app(config: SessionConfig, interface: Interface = "asgi") -> Iterator[str]:
+def serve_concurrency_app(config: SessionConfig, interface: Interface = "asgi") -> Generator[str]:
     if interface == "asgi":
         with serve_asgi(concurrency_asgi_app(config)) as url:
             yield url

@@ -82,7 +82,9 @@ def _new_client(
     # A session of our own: boto3's default session is not safe to share across threads.
     session = boto3.session.Session()
     try:
-        return session.client(
+        # boto3-stubs overloads client() for every AWS service and only the DynamoDB one
+        # is installed, so the others' return types are unknown; this overload is typed.
+        return session.client(  # pyright: ignore[reportUnknownMemberType]
             "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config
         )
     except NoRegionError as exc:

@@ -14,6 +14,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
+from hostsessions.checks import is_dict, is_positive_number, is_text, is_whole_number
 from hostsessions.drivers.base import (
     DriverBase,
     Record,
@@ -100,25 +101,21 @@ class DynamoDBDriver(DriverBase):
         read_timeout: float = READ_TIMEOUT,
     ) -> None:
         table = table or table_name_from()
-        if not isinstance(table, str) or not TABLE_NAME_PATTERN.match(table):
+        if not is_text(table) or not TABLE_NAME_PATTERN.match(table):
             raise SessionConfigError(
                 f"invalid DynamoDB table name {table!r} (from table=... or {TABLE_ENV_VAR}): "
                 "use 3 to 255 letters, digits, '_', '-' or '.'"
             )
-        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+        if not is_whole_number(max_attempts, minimum=1):
             raise SessionConfigError(
                 f"max_attempts must be a whole number >= 1, not {max_attempts!r}"
             )
         for name, seconds in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+            if not is_positive_number(seconds):
                 raise SessionConfigError(
                     f"{name} must be a positive number of seconds, not {seconds!r}"
                 )
-        if (
-            isinstance(item_size_limit, bool)
-            or not isinstance(item_size_limit, int)
-            or item_size_limit < 1
-        ):
+        if not is_whole_number(item_size_limit, minimum=1):
             raise SessionConfigError(
                 f"item_size_limit must be a number of bytes, not {item_size_limit!r}"
             )
@@ -257,7 +254,7 @@ class DynamoDBDriver(DriverBase):
     def _current(self, key: str, conflict: Exception) -> Record | None:
         """The record a failed condition met: the item DynamoDB returned (none: no item)."""
         response = getattr(conflict, "response", None)
-        item = response.get("Item") if isinstance(response, dict) else None
+        item = response.get("Item") if is_dict(response) else None
         return self._record(key, item)
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from hostsessions.checks import is_dict, is_nonempty_text
 from hostsessions.errors import SessionConfigError, SessionStorageError
 
 from .layout import EXPIRES_ATTRIBUTE
@@ -91,18 +92,18 @@ def storage_error(
 
 
 def http_status(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return status if isinstance(status, int) else None
-    return None
+    status = _response_field(exc, "ResponseMetadata", "HTTPStatusCode")
+    return status if isinstance(status, int) else None
 
 
 def error_code(exc: BaseException) -> str:
     """A ClientError's service error code, or a botocore exception's class name."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        if isinstance(code, str) and code:
-            return code
-    return type(exc).__name__
+    code = _response_field(exc, "Error", "Code")
+    return code if is_nonempty_text(code) else type(exc).__name__
+
+
+def _response_field(exc: BaseException, section: str, name: str) -> object:
+    """``exc.response[section][name]`` of a botocore error; None where any is missing."""
+    response: object = getattr(exc, "response", None)
+    part = response.get(section) if is_dict(response) else None
+    return part.get(name) if is_dict(part) else None

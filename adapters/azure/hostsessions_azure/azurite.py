@@ -19,7 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +68,7 @@ def _answers(host: str, port: int) -> bool:
 @contextmanager
 def run_azurite(
     executable: str | os.PathLike[str], *, host: str = "127.0.0.1"
-) -> Iterator[Azurite]:
+) -> Generator[Azurite]:
     """Start ``azurite-table`` on a free port of ``host`` and stop it afterwards."""
     executable = Path(executable).resolve()  # Azurite runs in a scratch directory
     if not executable.exists():

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from azure.core import MatchConditions
@@ -22,7 +22,7 @@ from azure.data.tables.aio import TableClient as AsyncTableClient
 from hostsessions.drivers.base import ClientCache
 from hostsessions.errors import SessionConfigError
 
-from . import layout
+from . import layout, plans
 from .plans import Create, CreateTable, Get, Replace, Step
 from .settings import TableSettings
 
@@ -113,6 +113,33 @@ def async_client(settings: TableSettings) -> AsyncTableClient:
     """A client for the running event loop (aiohttp sessions belong to one loop)."""
     client: AsyncTableClient = _new_client(settings, asynchronous=True)
     return client
+
+
+class _ListedEntity(Protocol):
+    """An entity as a query lists it (the SDK's ``TableEntity`` is an untyped dict)."""
+
+    @property
+    def metadata(self) -> Mapping[str, Any]: ...
+
+    def __getitem__(self, name: str, /) -> Any: ...
+
+
+class _EntityLister(Protocol):
+    """The query call of a ``TableClient``, typed: the SDK leaves its ``**kwargs`` untyped."""
+
+    def query_entities(
+        self, query_filter: str, *, select: list[str]
+    ) -> Iterable[_ListedEntity]: ...
+
+
+def list_sessions(client: _EntityLister, query_filter: str) -> list[tuple[str, str]]:
+    """The partition key and ETag of each session entity that ``query_filter`` selects."""
+    listed = client.query_entities(query_filter, select=["PartitionKey", "RowKey"])
+    return [
+        (str(entity["PartitionKey"]), plans.etag_of(entity))
+        for entity in listed
+        if entity["RowKey"] == layout.ROW_KEY
+    ]
 
 
 Call = tuple[str, tuple[Any, ...], dict[str, Any], Callable[[Any], Any]]

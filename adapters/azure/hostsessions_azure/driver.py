@@ -104,18 +104,12 @@ class AzureTablesDriver(DriverBase):
         """
         from azure.core.exceptions import AzureError, ResourceNotFoundError
 
+        from .client import list_sessions
         from .errors import storage_error
 
         now = time.time() if now is None else now
-        client = self._client()
         try:
-            expired = [
-                (entity["PartitionKey"], plans.etag_of(entity))
-                for entity in client.query_entities(
-                    layout.sweep_filter(now), select=["PartitionKey", "RowKey"]
-                )
-                if entity["RowKey"] == layout.ROW_KEY
-            ]
+            expired = list_sessions(self._client(), layout.sweep_filter(now))
         except ResourceNotFoundError:
             return 0  # no table yet, so no sessions
         except AzureError as error:

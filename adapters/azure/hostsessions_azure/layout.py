@@ -21,7 +21,7 @@ import math
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from hostsessions.drivers.base import check_size, is_expired, whole_seconds
 
@@ -134,9 +134,10 @@ def entity_token(entity: Mapping[str, Any]) -> str | None:
 
 
 def _int_value(value: Any) -> int:
-    # The SDK returns Int64 properties as EntityProperty(value, edm_type) named tuples.
+    # The SDK returns Int64 properties as EntityProperty(value, edm_type) named tuples
+    # (isinstance sees only a tuple of unknown items: the cast names what the SDK gives).
     if isinstance(value, tuple):
-        value = value[0]
+        value = cast("tuple[Any, str]", value)[0]
     return int(value)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hostsessions.checks import is_positive_number, is_text, is_whole_number
 from hostsessions.errors import SessionConfigError
 
 DEFAULT_TABLE = "hostsessions"
@@ -68,7 +69,7 @@ class TableSettings:
             raise SessionConfigError(
                 "the azure-tables driver needs either connection_string= or endpoint=, not both"
             )
-        if not isinstance(self.table, str) or not TABLE_NAME_PATTERN.match(self.table):
+        if not is_text(self.table) or not TABLE_NAME_PATTERN.match(self.table):
             raise SessionConfigError(
                 f"invalid Azure table name {self.table!r}: use 3 to 63 letters and digits, "
                 "starting with a letter"
@@ -77,15 +78,11 @@ class TableSettings:
             raise SessionConfigError("'tables' is a reserved Azure table name; choose another")
         for name in ("connection_timeout", "read_timeout", "timeout"):
             seconds = getattr(self, name)
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+            if not is_positive_number(seconds):
                 raise SessionConfigError(
                     f"{name} must be a positive number of seconds, not {seconds!r}"
                 )
-        if (
-            isinstance(self.retry_total, bool)
-            or not isinstance(self.retry_total, int)
-            or self.retry_total < 0
-        ):
+        if not is_whole_number(self.retry_total):
             raise SessionConfigError(
                 f"retry_total must be a whole number >= 0, not {self.retry_total!r}"
             )
@@ -169,7 +166,7 @@ def settings_from_options(
     options: Mapping[str, Any], environ: Mapping[str, str]
 ) -> TableSettings:
     """Explicit options, completed from the app settings when they name no account."""
-    chosen = {name: value for name, value in options.items() if value is not None}
+    chosen: dict[str, Any] = {name: value for name, value in options.items() if value is not None}
     if not chosen.keys() & {"connection_string", "connection_string_setting", "endpoint"}:
         from_environ = options_from_environ(environ)
         if not from_environ:

@@ -244,7 +244,10 @@ class FirestoreDriver(_Plans, DriverBase):
             with storage_errors(self.settings.target, "sweep"):
                 query = (
                     self.client.collection(self.collection)
-                    .where(filter=FieldFilter(layout.EXPIRES, "<=", cutoff))
+                    # The library leaves where()'s `value` untyped; filter= is typed.
+                    .where(  # pyright: ignore[reportUnknownMemberType]
+                        filter=FieldFilter(layout.EXPIRES, "<=", cutoff)
+                    )
                     .select([layout.EXPIRES])
                     .limit(SWEEP_BATCH)
                 )
@@ -261,7 +264,8 @@ class FirestoreDriver(_Plans, DriverBase):
         for snapshot in snapshots:
             batch.delete(snapshot.reference, option=_unchanged_since(snapshot))
         try:
-            batch.commit(**options)
+            # The library types commit()'s result as a list of an untyped WriteResult.
+            batch.commit(**options)  # pyright: ignore[reportUnknownMemberType]
             return len(snapshots)
         except Exception as error:
             if not _is_conflict(error):
@@ -385,13 +389,19 @@ def _increment() -> Any:
 def _precondition(version: str) -> Any:
     from google.cloud.firestore import Client
 
-    return Client.write_option(last_update_time=layout.update_time_of(version))
+    # write_option(**kwargs) is untyped in the library; last_update_time is what it takes.
+    return Client.write_option(  # pyright: ignore[reportUnknownMemberType]
+        last_update_time=layout.update_time_of(version)
+    )
 
 
 def _unchanged_since(snapshot: Any) -> Any:
     from google.cloud.firestore import Client
 
-    return Client.write_option(last_update_time=snapshot.update_time)
+    # write_option(**kwargs) is untyped in the library; last_update_time is what it takes.
+    return Client.write_option(  # pyright: ignore[reportUnknownMemberType]
+        last_update_time=snapshot.update_time
+    )
 
 
 def _is_conflict(error: BaseException) -> bool:

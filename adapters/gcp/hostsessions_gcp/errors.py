@@ -8,7 +8,7 @@ Application Default Credentials.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -114,7 +114,7 @@ def explain(error: BaseException, target: Target, operation: str) -> SessionStor
 
 
 @contextmanager
-def storage_errors(target: Target, operation: str) -> Iterator[None]:
+def storage_errors(target: Target, operation: str) -> Generator[None]:
     """Turn Google API, auth and project-discovery failures into SessionStorageError."""
     from google.api_core.exceptions import GoogleAPIError
     from google.auth.exceptions import GoogleAuthError

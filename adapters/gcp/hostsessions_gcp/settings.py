@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hostsessions import SessionConfigError
+from hostsessions.checks import is_nonempty_text, is_positive_number, is_text
 
 from .errors import Target
 
@@ -31,25 +32,21 @@ class Settings:
     credentials: Any = None
 
     def __post_init__(self) -> None:
-        if self.project is not None and (not isinstance(self.project, str) or not self.project):
+        if self.project is not None and not is_nonempty_text(self.project):
             raise SessionConfigError(
                 f"Firestore project must be a non-empty string, not {self.project!r}"
             )
-        if not isinstance(self.database, str) or not self.database:
+        if not is_nonempty_text(self.database):
             raise SessionConfigError(
                 f"Firestore database must be a non-empty string, not {self.database!r}"
             )
-        parts = self.collection.split("/") if isinstance(self.collection, str) else [""]
+        parts = self.collection.split("/") if is_text(self.collection) else [""]
         if len(parts) % 2 == 0 or not all(parts):
             raise SessionConfigError(
                 f"Firestore collection must be a collection ID such as 'hostsessions', or a "
                 f"path to a subcollection such as 'tenants/acme/sessions', not {self.collection!r}"
             )
-        if (
-            isinstance(self.timeout, bool)
-            or not isinstance(self.timeout, int | float)
-            or self.timeout <= 0
-        ):
+        if not is_positive_number(self.timeout):
             raise SessionConfigError(
                 f"timeout must be a positive number of seconds, not {self.timeout!r}"
             )
