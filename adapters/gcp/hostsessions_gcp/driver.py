@@ -1,18 +1,12 @@
 """The Firestore session drivers: sync on ``firestore.Client``, async on ``firestore.AsyncClient``.
 
 Both implement the versioned protocol with one document per session (see
-:mod:`hostsessions_gcp.layout`). A read is one call; a write is one commit with a
-precondition: ``exists=False`` for a new session, the document's last update time for an
-existing one, so a concurrent writer makes the write fail with
-:class:`~hostsessions.drivers.WriteConflict` and the core replays its changes. Only the
-rare paths (a new session over an expired document that a TTL policy has not yet deleted,
-a conflicting delete) read once more to decide.
-
-Each operation is written once, as a :class:`~hostsessions.plans.Plan` whose steps are the
-document calls it needs (``("get", {...})``): the sync driver runs it with
-:func:`hostsessions.plans.run_sync` and blocking calls, the async driver with
-:func:`~hostsessions.plans.run_async` and awaited ones, so the two flavours cannot drift
-apart.
+:mod:`hostsessions_gcp.layout`). Each operation is written once, as a plan of document
+calls in :mod:`hostsessions_gcp.plans` (the preconditions and expiry rules live there): the
+sync driver runs it with :func:`hostsessions.plans.run_sync` and blocking calls, the async
+driver with :func:`~hostsessions.plans.run_async` and awaited ones, so the two flavours
+cannot drift apart. This module holds what differs: the clients, the retry policy of each
+call, and the sweep.
 """
 
 from __future__ import annotations
@@ -24,17 +18,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from hostsessions.drivers.base import (
-    AsyncDriverBase,
-    DriverBase,
-    Record,
-    WriteConflict,
-    check_size,
-    utf8_length,
-)
-from hostsessions.plans import Plan, run_async, run_sync
+from hostsessions.drivers.base import AsyncDriverBase, DriverBase, Record
+from hostsessions.plans import run_async, run_sync
 
-from . import layout
+from . import layout, plans
 from .client import close_async_client, new_async_client, shared_client
 from .errors import storage_errors
 from .settings import Settings
@@ -46,17 +33,14 @@ __all__ = ["AsyncFirestoreDriver", "FirestoreDriver"]
 
 T = TypeVar("T")
 
-#: A plan's step: a ``DocumentReference`` method's name and its keyword arguments.
-Step = tuple[str, dict[str, Any]]
-
 #: Documents one sweep deletes per batched commit (Firestore allows 500 writes per commit).
 SWEEP_BATCH = 500
 
 
-class _Plans:
-    """What both flavours share: settings, the size check, and every operation's plan."""
+class _FirestoreBase:
+    """What both flavours share: the settings, the clock and the options of each call."""
 
-    store_name: ClassVar[str] = "Firestore"
+    store_name: ClassVar[str] = plans.STORE_NAME
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -83,27 +67,8 @@ class _Plans:
             self._options[key] = options
         return options
 
-    def _fields(
-        self, key: str, payload: str, expires_at: float | None, count: Any, token: str | None
-    ) -> dict[str, Any]:
-        # Firestore's limit is on the whole document; the error speaks of the payload,
-        # the part the application controls.
-        doc_id = layout.document_id(key)
-        limit = layout.payload_limit(self.collection, doc_id, expires_at, token)
-        check_size(self.store_name, utf8_length(payload), limit)
-        fields = {
-            layout.PAYLOAD: payload,
-            layout.EXPIRES: layout.timestamp(expires_at),
-            layout.VERSION: count,
-        }
-        if token is not None:
-            fields[layout.TOKEN] = token
-        return fields
-
-    def _read_plan(self, key: str) -> Plan[Step, Record | None]:
-        with storage_errors(self.settings.target, "read"):
-            snapshot = yield ("get", {})
-        return layout.to_record(snapshot.to_dict(), snapshot.update_time, self.clock())
+    def _read_plan(self, key: str) -> plans.Plan[Record | None]:
+        return plans.read(self.settings, key, self.clock)
 
     def _write_plan(
         self,
@@ -111,64 +76,23 @@ class _Plans:
         payload: str,
         expires_at: float | None,
         expected_version: str | None,
-        token: str | None = None,
-    ) -> Plan[Step, str]:
-        if expected_version is not None:
-            fields = self._fields(key, payload, expires_at, _increment(), token)
-            if token is None:
-                fields[layout.TOKEN] = _delete_field()  # an update keeps fields it omits
-            if layout.has_expired(expected_version, self.clock()):
-                # Expired since it was read: absent, so not to be brought back.
-                raise WriteConflict(key, expected_version)
-            return (yield from self._replace_plan(key, fields, expected_version))
-        fields = self._fields(key, payload, expires_at, 1, token)
-        # If the ID is taken, it is free only when what holds it has expired; if that
-        # vanished between the create and the read, creating once more decides.
-        for _attempt in range(2):
-            with storage_errors(self.settings.target, "create"):
-                try:
-                    result = yield ("create", {"document_data": fields})
-                    return layout.version_of(result.update_time, fields[layout.EXPIRES])
-                except Exception as error:
-                    if not _already_exists(error):
-                        raise
-                existing = yield ("get", {})
-            if existing.exists:
-                if layout.to_record(existing.to_dict(), existing.update_time, self.clock()):
-                    raise WriteConflict(key, None)
-                version = layout.version_of(existing.update_time, None)
-                if token is None:
-                    fields[layout.TOKEN] = _delete_field()
-                return (yield from self._replace_plan(key, fields, version))
-        raise WriteConflict(key, None)
+        token: str | None,
+    ) -> plans.Plan[str]:
+        return plans.write(
+            self.settings,
+            key,
+            payload,
+            expires_at=expires_at,
+            expected_version=expected_version,
+            clock=self.clock,
+            token=token,
+        )
 
-    def _replace_plan(self, key: str, fields: dict[str, Any], version: str) -> Plan[Step, str]:
-        with storage_errors(self.settings.target, "write"):
-            try:
-                option = _precondition(version)
-                result = yield ("update", {"field_updates": fields, "option": option})
-            except Exception as error:
-                if _is_conflict(error):
-                    raise WriteConflict(key, version) from None
-                raise
-        return layout.version_of(result.update_time, fields[layout.EXPIRES])
-
-    def _delete_plan(self, key: str, expected_version: str | None) -> Plan[Step, None]:
-        option = None if expected_version is None else _precondition(expected_version)
-        with storage_errors(self.settings.target, "delete"):
-            try:
-                yield ("delete", {"option": option})
-                return
-            except Exception as error:
-                if not _is_conflict(error):
-                    raise
-            # The precondition failed: a conflict only if a live session is still there.
-            snapshot = yield ("get", {})
-        if layout.to_record(snapshot.to_dict(), snapshot.update_time, self.clock()):
-            raise WriteConflict(key, expected_version)
+    def _delete_plan(self, key: str, expected_version: str | None) -> plans.Plan[None]:
+        return plans.delete(self.settings, key, expected_version, self.clock)
 
 
-class FirestoreDriver(_Plans, DriverBase):
+class FirestoreDriver(_FirestoreBase, DriverBase):
     """Sessions in Firestore through the sync ``firestore.Client`` (for WSGI apps).
 
     Build it with :func:`hostsessions_gcp.firestore` (or ``hostsessions.drivers.firestore``).
@@ -192,10 +116,10 @@ class FirestoreDriver(_Plans, DriverBase):
         """The async twin of this driver: same project, database and collection."""
         return AsyncFirestoreDriver(self.settings)
 
-    def _run(self, key: str, plan: Plan[Step, T]) -> T:
+    def _run(self, key: str, plan: plans.Plan[T]) -> T:
         document = self.client.collection(self.collection).document(layout.document_id(key))
 
-        def perform(step: Step) -> Any:
+        def perform(step: plans.Step) -> Any:
             method, kwargs = step
             return getattr(document, method)(**kwargs, **self._call_options(method, False))
 
@@ -262,27 +186,28 @@ class FirestoreDriver(_Plans, DriverBase):
             return 0
         batch = self.client.batch()
         for snapshot in snapshots:
-            batch.delete(snapshot.reference, option=_unchanged_since(snapshot))
+            batch.delete(snapshot.reference, option=plans.unchanged_since(snapshot.update_time))
         try:
             # The library types commit()'s result as a list of an untyped WriteResult.
             batch.commit(**options)  # pyright: ignore[reportUnknownMemberType]
             return len(snapshots)
         except Exception as error:
-            if not _is_conflict(error):
+            if not plans.is_conflict(error):
                 raise
         # A commit is all or nothing: a session renewed meanwhile failed it, so go one by one.
         removed = 0
         for snapshot in snapshots:
             try:
-                snapshot.reference.delete(option=_unchanged_since(snapshot), **options)
+                option = plans.unchanged_since(snapshot.update_time)
+                snapshot.reference.delete(option=option, **options)
                 removed += 1
             except Exception as error:
-                if not _is_conflict(error):
+                if not plans.is_conflict(error):
                     raise
         return removed
 
 
-class AsyncFirestoreDriver(_Plans, AsyncDriverBase):
+class AsyncFirestoreDriver(_FirestoreBase, AsyncDriverBase):
     """Sessions in Firestore through ``firestore.AsyncClient`` (for ASGI apps, no thread hop).
 
     gRPC's asyncio channels belong to the event loop they were opened in, so the client is
@@ -312,14 +237,14 @@ class AsyncFirestoreDriver(_Plans, AsyncDriverBase):
         if client is not None and self._owns_client and self._loop is asyncio.get_running_loop():
             await close_async_client(client)
 
-    async def _run(self, key: str, plan: Plan[Step, T]) -> T:
+    async def _run(self, key: str, plan: plans.Plan[T]) -> T:
         if "google.cloud.firestore" not in sys.modules:
             # The SDK takes over a second to import: not on the event loop, where it would
             # hold up every request, session or not.
             await asyncio.to_thread(importlib.import_module, "google.cloud.firestore")
         document = self.client.collection(self.collection).document(layout.document_id(key))
 
-        def perform(step: Step) -> Any:
+        def perform(step: plans.Step) -> Any:
             method, kwargs = step
             return getattr(document, method)(**kwargs, **self._call_options(method, True))
 
@@ -353,12 +278,6 @@ class AsyncFirestoreDriver(_Plans, AsyncDriverBase):
         await self._run(key, self._delete_plan(key, expected_version))
 
 
-def _delete_field() -> Any:
-    from google.cloud.firestore import DELETE_FIELD
-
-    return DELETE_FIELD
-
-
 # The failures Google's client library retries (reads: also a timeout or an internal
 # error, which cannot have changed anything), but only within the driver's timeout: the
 # library's own policy keeps retrying an unreachable Firestore for minutes.
@@ -379,46 +298,3 @@ def _retry_policy(*, read: bool, timeout: float, asynchronous: bool) -> Any:
     policy = retry.AsyncRetry if asynchronous else retry.Retry
     return policy(predicate=predicate, initial=0.05, maximum=1.0, multiplier=2.0, timeout=timeout)
 
-
-def _increment() -> Any:
-    from google.cloud.firestore import Increment
-
-    return Increment(1)
-
-
-def _precondition(version: str) -> Any:
-    from google.cloud.firestore import Client
-
-    # write_option(**kwargs) is untyped in the library; last_update_time is what it takes.
-    return Client.write_option(  # pyright: ignore[reportUnknownMemberType]
-        last_update_time=layout.update_time_of(version)
-    )
-
-
-def _unchanged_since(snapshot: Any) -> Any:
-    from google.cloud.firestore import Client
-
-    # write_option(**kwargs) is untyped in the library; last_update_time is what it takes.
-    return Client.write_option(  # pyright: ignore[reportUnknownMemberType]
-        last_update_time=snapshot.update_time
-    )
-
-
-def _is_conflict(error: BaseException) -> bool:
-    """A write that did not apply because of another writer.
-
-    A failed precondition: the document changed (or vanished) since it was read. Aborted:
-    Firestore gave up on a write under contention, which the core retries the same way.
-    """
-    from google.api_core.exceptions import Aborted, FailedPrecondition
-
-    if isinstance(error, Aborted):
-        return True
-    # The same status also reports a database in Datastore mode; that one is no conflict.
-    return isinstance(error, FailedPrecondition) and "datastore mode" not in str(error).lower()
-
-
-def _already_exists(error: BaseException) -> bool:
-    from google.api_core.exceptions import AlreadyExists
-
-    return isinstance(error, AlreadyExists)
