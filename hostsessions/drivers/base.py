@@ -16,9 +16,9 @@ and ``delete``. The base derives the rest:
 
 Optional capabilities are declared as small protocols: :class:`HasAsyncTwin`
 (``to_async``), :class:`BlockingHints` (``blocking``, ``blocking_reads``),
-:class:`AsyncClosable` (``aclose``), :class:`Closable` (``close``) and
-:class:`SweepableDriver` (``sweep(*, now=None)``). ``docs/writing-a-driver.md`` describes
-each.
+:class:`ExpiryHints` (``reports_expiry``), :class:`AsyncClosable` (``aclose``),
+:class:`Closable` (``close``) and :class:`SweepableDriver` (``sweep(*, now=None)``).
+``docs/writing-a-driver.md`` describes each.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ __all__ = [
     "Closable",
     "Driver",
     "DriverBase",
+    "ExpiryHints",
     "HasAsyncTwin",
     "Record",
     "SweepableDriver",
@@ -54,6 +55,7 @@ __all__ = [
     "check_version",
     "is_expired",
     "live",
+    "reports_expiry",
     "utf8_length",
     "whole_seconds",
 ]
@@ -216,6 +218,28 @@ class BlockingHints(Protocol):
 
 
 @runtime_checkable
+class ExpiryHints(Protocol):
+    """Whether ``read()`` reports a record's expiry in :attr:`Record.expires_at`.
+
+    ``reports_expiry = False``: every record ``read()`` returns (and every record a
+    :class:`WriteConflict` carries) has ``expires_at=None``, whatever was written, because
+    learning it would cost more than the read itself (Redis: ``PTTL`` and the server's
+    clock, a script instead of one ``GET``). The driver still honours every expiry it is
+    given: an expired record reads as absent, and an update replaces the expiry (None
+    clears it). The core never looks at a read's ``expires_at``; other code must ask
+    :func:`reports_expiry` before trusting it. A driver that says nothing reports it, and
+    so do :class:`DriverBase` and :class:`AsyncDriverBase`.
+    """
+
+    reports_expiry: bool
+
+
+def reports_expiry(driver: object) -> bool:
+    """Whether ``driver.read()`` fills in :attr:`Record.expires_at` (see :class:`ExpiryHints`)."""
+    return getattr(driver, "reports_expiry", True) is not False
+
+
+@runtime_checkable
 class AsyncClosable(Protocol):
     """A driver holding connections that the middleware closes at ASGI shutdown."""
 
@@ -335,12 +359,14 @@ class DriverBase(ABC):
       raises :class:`WriteConflict`; an absent record is no error.
 
     The base derives the minimal protocol from them. Class attributes: ``store_name`` (how
-    errors name the store) and the :class:`BlockingHints` (both True by default).
+    errors name the store), the :class:`BlockingHints` (both True by default) and
+    :class:`ExpiryHints` (``reports_expiry``, True by default).
     """
 
     store_name: ClassVar[str] = "the session store"
     blocking: ClassVar[bool] = True
     blocking_reads: ClassVar[bool] = True
+    reports_expiry: ClassVar[bool] = True
 
     @abstractmethod
     def read(self, key: str) -> Record | None:
@@ -382,6 +408,7 @@ class AsyncDriverBase(ABC):
     """:class:`DriverBase` for a store whose client is asyncio-native: coroutine methods."""
 
     store_name: ClassVar[str] = "the session store"
+    reports_expiry: ClassVar[bool] = True
 
     @abstractmethod
     async def read(self, key: str) -> Record | None:

@@ -3,16 +3,22 @@
 The layout is unstorage's redis driver as Astro uses it, so an Astro site and a Python app
 can share one Redis: the bare payload string under the session ID, or ``<base>:<id>`` when
 a base is set. No extra key or field is stored, so a record's version is derived from the
-stored value itself: the SHA-1 of the payload, computed by Redis inside each script. A
-write is one Lua script that compares that hash with the version the request read and
-sets the value with ``PXAT`` (the record's expiry) only if they match; a read is one
-script returning the value, its hash and its expiry. Every script touches one key, so the
-driver works on Redis Cluster. See ``docs/redis.md``.
+stored value itself: the hex SHA-1 of its bytes. A read is one plain ``GET`` (the driver
+hashes the bytes); a write is one Lua script that hashes what is stored with Redis's own
+``redis.sha1hex``, compares it with the version the request read and, only if they match,
+sets the value with ``PXAT`` (the record's expiry). Both sides hash the same bytes the same
+way, so a plain ``SET`` by an Astro site is seen as a change. Every call touches one key, so
+the driver works on Redis Cluster. See ``docs/redis.md``.
 
 A content hash is a sound version for the core's read-modify-write: a write succeeds only
 if the stored bytes are exactly those the request read, so replaying its operations on the
 current record would give the same result. It also never resurrects a destroyed session
 (an absent key has no hash).
+
+Reads do not report the record's expiry (``reports_expiry = False``, see
+:class:`~hostsessions.drivers.base.ExpiryHints`): learning it would take ``PTTL`` and the
+server's clock, a script instead of a ``GET``, and the core never needs it. Redis drops an
+expired key itself, so an expired record still reads as absent.
 """
 
 from __future__ import annotations
@@ -22,14 +28,14 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from ..errors import SessionConfigError, SessionStorageError
-from .base import AsyncDriverBase, DriverBase, Record, WriteConflict, check_size, utf8_length
+from .base import AsyncDriverBase, DriverBase, Record, WriteConflict, check_size
 
 INSTALL_HINT = "pip install 'hostsessions[redis]'"
 
@@ -63,62 +69,37 @@ DEFAULT_TIMEOUT = 2.0
 #: Redis refuses strings over 512 MiB (``proto-max-bulk-len``).
 REDIS_STRING_LIMIT = 512 * 1024 * 1024
 
-# Each script touches KEYS[1] only (Redis Cluster routes it by that key). Expiries travel
-# as epoch milliseconds; -1 means none. Needs Redis 6.2 or later (SET ... PXAT).
-_EXPIRY_MS = """
-local function expiry_ms(key)
-  local ttl = redis.call('PTTL', key)
-  if ttl < 0 then return -1 end
-  local now = redis.call('TIME')
-  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + ttl
-end
-"""
-
-READ_SCRIPT = (
-    _EXPIRY_MS
-    + """
-local value = redis.call('GET', KEYS[1])
-if not value then return false end
-return {value, redis.sha1hex(value), expiry_ms(KEYS[1])}
-"""
-)
+# Each script touches KEYS[1] only (Redis Cluster routes it by that key). A version is the
+# hex SHA-1 of the stored bytes: redis.sha1hex here, hashlib in Python for what GET returns.
 
 # ARGV: payload, expected version ('' when the record must not exist yet), expiry in epoch
-# milliseconds ('' for none). On a conflict it returns what is stored, so the caller knows
-# the current record without another round trip.
-WRITE_SCRIPT = (
-    _EXPIRY_MS
-    + """
+# milliseconds ('' for none; needs Redis 6.2 or later for SET ... PXAT). Returns 1 when
+# stored; on a conflict what is stored (0 when nothing is), so the caller knows the current
+# record without another round trip.
+WRITE_SCRIPT = """
 local current = redis.call('GET', KEYS[1])
-local current_version = current and redis.sha1hex(current) or ''
-if current_version ~= ARGV[2] then
-  if not current then return {0} end
-  return {0, current, current_version, expiry_ms(KEYS[1])}
+if current then
+  if redis.sha1hex(current) ~= ARGV[2] then return current end
+elseif ARGV[2] ~= '' then
+  return 0
 end
 if ARGV[3] == '' then
   redis.call('SET', KEYS[1], ARGV[1])
 else
   redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[3])
 end
-return {1, redis.sha1hex(ARGV[1])}
+return 1
 """
-)
 
-# ARGV: the expected version. {1}: deleted, or nothing to delete; {0, value, version,
-# expiry}: a different value is stored (a conflict), returned as the write script does.
-DELETE_SCRIPT = (
-    _EXPIRY_MS
-    + """
+# ARGV: the expected version. 1: deleted, or nothing to delete; on a conflict the value
+# stored, as the write script returns it.
+DELETE_SCRIPT = """
 local current = redis.call('GET', KEYS[1])
-if not current then return {1} end
-local current_version = redis.sha1hex(current)
-if current_version ~= ARGV[1] then
-  return {0, current, current_version, expiry_ms(KEYS[1])}
-end
+if not current then return 1 end
+if redis.sha1hex(current) ~= ARGV[1] then return current end
 redis.call('UNLINK', KEYS[1])
-return {1}
+return 1
 """
-)
 
 
 @dataclass(frozen=True)
@@ -131,7 +112,6 @@ class _Script:
         object.__setattr__(self, "sha", digest)
 
 
-_READ = _Script(READ_SCRIPT)
 _WRITE = _Script(WRITE_SCRIPT)
 _DELETE = _Script(DELETE_SCRIPT)
 
@@ -175,10 +155,15 @@ class RedisSettings:
         prefix = f" (keys {self.base}:<id>)" if self.base else ""
         return f"{kind} at {_redacted(self.url)}{prefix}"
 
-    def client_kwargs(self) -> dict[str, Any]:
-        """redis-py keyword arguments: bounded waits, and no retries of their own."""
+    def client_kwargs(self, *, asyncio: bool = False) -> dict[str, Any]:
+        """redis-py keyword arguments: bounded waits, and no retries of their own.
+
+        An asyncio client gets no ``socket_timeout``: redis-py would then run every send in
+        a task of its own (``asyncio.wait_for``) and every reply under a timer, which costs
+        more than the command on a local Redis. :class:`AsyncRedisDriver` bounds each call
+        with one ``asyncio.timeout`` instead."""
         kwargs: dict[str, Any] = {
-            "socket_timeout": self.timeout,
+            "socket_timeout": None if asyncio else self.timeout,
             "socket_connect_timeout": self.timeout,
             # A retried write whose first attempt landed would be replayed on top of itself;
             # the core decides what to do after a failure, so the client must not retry.
@@ -258,7 +243,7 @@ def explain(error: BaseException, settings: RedisSettings, operation: str) -> Se
             f"authentication failed ({detail}): put the right user and password in the URL, "
             "redis://USER:PASSWORD@HOST:PORT/0 (or redis://:PASSWORD@HOST for the default user)"
         )
-    elif isinstance(error, errors.TimeoutError):
+    elif isinstance(error, errors.TimeoutError | TimeoutError):
         fix = (
             f"no answer within {settings.timeout:g} s ({detail}): is the host reachable and "
             "is it Redis on that port? Raise the driver's timeout= if Redis is just slow"
@@ -294,32 +279,34 @@ def _storage_errors(settings: RedisSettings, operation: str) -> Iterator[None]:
         raise explain(error, settings, operation) from error
 
 
-def _text(value: Any) -> str:
+def _version(data: bytes) -> str:
+    """The version of a stored value: what ``redis.sha1hex`` gives for the same bytes."""
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
+
+
+def _stored_bytes(value: bytes | str, client: Any) -> bytes:
+    # A client of the user's own may decode replies (decode_responses=True): its encoder
+    # gives back the bytes Redis holds, which are what the version is computed from.
+    return value if isinstance(value, bytes) else client.get_encoder().encode(value)
+
+
+def _text(data: bytes) -> str:
     # Another client may have stored bytes that are not UTF-8: the core then finds a payload
     # it cannot decode and removes the record, as for any undecodable session.
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+    return data.decode("utf-8", errors="replace")
 
 
-def _expires_at(milliseconds: Any) -> float | None:
-    value = int(milliseconds)
-    return None if value < 0 else value / 1000
-
-
-def _record(value: Any, version: Any, expiry_ms: Any) -> Record:
-    return Record(_text(value), _text(version), _expires_at(expiry_ms))
-
-
-def _conflict(key: str, expected_version: str | None, result: Any) -> WriteConflict:
-    """The conflict a script reported, with the record it met ({0}: none), so the core
-    replays its changes on it without reading again."""
-    current = _record(*result[1:4]) if len(result) > 1 else None
-    return WriteConflict(key, expected_version, current=current)
+def _record(value: bytes | str, client: Any) -> Record:
+    data = _stored_bytes(value, client)
+    return Record(_text(data), _version(data))
 
 
 class _RedisCommon:
-    """What both flavours share: the settings, the size check, the scripts' arguments."""
+    """What both flavours share: the settings, the size check, the scripts' results."""
 
     store_name: ClassVar[str] = "Redis"
+    # A read is a plain GET: asking PTTL and the server's clock too would take a script.
+    reports_expiry: ClassVar[bool] = False
 
     def __init__(self, settings: RedisSettings, *, owns_client: bool) -> None:
         self.settings = settings
@@ -329,30 +316,28 @@ class _RedisCommon:
         """The Redis key that holds ``session_id``."""
         return self.settings.key(session_id)
 
+    def _encoded(self, payload: str) -> bytes:
+        """``payload`` as the UTF-8 bytes to store (what Astro's client writes too), once
+        checked against the size limit."""
+        data = payload.encode("utf-8")
+        check_size(self.store_name, len(data), self.settings.max_payload_bytes)
+        return data
+
+    @staticmethod
     def _write_args(
-        self, payload: str, expires_at: float | None, expected_version: str | None
-    ) -> tuple[str, str, str]:
-        self._check_size(payload)
+        data: bytes, expires_at: float | None, expected_version: str | None
+    ) -> tuple[bytes, str, str]:
         expiry = "" if expires_at is None else str(round(expires_at * 1000))
-        return payload, expected_version or "", expiry
-
-    def _check_size(self, payload: str) -> None:
-        check_size(self.store_name, utf8_length(payload), self.settings.max_payload_bytes)
+        return data, expected_version or "", expiry
 
     @staticmethod
-    def _read_result(result: Any) -> Record | None:
-        return None if result is None else _record(*result)
-
-    @staticmethod
-    def _write_result(key: str, expected_version: str | None, result: Any) -> str:
-        if int(result[0]) == 1:
-            return _text(result[1])
-        raise _conflict(key, expected_version, result)
-
-    @staticmethod
-    def _delete_result(key: str, expected_version: str | None, result: Any) -> None:
-        if int(result[0]) == 0:
-            raise _conflict(key, expected_version, result)
+    def _check_result(key: str, expected_version: str | None, result: Any, client: Any) -> None:
+        """Raise the conflict a script reported (1: done), with the record it met (0: none),
+        so the core replays its changes on it without reading again."""
+        if result == 1:
+            return
+        current = None if result == 0 else _record(result, client)
+        raise WriteConflict(key, expected_version, current=current)
 
 
 class RedisDriver(_RedisCommon, DriverBase):
@@ -393,28 +378,42 @@ class RedisDriver(_RedisCommon, DriverBase):
             return self
         return AsyncRedisDriver(self.settings)
 
-    def _script(self, script: _Script, operation: str, key: str, *args: str) -> Any:
+    def _script(self, script: _Script, operation: str, key: str, *args: str | bytes) -> Any:
         client = self._client or self.client
         try:
             try:
-                return client.evalsha(script.sha, 1, key, *args)
+                result = client.evalsha(script.sha, 1, self.key(key), *args)
             except NoScriptError:
                 # EVAL runs the script and caches it on that server for the next EVALSHA.
-                return client.eval(script.source, 1, key, *args)
+                result = client.eval(script.source, 1, self.key(key), *args)
         except (RedisError, OSError) as error:
             raise explain(error, self.settings, operation) from error
+        return result, client
+
+    def _get(self, key: str) -> Any:
+        client = self._client or self.client
+        try:
+            value = client.get(self.key(key))
+        except (RedisError, OSError) as error:
+            raise explain(error, self.settings, "read") from error
+        return None if value is None else _stored_bytes(value, client)
 
     def read(self, key: str) -> Record | None:
-        """The session record, or None when it is absent (Redis drops expired keys itself)."""
-        return self._read_result(self._script(_READ, "read", self.key(key)))
+        """The session record, or None when it is absent (Redis drops expired keys itself).
+
+        One ``GET``; the record's ``expires_at`` is None (not reported: see the module)."""
+        data = self._get(key)
+        return None if data is None else Record(_text(data), _version(data))
 
     def write(
         self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
     ) -> str:
         """Store ``payload`` if the stored version is ``expected_version`` (None: no record)."""
-        args = self._write_args(payload, expires_at, expected_version)
-        result = self._script(_WRITE, "write", self.key(key), *args)
-        return self._write_result(key, expected_version, result)
+        data = self._encoded(payload)
+        args = self._write_args(data, expires_at, expected_version)
+        result, client = self._script(_WRITE, "write", key, *args)
+        self._check_result(key, expected_version, result, client)
+        return _version(data)
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Remove the session; with ``expected_version``, only if it still has that version."""
@@ -422,22 +421,21 @@ class RedisDriver(_RedisCommon, DriverBase):
             with _storage_errors(self.settings, "delete"):
                 self.client.unlink(self.key(key))
             return
-        result = self._script(_DELETE, "delete", self.key(key), expected_version)
-        self._delete_result(key, expected_version, result)
+        result, client = self._script(_DELETE, "delete", key, expected_version)
+        self._check_result(key, expected_version, result, client)
 
     # The minimal protocol, as unstorage's driver does it: plain GET, SET (no expiry), UNLINK.
 
     def get_item(self, key: str) -> str | None:
         """The payload, or None when absent (Redis drops expired keys itself)."""
-        with _storage_errors(self.settings, "read"):
-            value = self.client.get(self.key(key))
-        return None if value is None else _text(value)
+        data = self._get(key)
+        return None if data is None else _text(data)
 
     def set_item(self, key: str, value: str) -> None:
         """Store ``value`` whatever is there, with no expiry (one SET)."""
-        self._check_size(value)
+        data = self._encoded(value)
         with _storage_errors(self.settings, "write"):
-            self.client.set(self.key(key), value)
+            self.client.set(self.key(key), data)
 
     def remove_item(self, key: str) -> None:
         """Remove the record if there is one."""
@@ -465,6 +463,8 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
         super().__init__(settings, owns_client=client is None)
         self._client = client
         self._loop: asyncio.AbstractEventLoop | None = None
+        # A client of the user's own keeps its own timeouts; ours have none per socket read.
+        self._timeout = settings.timeout if client is None else None
         # Set once a cluster client knows its nodes (see _connected).
         self._ready: asyncio.Event | None = None
 
@@ -478,11 +478,11 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
                     from redis.asyncio.cluster import RedisCluster
 
                     self._client = RedisCluster.from_url(
-                        self.settings.url, **self.settings.client_kwargs()
+                        self.settings.url, **self.settings.client_kwargs(asyncio=True)
                     )
                 else:
                     self._client = redis.asyncio.Redis.from_url(
-                        self.settings.url, **self.settings.client_kwargs()
+                        self.settings.url, **self.settings.client_kwargs(asyncio=True)
                     )
             self._loop = loop
             self._ready = None
@@ -509,51 +509,66 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
             await self._ready.wait()
         return client
 
-    async def _script(self, script: _Script, operation: str, key: str, *args: str) -> Any:
+    async def _call(
+        self, operation: str, command: Callable[[Any], Awaitable[Any]]
+    ) -> tuple[Any, Any]:
+        """``command(client)``'s result and the client, within the driver's timeout."""
         client = await self._connected()
         try:
-            try:
-                return await client.evalsha(script.sha, 1, key, *args)
-            except NoScriptError:
-                return await client.eval(script.source, 1, key, *args)
-        except (RedisError, OSError) as error:
+            async with asyncio.timeout(self._timeout):
+                return await command(client), client
+        except (RedisError, OSError) as error:  # asyncio.timeout raises TimeoutError (OSError)
             raise explain(error, self.settings, operation) from error
 
+    async def _script(
+        self, script: _Script, operation: str, key: str, *args: str | bytes
+    ) -> tuple[Any, Any]:
+        async def run(client: Any) -> Any:
+            try:
+                return await client.evalsha(script.sha, 1, self.key(key), *args)
+            except NoScriptError:
+                return await client.eval(script.source, 1, self.key(key), *args)
+
+        return await self._call(operation, run)
+
+    async def _get(self, key: str) -> Any:
+        value, client = await self._call("read", lambda client: client.get(self.key(key)))
+        return None if value is None else _stored_bytes(value, client)
+
     async def read(self, key: str) -> Record | None:
-        """The session record, or None when it is absent (Redis drops expired keys itself)."""
-        return self._read_result(await self._script(_READ, "read", self.key(key)))
+        """The session record, or None when it is absent (Redis drops expired keys itself).
+
+        One ``GET``; the record's ``expires_at`` is None (not reported: see the module)."""
+        data = await self._get(key)
+        return None if data is None else Record(_text(data), _version(data))
 
     async def write(
         self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
     ) -> str:
         """Store ``payload`` if the stored version is ``expected_version`` (None: no record)."""
-        args = self._write_args(payload, expires_at, expected_version)
-        result = await self._script(_WRITE, "write", self.key(key), *args)
-        return self._write_result(key, expected_version, result)
+        data = self._encoded(payload)
+        args = self._write_args(data, expires_at, expected_version)
+        result, client = await self._script(_WRITE, "write", key, *args)
+        self._check_result(key, expected_version, result, client)
+        return _version(data)
 
     async def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Remove the session; with ``expected_version``, only if it still has that version."""
         if expected_version is None:
-            client = await self._connected()
-            with _storage_errors(self.settings, "delete"):
-                await client.unlink(self.key(key))
+            await self._call("delete", lambda client: client.unlink(self.key(key)))
             return
-        result = await self._script(_DELETE, "delete", self.key(key), expected_version)
-        self._delete_result(key, expected_version, result)
+        result, client = await self._script(_DELETE, "delete", key, expected_version)
+        self._check_result(key, expected_version, result, client)
 
     async def get_item(self, key: str) -> str | None:
         """The payload, or None when absent (Redis drops expired keys itself)."""
-        client = await self._connected()
-        with _storage_errors(self.settings, "read"):
-            value = await client.get(self.key(key))
-        return None if value is None else _text(value)
+        data = await self._get(key)
+        return None if data is None else _text(data)
 
     async def set_item(self, key: str, value: str) -> None:
         """Store ``value`` whatever is there, with no expiry (one SET)."""
-        self._check_size(value)
-        client = await self._connected()
-        with _storage_errors(self.settings, "write"):
-            await client.set(self.key(key), value)
+        data = self._encoded(value)
+        await self._call("write", lambda client: client.set(self.key(key), data))
 
     async def remove_item(self, key: str) -> None:
         """Remove the record if there is one."""

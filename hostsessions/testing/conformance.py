@@ -30,6 +30,11 @@ exercise real threads.
 Class attributes: ``payload_limit`` (required: the largest payload in UTF-8 bytes the
 driver accepts, or ``None`` when it has no limit) and ``supports_sweep`` (``None``, the
 default, tests ``sweep`` when the driver has one; ``True`` demands it; ``False`` skips).
+
+A driver whose reads do not report expiry (``reports_expiry = False``, see
+:class:`hostsessions.drivers.ExpiryHints`) cannot have its expiry read back: for it the two
+read-back checks are skipped and one check waits instead, watching records written with an
+expiry a moment away disappear (or stay, once an update moved or cleared the expiry).
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from ..drivers.base import Record, WriteConflict
+from ..drivers.base import Record, WriteConflict, reports_expiry
 from ..errors import SessionTooLargeError
 
 __all__ = [
@@ -67,6 +72,11 @@ LARGE_PAYLOAD_BYTES = 200_000
 # How many conflicts one writer may meet before the concurrency test calls it stuck.
 _MAX_ATTEMPTS = 1_000
 _HOUR = 3600.0
+# The expiry check for drivers that do not report expiry: records expire this many seconds
+# after they are written, and are looked at again this much later (a store that keeps
+# expiries in whole seconds may keep a record up to a second longer).
+_MOMENT = 0.5
+_EXPIRY_SLACK = 1.1
 
 Scenario = Callable[["DriverView"], Coroutine[Any, Any, None]]
 Runner = Callable[[Scenario], None]
@@ -572,10 +582,18 @@ class _VersionedChecks(_PayloadChecks):
         found = await store.read(key)
         assert found is None, f"a record that expired a minute ago was read: {found!r}"
 
+    def _require_expiry_reports(self, store: DriverView) -> None:
+        if not reports_expiry(store.driver):
+            pytest.skip(
+                "reports_expiry = False: read() leaves expires_at None; the expiry is checked "
+                "by test_expiry_is_honoured_by_a_driver_that_does_not_report_it"
+            )
+
     @_conformance_test
     async def test_record_expiring_in_the_future_reads_with_its_expiry(
         self, store: DriverView
     ) -> None:
+        self._require_expiry_reports(store)
         key = _new_key()
         expires_at = time.time() + _HOUR
         await store.create(key, "fresh", expires_at=expires_at)
@@ -600,6 +618,7 @@ class _VersionedChecks(_PayloadChecks):
     async def test_update_replaces_the_expiry_including_clearing_it(
         self, store: DriverView
     ) -> None:
+        self._require_expiry_reports(store)
         key = _new_key()
         version = await store.create(key, "v1", expires_at=time.time() + _HOUR)
         later = time.time() + 2 * _HOUR
@@ -613,6 +632,40 @@ class _VersionedChecks(_PayloadChecks):
         assert record is not None, "the updated record reads as None"
         assert record.expires_at is None, (
             f"an update with expires_at=None must clear the expiry; read {record.expires_at!r}"
+        )
+
+    @_conformance_test
+    async def test_expiry_is_honoured_by_a_driver_that_does_not_report_it(
+        self, store: DriverView
+    ) -> None:
+        """What the two read-back checks above prove, seen by waiting for the expiry instead."""
+        if reports_expiry(store.driver):
+            pytest.skip("the driver reports expires_at: its expiry is checked by reading it back")
+        soon = time.time() + _MOMENT
+        expiring, moved_later, cleared, moved_sooner = (_new_key() for _ in range(4))
+        await store.create(expiring, "expiring", expires_at=soon)
+        version = await store.create(moved_later, "later", expires_at=soon)
+        await store.write(moved_later, "later", expires_at=soon + _HOUR, expected_version=version)
+        version = await store.create(cleared, "cleared", expires_at=soon)
+        await store.write(cleared, "cleared", expires_at=None, expected_version=version)
+        version = await store.create(moved_sooner, "sooner", expires_at=soon + _HOUR)
+        await store.write(moved_sooner, "sooner", expires_at=soon, expected_version=version)
+        record = await store.read(expiring)
+        assert record is not None, "a record expiring in a moment reads as None already"
+        assert record.expires_at is None, (
+            f"reports_expiry = False, but read() gave expires_at={record.expires_at!r}: a "
+            "driver that does not report the expiry must leave it None, not guess"
+        )
+        await asyncio.sleep(max(0.0, soon + _EXPIRY_SLACK - time.time()))
+        found = await store.read(expiring)
+        assert found is None, f"a record read after its expiry had passed: {found!r}"
+        found = await store.read(moved_sooner)
+        assert found is None, f"an update's sooner expiry was not applied: read {found!r}"
+        assert _payload_of(await store.read(moved_later)) == "later", (
+            "an update with a later expiry must replace the earlier one: the record expired"
+        )
+        assert _payload_of(await store.read(cleared)) == "cleared", (
+            "an update with expires_at=None must clear the expiry: the record expired"
         )
 
     @_conformance_test

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -264,3 +265,58 @@ def test_an_app_whose_redis_restarts_loses_no_saved_increment(
         durable_server.start()
         assert client.get("/incr").json() == 4, "the count saved before the restart is kept"
         assert client.get("/dump").json()["items"] == {"opened": True, "n": 4}
+
+
+# ---- a reply that comes too late ---------------------------------------------------------------
+
+# Keeps the server busy (and so every other client waiting) for ARGV[1] microseconds.
+BUSY_SCRIPT = """
+local started = redis.call('TIME')
+local until_us = started[1] * 1000000 + started[2] + tonumber(ARGV[1])
+repeat local now = redis.call('TIME') until now[1] * 1000000 + now[2] >= until_us
+return 1
+"""
+
+
+def test_a_reply_that_comes_after_the_timeout_never_answers_a_later_call(
+    call: Flavour, redis_url: str, redis_server: RedisServer
+) -> None:
+    """The timed-out call's connection is dropped, not reused: its late reply (the other
+    session's payload) must not be read as the answer to the next call."""
+    late, next_key = "l" * 43, "n" * 43
+    redis_server.cli("set", late, "the late reply")
+    redis_server.cli("set", next_key, "the right reply")
+    busy = threading.Thread(
+        target=redis_server.cli, args=("eval", BUSY_SCRIPT, "0", str(int(4 * TIMEOUT * 1e6)))
+    )
+
+    async def scenario(driver: Any, is_async: bool) -> None:
+        async def read(key: str) -> Any:
+            try:
+                result = driver.read(key)
+                return await result if is_async else result
+            except SessionStorageError as error:
+                return error
+
+        assert (await read(next_key)).payload == "the right reply"  # the pool has a connection
+        busy.start()
+        await asyncio.sleep(TIMEOUT / 2)  # the busy script has started
+        assert_storage_error(await read(late), "no answer within")
+        await asyncio.to_thread(busy.join)
+        for _ in range(3):
+            record = await read(next_key)
+            assert not isinstance(record, Exception), record
+            assert record.payload == "the right reply"
+
+    if call is call_sync:
+        sync_driver = drivers.redis(redis_url, timeout=TIMEOUT)
+        asyncio.run(scenario(sync_driver, is_async=False))
+        sync_driver.close()
+    else:
+
+        async def main() -> None:
+            driver = drivers.redis(redis_url, timeout=TIMEOUT).to_async()
+            await scenario(driver, is_async=True)
+            await driver.aclose()
+
+        asyncio.run(main())
