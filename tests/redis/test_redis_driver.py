@@ -132,6 +132,45 @@ def test_a_non_utf8_value_reads_as_a_payload_the_core_then_discards(server: Redi
     driver.close()
 
 
+SHA1_IN_REDIS = "return redis.sha1hex(redis.call('GET', KEYS[1]))"
+
+
+def test_a_reads_version_is_the_hash_the_write_script_compares(server: RedisServer) -> None:
+    """The read hashes in Python what the write script hashes in Redis: for any bytes,
+    including another client's that are not UTF-8, the two agree, so a plain SET by an
+    Astro site is a change and an unchanged record is not."""
+    driver = drivers.redis(server.url)
+    samples = {"ascii": "[1]", "utf8": "Grüße, 東京, 😀", "binary": "\\255\\254 \\000"}
+    for name, value in samples.items():
+        key = name * 15
+        server.cli("eval", f"redis.call('SET', KEYS[1], '{value}') return 1", "1", key)
+        record = driver.read(key)
+        assert record is not None
+        assert record.version == server.cli("eval", SHA1_IN_REDIS, "1", key).strip(), name
+        assert driver.write(key, "[2]", expires_at=None, expected_version=record.version)
+    driver.close()
+
+
+def test_a_users_client_that_decodes_replies_keeps_exact_versions(server: RedisServer) -> None:
+    async def main() -> None:
+        client = redis.asyncio.Redis.from_url(server.url, decode_responses=True)
+        driver = drivers.redis(client=client)
+        key = "0b5f3d2e-8f3c-4c56-9b1e-1f1d3c0f6a11"
+        await client.set(key, "Grüße 😀")
+        record = await driver.read(key)
+        assert record is not None
+        assert record.payload == "Grüße 😀"
+        version = await driver.write(
+            key, "ünïcode", expires_at=None, expected_version=record.version
+        )
+        assert version == await client.eval(SHA1_IN_REDIS, 1, key)
+        await driver.delete(key, expected_version=version)
+        assert await client.exists(key) == 0
+        await client.aclose()
+
+    asyncio.run(main())
+
+
 # ---- what a request costs -------------------------------------------------------------
 
 
