@@ -31,7 +31,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import SessionConfigError, SessionStorageError
@@ -159,9 +159,9 @@ class RedisSettings:
         """redis-py keyword arguments: bounded waits, and no retries of their own.
 
         An asyncio client gets no ``socket_timeout``: redis-py would then run every send in
-        a task of its own (``asyncio.wait_for``) and every reply under a timer, which costs
-        more than the command on a local Redis. :class:`AsyncRedisDriver` bounds each call
-        with one ``asyncio.timeout`` instead."""
+        a task of its own (``asyncio.wait_for``) and every reply under a timer of its own,
+        which together cost more than the command on a local Redis. :class:`AsyncRedisDriver`
+        bounds its calls with one shared timer instead (:class:`CallDeadlines`)."""
         kwargs: dict[str, Any] = {
             "socket_timeout": None if asyncio else self.timeout,
             "socket_connect_timeout": self.timeout,
@@ -299,6 +299,62 @@ def _text(data: bytes) -> str:
 def _record(value: bytes | str, client: Any) -> Record:
     data = _stored_bytes(value, client)
     return Record(_text(data), _version(data))
+
+
+T = TypeVar("T")
+
+
+class CallDeadlines:
+    """Cancel calls that outlive ``seconds``, with one timer for all the calls in flight.
+
+    ``asyncio.timeout`` arms a timer per call and costs several microseconds, more than
+    half a command on a local Redis. Here a call only notes its deadline; one timer, armed
+    for the earliest deadline, cancels the calls still running when it fires. A cancelled
+    call raises ``TimeoutError`` as with ``asyncio.timeout`` (and a cancellation from
+    elsewhere still propagates as ``CancelledError``). One instance per event loop.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        # Every call has the same timeout, so insertion order is deadline order.
+        self._deadlines: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def run(self, command: Awaitable[T]) -> T:
+        """Await ``command``; ``TimeoutError`` if it takes longer than ``seconds``."""
+        task = asyncio.current_task()
+        if task is None or task in self._deadlines:  # not in a task, or a call within a call
+            async with asyncio.timeout(self.seconds):
+                return await command
+        loop = task.get_loop()
+        cancelling = task.cancelling()
+        deadline = self._deadlines[task] = loop.time() + self.seconds
+        if self._timer is None:
+            self._timer = loop.call_at(deadline, self._expire, loop)
+        try:
+            return await command
+        except asyncio.CancelledError:
+            # Only this call's own timer turns a cancellation into a timeout.
+            if task in self._expired and task.uncancel() <= cancelling:
+                raise TimeoutError("timed out") from None
+            raise
+        finally:
+            # The task is suspended inside ``command`` whenever the timer can fire, so a
+            # cancellation it sent has been delivered there by now.
+            self._deadlines.pop(task, None)
+            self._expired.discard(task)
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        now = loop.time()
+        for task, deadline in list(self._deadlines.items()):
+            if deadline > now:
+                self._timer = loop.call_at(deadline, self._expire, loop)
+                return
+            del self._deadlines[task]
+            self._expired.add(task)
+            task.cancel()
 
 
 class _RedisCommon:
@@ -463,8 +519,9 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
         super().__init__(settings, owns_client=client is None)
         self._client = client
         self._loop: asyncio.AbstractEventLoop | None = None
-        # A client of the user's own keeps its own timeouts; ours have none per socket read.
-        self._timeout = settings.timeout if client is None else None
+        # Bounds our client's calls (it has no socket_timeout); a client of the user's own
+        # keeps the timeouts it was made with.
+        self._deadlines: CallDeadlines | None = None
         # Set once a cluster client knows its nodes (see _connected).
         self._ready: asyncio.Event | None = None
 
@@ -486,6 +543,7 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
                     )
             self._loop = loop
             self._ready = None
+            self._deadlines = CallDeadlines(self.settings.timeout)
         return self._client
 
     async def _connected(self) -> Any:
@@ -514,10 +572,12 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
     ) -> tuple[Any, Any]:
         """``command(client)``'s result and the client, within the driver's timeout."""
         client = await self._connected()
+        deadlines = self._deadlines
         try:
-            async with asyncio.timeout(self._timeout):
+            if deadlines is None:
                 return await command(client), client
-        except (RedisError, OSError) as error:  # asyncio.timeout raises TimeoutError (OSError)
+            return await deadlines.run(command(client)), client
+        except (RedisError, OSError) as error:  # the deadlines raise TimeoutError, an OSError
             raise explain(error, self.settings, operation) from error
 
     async def _script(
