@@ -61,11 +61,11 @@ class _SessionBase(Generic[StoreT]):
         ``ttl`` (seconds) overrides the configured default lifetime for this key.
         Raises :class:`~hostsessions.SessionSerializationError` for a type the codec cannot store.
         """
-        self._state.set(key_name(key), value, ttl)
+        self._state.set(key if type(key) is str else key_name(key), value, ttl)
 
     def delete(self, key: str | SessionKey[Any]) -> None:
         """Remove ``key`` from the session (no error if it is absent)."""
-        self._state.delete(key_name(key))
+        self._state.delete(key if type(key) is str else key_name(key))
 
     def destroy(self) -> None:
         """Delete the session from storage and expire its cookie."""
@@ -109,10 +109,10 @@ class Session(_SessionBase[SyncStore]):
 
     def get(self, key: str | SessionKey[Any], default: Any = None) -> Any:
         """The value of ``key``, or ``default`` when it is absent or expired."""
-        name = key_name(key)
+        name = key if type(key) is str else key_name(key)
         value = self._state.known_value(name, default)
-        if value is UNKNOWN:  # the first read of the request: run the program that reads
-            value = self._run(self._state.get(name, default))
+        if value is UNKNOWN:  # the first read of the request: read, then answer
+            value = self._run(self._state.value_after_read(name, default))
         return value
 
     def has(self, key: str | SessionKey[Any]) -> bool:
@@ -261,8 +261,8 @@ class AsyncSession(_SessionBase[AsyncStore]):
 
     def _await_get(self, name: str, default: Any) -> Generator[Any, None, Any]:
         value = self._state.known_value(name, default)
-        if value is UNKNOWN:  # the first read of the request: run the program that reads
-            return self._run(self._state.get(name, default)).__await__()
+        if value is UNKNOWN:  # the first read of the request: read, then answer
+            return self._run(self._state.value_after_read(name, default)).__await__()
         return _ready(value)
 
     @overload
@@ -279,7 +279,7 @@ class AsyncSession(_SessionBase[AsyncStore]):
 
     def get(self, key: str | SessionKey[Any], default: Any = None) -> PendingCall[Any]:
         """The value of ``key``, or ``default`` when it is absent or expired (await it)."""
-        name = key_name(key)
+        name = key if type(key) is str else key_name(key)
         return PendingCall(self._await_get, (name, default), "get", name)
 
     def has(self, key: str | SessionKey[Any]) -> PendingCall[bool]:

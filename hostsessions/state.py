@@ -433,9 +433,17 @@ class SessionState:
         """
         value = self.known_value(key, default)
         if value is UNKNOWN:  # not loaded yet, and not set or deleted here
-            yield from self.load_current()
-            value = self.known_value(key, default)
+            value = yield from self.value_after_read(key, default)
         return value
+
+    def value_after_read(self, key: str, default: Any) -> Program[Any]:
+        """:meth:`get` once :meth:`known_value` said :data:`UNKNOWN`: yields the one
+        :class:`Read` of :meth:`load_current`, returns the value."""
+        if not self._loaded:
+            key_read = self._claimed_id
+            assert key_read is not None
+            self._on_record(key_read, (yield Read(key_read)))  # load_current, inlined
+        return self.known_value(key, default)
 
     def live_items(self) -> Program[list[tuple[str, Any]]]:
         """Every live ``(key, value)`` pair: yields the one :class:`Read` of
@@ -526,7 +534,7 @@ class SessionState:
         if not is_valid_session_id(session_id):
             return False
         record = yield Read(session_id)
-        entries = _live_entries(record, self._now_ms())
+        entries = _decoded_entries(record)
         if record is None or entries is None or _is_tombstone(entries):
             return False
         self._id = self._claimed_id = session_id
@@ -545,8 +553,15 @@ class SessionState:
 
     def _on_record(self, key: str, record: Record | None) -> None:
         """Take in the record this request's cookie names (read for the first time)."""
-        entries = _live_entries(record, self._now_ms())
+        entries = _decoded_entries(record)
         self._loaded = True
+        if entries is not None and not _is_tombstone(entries):  # the usual case
+            assert record is not None
+            self._id = key
+            self._adopt(record, entries)
+            if self._ops:
+                self._replay()
+            return
         if record is not None and entries is None:
             logger.error(
                 "session record %s... could not be decoded; it was removed and the session "
@@ -554,21 +569,18 @@ class SessionState:
                 key[:8],
             )
             self._pending_deletes.append((key, record.version))
-        tombstone = entries is not None and _is_tombstone(entries)
-        if record is None or entries is None or tombstone:
-            self._claimed_id = None
-            self._id = None  # never adopt an ID the store does not know
-            if tombstone and _tombstone_lasts(entries, self._now_ms()):  # type: ignore[arg-type]
-                self._gone = True  # ended or moved by another request moments ago
-            else:
-                self._forget_cookie = record is None or tombstone
-            self._base_version = self._base_token = None
-            self._base_entries = {}
-            self._view = {}
-            self._replay()
-            return
-        self._id = key
-        self._adopt(record, entries)
+        # No record, an undecodable one, or a tombstone: never adopt an ID the store does
+        # not know.
+        tombstone = entries is not None
+        self._claimed_id = None
+        self._id = None
+        if tombstone and _tombstone_lasts(entries, self._now_ms()):  # type: ignore[arg-type]
+            self._gone = True  # ended or moved by another request moments ago
+        else:
+            self._forget_cookie = record is None or tombstone
+        self._base_version = self._base_token = None
+        self._base_entries = {}
+        self._view = {}
         self._replay()
 
     def _adopt(self, record: Record, entries: dict[str, Slot]) -> None:
@@ -576,7 +588,11 @@ class SessionState:
         self._base_token = record.token
         self._base_entries = entries
         now_ms = self._now_ms()
-        self._view = {key: slot for key, slot in entries.items() if not slot.expired(now_ms)}
+        self._view = {
+            key: slot
+            for key, slot in entries.items()
+            if slot.expires_ms is None or slot.expires_ms > now_ms
+        }
 
     def _replay(self) -> None:
         """Apply this request's own changes over what the store holds: local changes win."""
@@ -736,7 +752,7 @@ class SessionState:
 
     def _on_conflict(self, key: str, current: Record | None) -> None:
         """Take in the record another request wrote since this one read."""
-        entries = _live_entries(current, self._now_ms())
+        entries = _decoded_entries(current)
         if current is None and self._base_version is None:
             return  # a record this request is creating came and went: create it again
         if current is None or entries is None or _is_tombstone(entries):
@@ -768,7 +784,7 @@ class SessionState:
             yield Retire(old_key, payload, expires_at, old_version, token)
         except WriteConflict as conflict:
             current, _ = yield from self._current_after(conflict, token, payload, deadline, attempt)
-            entries = _live_entries(current, self._now_ms())
+            entries = _decoded_entries(current)
             if (
                 current is not None
                 and entries is not None
@@ -831,7 +847,7 @@ class SessionState:
         self._view = {k: s for k, s in self._base_entries.items() if not s.expired(now_ms)}
 
 
-def _live_entries(record: Record | None, now_ms: int) -> dict[str, Slot] | None:
+def _decoded_entries(record: Record | None) -> dict[str, Slot] | None:
     """The decoded entries of ``record``; None when there is no record or it is undecodable."""
     if record is None:
         return None
@@ -851,7 +867,7 @@ def _tombstone_lasts(entries: dict[str, Slot], now_ms: int) -> bool:
 
 def _is_live_session(record: Record | None, now_ms: int) -> bool:
     """A record that holds a session: neither absent, undecodable nor a tombstone."""
-    entries = _live_entries(record, now_ms)
+    entries = _decoded_entries(record)
     return entries is not None and not _is_tombstone(entries)
 
 
