@@ -13,7 +13,7 @@ from .config import DriverConfig, SessionConfig
 from .cookies import CookieDecision, cookie_is_secure, session_id_from_cookie_header
 from .drivers.base import AnyDriver, AsyncClosable, Closable
 from .state import SessionState
-from .storage import AsyncStore, SyncStore, async_store, async_twin, check_driver, sync_store
+from .storage import AsyncStore, SyncStore, async_store, check_driver, sync_store
 
 __all__ = [
     "GONE_BODY",
@@ -79,8 +79,9 @@ class SessionManager:
 
     def async_store(self) -> AsyncStore:
         if self._async_store is None:
-            self._async_driver = async_twin(self.driver())
-            self._async_store = async_store(self._async_driver)
+            store = async_store(self.driver())
+            self._async_driver = store.driver  # the async twin, when the driver has one
+            self._async_store = store
         return self._async_store
 
     async def aclose(self) -> None:

@@ -407,8 +407,9 @@ _LOOP_THREAD = _LoopThread()
 
 
 def sync_store(driver: AnyDriver) -> SyncStore:
-    """The store the WSGI shell uses for ``driver``."""
-    native = _native_sync(check_driver(driver))
+    """The store the WSGI shell uses for ``driver`` (a driver :func:`check_driver` passed:
+    the manager checks each driver once, when it is chosen or built)."""
+    native = _native_sync(driver)
     if native is not None:
         return native
     asynchronous = _native_async(driver)
@@ -417,13 +418,15 @@ def sync_store(driver: AnyDriver) -> SyncStore:
 
 
 def async_twin(driver: AnyDriver) -> AnyDriver:
-    """The driver the ASGI shell uses: a dual-flavour driver's async side, else ``driver``."""
+    """The driver the ASGI shell uses: a dual-flavour driver's async side (a new object,
+    checked here), else ``driver``."""
     return check_driver(driver.to_async()) if isinstance(driver, HasAsyncTwin) else driver
 
 
 def async_store(driver: AnyDriver) -> AsyncStore:
-    """The store the ASGI shell uses for ``driver``; a dual-flavour driver gives its async side."""
-    driver = async_twin(check_driver(driver))
+    """The store the ASGI shell uses for ``driver`` (checked, as for :func:`sync_store`); a
+    dual-flavour driver gives its async side."""
+    driver = async_twin(driver)
     native = _native_async(driver)
     if native is not None:
         return native
