@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 # The site's settings for this process only: the environment is put back after setup, so
-# that Django projects other tests start in subprocesses do not inherit them.
-SITE_DB = os.path.join(tempfile.mkdtemp(prefix="django-site-"), "db.sqlite3")
+# that Django projects other tests start in subprocesses do not inherit them. The database's
+# folder lives as long as this module and is removed when the test process exits.
+_SITE_DIR = tempfile.TemporaryDirectory(prefix="django-site-")
+SITE_DB = os.path.join(_SITE_DIR.name, "db.sqlite3")
 _saved_environ = dict(os.environ)
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.django_site.settings"
 os.environ["DJANGO_SITE_DB"] = SITE_DB
