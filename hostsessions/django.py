@@ -26,15 +26,20 @@ core's ``touch`` operation, which gives every key the lifetime ``get_expiry_age(
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase, UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.core.signals import setting_changed
+from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 
+from ._django_cookie import SessionCookie
 from .config import SessionConfig
+from .cookies import session_id_from_cookie_header
 from .errors import SessionConfigError, SessionGoneError
 from .ids import is_valid_session_id
 from .manager import SessionManager
@@ -42,7 +47,7 @@ from .mapping import SessionMapping
 from .session import AsyncSession, Session
 from .state import Program
 
-__all__ = ["SessionStore", "get_async_session", "get_session"]
+__all__ = ["SessionMiddleware", "SessionStore", "get_async_session", "get_session"]
 
 _manager: SessionManager | None = None
 _manager_lock = threading.Lock()
@@ -85,10 +90,45 @@ def session_manager() -> SessionManager:
     return _manager
 
 
+class _SessionSettings:
+    """The session settings every request reads, looked up once (Django's ``settings`` costs
+    an attribute lookup through a lazy object each time) and again when a test overrides
+    one of them."""
+
+    def __init__(self) -> None:
+        self.cookie_name: str = settings.SESSION_COOKIE_NAME
+        self.cookie_age: int = settings.SESSION_COOKIE_AGE
+        self.save_every_request: bool = settings.SESSION_SAVE_EVERY_REQUEST
+        self.expire_at_browser_close: bool = settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
+        self.cookie_domain: str | None = settings.SESSION_COOKIE_DOMAIN
+        self.cookie_path: str = settings.SESSION_COOKIE_PATH
+        self.cookie_samesite: str | None = settings.SESSION_COOKIE_SAMESITE
+        self.cookie = SessionCookie(
+            self.cookie_name,
+            path=self.cookie_path,
+            domain=self.cookie_domain,
+            secure=bool(settings.SESSION_COOKIE_SECURE),
+            httponly=bool(settings.SESSION_COOKIE_HTTPONLY),
+            samesite=self.cookie_samesite,
+        )
+
+
+_settings: _SessionSettings | None = None
+
+
+def _session_settings() -> _SessionSettings:
+    global _settings
+    if _settings is None:
+        _settings = _SessionSettings()
+    return _settings
+
+
 def _forget_manager(*, setting: str, **kwargs: Any) -> None:
-    global _manager
+    global _manager, _settings
     if setting in ("HOSTSESSIONS", "SESSION_COOKIE_AGE"):
         _manager = None
+    if setting.startswith("SESSION_"):
+        _settings = None
 
 
 setting_changed.connect(_forget_manager, dispatch_uid="hostsessions.django")
@@ -104,10 +144,21 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     def __init__(self, session_key: str | None = None) -> None:
         # Not SessionBase.__init__: it imports SESSION_SERIALIZER on every request, and the
         # codec stands in for the serializer here.
+        self._start(session_key if is_valid_session_id(session_key) else None)
+
+    @classmethod
+    def _for_checked_id(cls, cookie_id: str | None) -> SessionStore:
+        """``SessionStore(cookie_id)`` for an ID the caller already checked is well-formed
+        (the middleware's cookie reader does), so that it is not checked twice."""
+        store = cls.__new__(cls)
+        store._start(cookie_id)
+        return store
+
+    def _start(self, cookie_id: str | None) -> None:
         self._manager = session_manager()
         self._modified = False
         self._accessed = False
-        self._session_key = session_key
+        self._point_at(cookie_id)
 
     @property
     def serializer(self) -> Any:
@@ -118,14 +169,18 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     # ---- the session key and the core session behind it ---------------------------------
 
     def _get_session_key(self) -> str | None:
-        state = self._core._state
+        state = self._core.state
         return state.id if state.loaded else self._cookie_key
 
     def _set_session_key(self, value: str | None) -> None:
         """Point this store at the session ``value`` (a cookie's value); anything that is
         not an ID hostsessions could have issued means no session."""
-        self._cookie_key = value if is_valid_session_id(value) else None
-        self._core = Session(self._manager.new_state(self._cookie_key), self._manager.sync_store)
+        self._point_at(value if is_valid_session_id(value) else None)
+
+    def _point_at(self, cookie_id: str | None) -> None:
+        self._cookie_key = cookie_id
+        state = self._manager.new_state(cookie_id, id_checked=True)
+        self._core = Session(state, self._manager.sync_store)
         self._async_core: AsyncSession | None = None
         self._dict: _DjangoMapping | None = None
         self._expiry = _UNKNOWN
@@ -137,7 +192,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     @property
     def _acore(self) -> AsyncSession:
         if self._async_core is None:
-            self._async_core = AsyncSession(self._core._state, self._manager.async_store)
+            self._async_core = AsyncSession(self._core.state, self._manager.async_store)
         return self._async_core
 
     @property
@@ -160,7 +215,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     # count too, and so does a new ID the browser must learn.
     @property
     def modified(self) -> bool:
-        state = self._core._state
+        state = self._core.state
         return self._modified or state.dirty or state.cookie_action() is not None
 
     @modified.setter
@@ -169,7 +224,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     @property
     def accessed(self) -> bool:
-        return self._accessed or self._core._state.touched
+        return self._accessed or self._core.state.touched
 
     @accessed.setter
     def accessed(self, value: bool) -> None:
@@ -183,16 +238,25 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             self._expiry = self._core.get(EXPIRY_KEY)
         return self._expiry
 
+    async def _aload_expiry(self) -> None:
+        """Read what set_expiry() stored the async way, so that the sync methods that need
+        it (get_expiry_age, ...) make no storage call on the event loop."""
+        if self._expiry is _UNKNOWN:
+            self._expiry = await self._acore.get(EXPIRY_KEY)
+
     def _lifetime(self) -> float:
         """The session's lifetime from now, in seconds, as Django computes it."""
         # A date already past: the keys are stored already expired, and read as absent.
         return float(max(self.get_expiry_age(), 0.001))
 
+    def get_session_cookie_age(self) -> int:
+        return _session_settings().cookie_age
+
     def get_expiry_age(self, **kwargs: Any) -> int:
-        if "expiry" not in kwargs:
-            kwargs["expiry"] = self._custom_expiry()
-        if not kwargs["expiry"]:
-            return self.get_session_cookie_age()  # type: ignore[no-any-return]
+        expiry = kwargs["expiry"] if "expiry" in kwargs else self._custom_expiry()
+        if not expiry:
+            return self.get_session_cookie_age()
+        kwargs["expiry"] = expiry
         return super().get_expiry_age(**kwargs)  # type: ignore[no-any-return]
 
     def get_expiry_date(self, **kwargs: Any) -> Any:
@@ -203,18 +267,36 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     def get_expire_at_browser_close(self) -> bool:
         expiry = self._custom_expiry()
         if expiry is None:
-            return bool(settings.SESSION_EXPIRE_AT_BROWSER_CLOSE)
+            return _session_settings().expire_at_browser_close
         return bool(expiry == 0)
 
     def _get_session(self, no_load: bool = False) -> SessionMapping:
         # No read here: the first value read loads the session, a write needs no read.
         self._accessed = True
-        self._session_cache = mapping = self._mapping
+        mapping = self._dict
+        if mapping is None:
+            mapping = self._dict = _DjangoMapping(self)
+        self._session_cache = mapping
         return mapping
+
+    # SessionBase's dict methods go through the ``_session`` property; these four are on
+    # every request's path, so they call it directly.
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._get_session().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get_session()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._get_session()[key] = value
+        self._modified = True
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._get_session()
 
     async def _aget_session(self, no_load: bool = False) -> SessionMapping:
         self._accessed = True
-        if not self._core._state.loaded:
+        if not self._core.state.loaded:
             await self.aload()
         self._session_cache = mapping = self._mapping
         return mapping
@@ -223,12 +305,12 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def load(self) -> SessionMapping:
         """Read the stored session (once per request); an unknown ID gets a fresh session."""
-        self._core._run(self._core._state.load_current())
+        self._core.run_program(self._core.state.load_current())
         self._session_cache = self._mapping
         return self._mapping
 
     async def aload(self) -> SessionMapping:
-        await self._acore._run(self._core._state.load_current())
+        await self._acore.run_program(self._core.state.load_current())
         self._session_cache = self._mapping
         return self._mapping
 
@@ -238,7 +320,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def is_empty(self) -> bool:
         """True when there is no session to store or to point the cookie at."""
-        state = self._core._state
+        state = self._core.state
         if not state.loaded:
             return self._cookie_key is None
         if state.id is None:
@@ -261,11 +343,11 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def create(self) -> None:
         """Store this session now, even empty, so that it has a key."""
-        self._core._run(self._core._state.create())
+        self._core.run_program(self._core.state.create())
         self.modified = True
 
     async def acreate(self) -> None:
-        await self._acore._run(self._acore._state.create())
+        await self._acore.run_program(self._acore.state.create())
         self.modified = True
 
     def save(self, must_create: bool = False) -> None:
@@ -274,19 +356,20 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         Raises Django's ``UpdateError`` (the middleware answers 400) if another request
         deleted the session meanwhile: its changes are not written back.
         """
-        self._core._run(self._save_program())
+        self._core.run_program(self._save_program())
 
     async def asave(self, must_create: bool = False) -> None:
-        await self._acore._run(self._save_program())
+        await self._aload_expiry()
+        await self._acore.run_program(self._save_program())
 
     def _save_program(self) -> Program[None]:
         if self._dict is not None:
             self._dict.record_in_place_changes()
-        state = self._core._state
+        state = self._core.state
         if self.session_key is None and not state.dirty:
             yield from state.create()  # Django's test client saves empty sessions for a key
             return
-        if state.dirty or settings.SESSION_SAVE_EVERY_REQUEST:
+        if state.dirty or _session_settings().save_every_request:
             # Django renews a session's expiry at every save: every key gets its lifetime.
             state.touch(self._lifetime())
         before = state.id
@@ -299,44 +382,44 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             raise UpdateError(f"session {before[:8]}... was deleted by another request")
 
     def delete(self, session_key: str | None = None) -> None:
-        if session_key is None or session_key == self._core._state.id:
-            self._core._run(self._destroy_program())
+        if session_key is None or session_key == self._core.state.id:
+            self._core.run_program(self._destroy_program())
         elif is_valid_session_id(session_key):
             self._manager.sync_store().delete(session_key)
 
     async def adelete(self, session_key: str | None = None) -> None:
-        if session_key is None or session_key == self._core._state.id:
-            await self._acore._run(self._destroy_program())
+        if session_key is None or session_key == self._core.state.id:
+            await self._acore.run_program(self._destroy_program())
         elif is_valid_session_id(session_key):
             await self._manager.async_store().delete(session_key)
 
     def _destroy_program(self) -> Program[None]:
-        state = self._core._state
+        state = self._core.state
         state.destroy()
         self._expiry = None
         yield from state.save()
 
     def flush(self) -> None:
         """Delete the session and forget its key (Django's logout)."""
-        self._core._run(self._destroy_program())
+        self._core.run_program(self._destroy_program())
         self.modified = True
 
     async def aflush(self) -> None:
-        await self._acore._run(self._destroy_program())
+        await self._acore.run_program(self._destroy_program())
         self.modified = True
 
     def cycle_key(self) -> None:
         """A new key for the same data, the old record removed (Django's login)."""
-        self._core._run(self._cycle_program())
+        self._core.run_program(self._cycle_program())
 
     async def acycle_key(self) -> None:
-        await self._acore._run(self._cycle_program())
+        await self._acore.run_program(self._cycle_program())
 
     def _cycle_program(self) -> Program[None]:
         self.accessed = True
         if self._dict is not None:
             self._dict.record_in_place_changes()
-        state = self._core._state
+        state = self._core.state
         yield from state.regenerate()
         yield from state.save()
         self._session_cache = self._mapping
@@ -393,3 +476,117 @@ class _DjangoMapping(SessionMapping):
     def clear(self) -> None:
         super().clear()
         self._store._expiry = None
+
+
+# ---- the middleware ---------------------------------------------------------------------------
+
+
+class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
+    """Django's ``SessionMiddleware`` for this engine, doing the same at a fraction of the cost.
+
+    ::
+
+        MIDDLEWARE = [
+            ...
+            "hostsessions.django.SessionMiddleware",  # instead of django.contrib.sessions'
+            ...
+        ]
+
+    The same rules as Django's: the cookie (its name, ``Max-Age``, ``Expires``, domain,
+    path, ``Secure``, ``HttpOnly``, ``SameSite`` settings) is sent again on every response
+    that saved the session, expired when the session ends up empty, ``Vary: Cookie`` when
+    the session was used, no save on a 5xx response, ``SessionInterrupted`` (a 400) when
+    another request deleted the session meanwhile, ``SESSION_SAVE_EVERY_REQUEST``. It is a
+    subclass of Django's, so the admin's and auth's checks accept it. Under ASGI it saves
+    with the engine's async methods, on the event loop, instead of in a worker thread.
+
+    What it saves: the settings read once (and again when a test overrides them), the
+    cookie's text made from a template (see :mod:`hostsessions._django_cookie`), ``Vary``
+    set without parsing an absent header. With another ``SESSION_ENGINE`` it is Django's middleware.
+    """
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        super().__init__(get_response)
+        self._ours = issubclass(self.SessionStore, SessionStore)
+
+    def __call__(self, request: Any) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        if not self._ours:
+            return super().__call__(request)
+        store = self._open(request)
+        response = self.get_response(request)
+        if self._needs_save(request, store, response):
+            try:
+                store.save()
+            except UpdateError:
+                raise _interrupted() from None
+            _set_cookie(response, store)
+        return response
+
+    async def __acall__(self, request: Any) -> Any:
+        if not self._ours:
+            return await super().__acall__(request)
+        store = self._open(request)
+        get_response: Callable[[Any], Awaitable[Any]] = self.get_response
+        response = await get_response(request)
+        if self._needs_save(request, store, response):
+            try:
+                await store.asave()
+            except UpdateError:
+                raise _interrupted() from None
+            _set_cookie(response, store)
+        return response
+
+    def _open(self, request: Any) -> SessionStore:
+        cookie_id = session_id_from_cookie_header(
+            request.META.get("HTTP_COOKIE"), _session_settings().cookie_name
+        )
+        store: SessionStore = self.SessionStore._for_checked_id(cookie_id)
+        request.session = store
+        return store
+
+    def _needs_save(self, request: Any, store: SessionStore, response: Any) -> bool:
+        """Django's ``process_response`` up to the save: the cookie to expire, ``Vary``; and
+        whether the session must be saved (and its cookie sent again)."""
+        if request.session is not store:
+            # Something replaced request.session: Django's own handling of whatever it is.
+            self.process_response(request, response)
+            return False
+        conf = _session_settings()
+        accessed = store.accessed
+        modified = store.modified
+        empty = store.is_empty()
+        if empty and conf.cookie_name in request.COOKIES:
+            response.delete_cookie(
+                conf.cookie_name,
+                path=conf.cookie_path,
+                domain=conf.cookie_domain,
+                samesite=conf.cookie_samesite,
+            )
+            _vary_on_cookie(response)
+            return False
+        save = (modified or conf.save_every_request) and not empty
+        if accessed or (save and response.status_code < 500):
+            _vary_on_cookie(response)
+        return save and response.status_code < 500
+
+
+def _interrupted() -> SessionInterrupted:
+    return SessionInterrupted(
+        "The request's session was deleted before the request completed. The user may "
+        "have logged out in a concurrent request, for example."
+    )
+
+
+def _vary_on_cookie(response: Any) -> None:
+    if response.has_header("Vary"):
+        patch_vary_headers(response, ("Cookie",))
+    else:
+        response.headers["Vary"] = "Cookie"
+
+
+def _set_cookie(response: Any, store: SessionStore) -> None:
+    """Django's ``response.set_cookie(...)`` of the session cookie, made at less cost."""
+    max_age = None if store.get_expire_at_browser_close() else int(store.get_expiry_age())
+    _session_settings().cookie.attach(response.cookies, store.session_key, max_age)

@@ -30,7 +30,6 @@ from flask import session as flask_session
 from flask.sessions import SessionInterface, SessionMixin
 
 from .config import SessionConfig
-from .cookies import session_id_from_cookie_header
 from .errors import SessionGoneError
 from .manager import GONE_BODY, GONE_STATUS, SessionManager
 from .mapping import SessionMapping
@@ -58,7 +57,7 @@ class FlaskSession(SessionMapping, SessionMixin):
     def modified(self) -> bool:
         """Whether this request changed the session (assigning to it is accepted and
         ignored: changes, in-place ones included, are detected)."""
-        return self.session._state.dirty
+        return self.session.state.dirty
 
     @modified.setter
     def modified(self, value: bool) -> None:
@@ -75,16 +74,14 @@ class HostSessionInterface(SessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
         manager = self.manager
-        cookie_id = session_id_from_cookie_header(
-            request.environ.get("HTTP_COOKIE"), manager.config.cookie.name
-        )
-        return FlaskSession(Session(manager.new_state(cookie_id), manager.sync_store))
+        state = manager.state_from_cookie(request.environ.get("HTTP_COOKIE"))
+        return FlaskSession(Session(state, manager.sync_store))
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, FlaskSession):
             return
         core = session.session
-        state = core._state
+        state = core.state
         session.record_in_place_changes()
         if state.dirty:
             try:

@@ -62,11 +62,10 @@ class SessionMapping(MutableMapping[str, Any]):
         self._tracked: dict[str, _Tracked] = {}
 
     def __getitem__(self, key: str) -> Any:
-        value = self.session.get(key, _MISSING)
+        value = self.get(key, _MISSING)
         if value is _MISSING:
-            self._tracked.pop(key, None)
             raise KeyError(key)
-        return self._hand_out(key, value)
+        return value
 
     def _hand_out(self, key: str, value: Any) -> Any:
         """The object the app gets for ``value``, the core's current value of ``key``."""
@@ -94,10 +93,11 @@ class SessionMapping(MutableMapping[str, Any]):
         return [(key, self._hand_out(key, value)) for key, value in self.session.items()]
 
     def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
+        value = self.session.get(key, _MISSING)
+        if value is _MISSING:
+            self._tracked.pop(key, None)
             return default
+        return self._hand_out(key, value)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.set(key, value, ttl=self._ttl(key, value) if self._ttl is not None else None)
@@ -149,6 +149,8 @@ class SessionMapping(MutableMapping[str, Any]):
 
     def record_in_place_changes(self) -> None:
         """Set again each mutable value the app holds that it changed in place."""
+        if not self._tracked:
+            return
         for key, tracked in list(self._tracked.items()):
             try:
                 changed = codec.stringify(tracked.value) != tracked.encoded

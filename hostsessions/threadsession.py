@@ -77,7 +77,7 @@ class ThreadSession(Session):
 
     def __init__(self, session: AsyncSession, on_loop: OnLoop) -> None:
         get_async_store = session._get_store
-        super().__init__(session._state, lambda: _OnLoopStore(get_async_store(), on_loop))
+        super().__init__(session.state, lambda: _OnLoopStore(get_async_store(), on_loop))
 
     def _run(self, program: Program[T]) -> T:
         if _on_an_event_loop():

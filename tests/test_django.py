@@ -69,10 +69,22 @@ def site_db() -> None:
         User.objects.create_superuser("admin", "admin@example.com", ADMIN["password"])
 
 
-@pytest.fixture
-def store() -> Iterator[MemoryDriver]:
+DJANGO_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
+HOSTSESSIONS_MIDDLEWARE = "hostsessions.django.SessionMiddleware"
+
+
+def with_session_middleware(middleware: str) -> list[str]:
+    """The site's MIDDLEWARE with ``middleware`` in place of its session middleware."""
+    return [middleware if m == settings.SESSION_MIDDLEWARE else m for m in settings.MIDDLEWARE]
+
+
+@pytest.fixture(params=[DJANGO_MIDDLEWARE, HOSTSESSIONS_MIDDLEWARE], ids=["django", "hostsessions"])
+def store(request: pytest.FixtureRequest) -> Iterator[MemoryDriver]:
+    """A memory store for the engine, under Django's session middleware and under
+    hostsessions' (each test that takes it runs with both)."""
     driver = MemoryDriver()
-    with override_settings(HOSTSESSIONS={"driver": driver}):
+    middleware = with_session_middleware(request.param)
+    with override_settings(HOSTSESSIONS={"driver": driver}, MIDDLEWARE=middleware):
         yield driver
 
 
@@ -345,7 +357,7 @@ def test_manage_py_test_runs_the_sites_test_cases(tmp_path: Path) -> None:
     assert (tmp_path / ".hostsessions" / "sessions").exists(), "zero config: the local store"
 
 
-# ---- real servers: gunicorn (WSGI) and uvicorn (ASGI) -----------------------------------
+# ---- real servers: gunicorn (WSGI) and uvicorn (ASGI), with each session middleware ------
 
 
 def admin_round_trip(url: str) -> None:
@@ -369,50 +381,76 @@ def admin_round_trip(url: str) -> None:
         assert client.get("/messages/").json() == []
 
 
+SESSION_MIDDLEWARES = pytest.mark.parametrize(
+    "session_middleware",
+    [DJANGO_MIDDLEWARE, HOSTSESSIONS_MIDDLEWARE],
+    ids=["django", "hostsessions"],
+    indirect=True,
+)
+
+
 @pytest.fixture(scope="module")
-def wsgi_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def session_middleware(request: pytest.FixtureRequest) -> str:
+    """The session middleware the servers' site runs with (both, by SESSION_MIDDLEWARES)."""
+    return str(request.param)
+
+
+def server_env(session_middleware: str) -> dict[str, str]:
+    return {"DJANGO_SITE_DB": SITE_DB, "DJANGO_SITE_SESSION_MIDDLEWARE": session_middleware}
+
+
+@pytest.fixture(scope="module")
+def wsgi_url(tmp_path_factory: pytest.TempPathFactory, session_middleware: str) -> Iterator[str]:
     cwd = tmp_path_factory.mktemp("django-gunicorn")
-    env = {"DJANGO_SITE_DB": SITE_DB}
+    env = server_env(session_middleware)
     with gunicorn("tests.django_site.wsgi:application", cwd=cwd, env=env) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def asgi_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def asgi_url(tmp_path_factory: pytest.TempPathFactory, session_middleware: str) -> Iterator[str]:
     cwd = tmp_path_factory.mktemp("django-uvicorn")
-    env = {"DJANGO_SITE_DB": SITE_DB}
+    env = server_env(session_middleware)
     with uvicorn("tests.django_site.asgi:application", cwd=cwd, env=env) as url:
         yield url
 
 
+@SESSION_MIDDLEWARES
 def test_gunicorn_admin_login_and_messages(wsgi_url: str) -> None:
     admin_round_trip(wsgi_url)
 
 
+@SESSION_MIDDLEWARES
 def test_uvicorn_admin_login_and_messages(asgi_url: str) -> None:
     admin_round_trip(asgi_url)
 
 
+@SESSION_MIDDLEWARES
 def test_gunicorn_fifty_concurrent_updates(wsgi_url: str) -> None:
     check_concurrent_updates_at(wsgi_url, COOKIE, n=50)
 
 
+@SESSION_MIDDLEWARES
 def test_gunicorn_fifty_concurrent_keys(wsgi_url: str) -> None:
     check_concurrent_keys_at(wsgi_url, COOKIE, n=50)
 
 
+@SESSION_MIDDLEWARES
 def test_gunicorn_no_resurrection_after_destroy(wsgi_url: str) -> None:
     # Django answers the late request 400 (SessionInterrupted), as with its own backends
     check_no_resurrection_at(wsgi_url, COOKIE, late_statuses=(400,))
 
 
+@SESSION_MIDDLEWARES
 def test_uvicorn_fifty_concurrent_updates(asgi_url: str) -> None:
     check_concurrent_updates_at(f"{asgi_url}/async", COOKIE, n=50)
 
 
+@SESSION_MIDDLEWARES
 def test_uvicorn_fifty_concurrent_keys(asgi_url: str) -> None:
     check_concurrent_keys_at(f"{asgi_url}/async", COOKIE, n=50)
 
 
+@SESSION_MIDDLEWARES
 def test_uvicorn_no_resurrection_after_destroy(asgi_url: str) -> None:
     check_no_resurrection_at(f"{asgi_url}/async", COOKIE, late_statuses=(400,))

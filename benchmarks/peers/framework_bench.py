@@ -13,6 +13,7 @@ Factories (``run.sh --extra KEY=wsgi:framework_bench:FACTORY``, with
                              counts in a plain cookie, for the harness's checks)
     make_django_core         Django wrapped in hostsessions.wsgi.SessionMiddleware, memory
     make_django_engine       Django SessionMiddleware + SESSION_ENGINE="hostsessions.django", memory
+    make_django_middleware   the same engine under hostsessions.django.SessionMiddleware
     make_django_cache        Django SessionMiddleware + Django's cache backend (LocMemCache)
     make_django_db           Django SessionMiddleware + Django's database backend (SQLite file)
 
@@ -155,13 +156,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def _django_handler(engine: str | None) -> Any:
-    """A WSGI handler whose middleware is Django's SessionMiddleware on ``engine``, or none."""
+DJANGO_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
+
+
+def _django_handler(engine: str | None, middleware_class: str = DJANGO_MIDDLEWARE) -> Any:
+    """A WSGI handler whose middleware is ``middleware_class`` on ``engine``, or none."""
     _django_settings()
     from django.core.handlers.wsgi import WSGIHandler
     from django.test.utils import override_settings
 
-    middleware = [] if engine is None else ["django.contrib.sessions.middleware.SessionMiddleware"]
+    middleware = [] if engine is None else [middleware_class]
     # The handler builds its middleware chain (and SessionMiddleware picks its engine) now.
     with override_settings(MIDDLEWARE=middleware, SESSION_ENGINE=engine or "hostsessions.django"):
         return WSGIHandler()
@@ -187,6 +191,15 @@ def make_django_engine() -> Any:
     """Django's SessionMiddleware with ``SESSION_ENGINE = "hostsessions.django"`` (memory)."""
     counter = _django_settings()
     app = _django_handler("hostsessions.django")
+    app.peer_counter = counter
+    return app
+
+
+def make_django_middleware() -> Any:
+    """``SESSION_ENGINE = "hostsessions.django"`` under ``hostsessions.django.SessionMiddleware``
+    (memory)."""
+    counter = _django_settings()
+    app = _django_handler("hostsessions.django", "hostsessions.django.SessionMiddleware")
     app.peer_counter = counter
     return app
 

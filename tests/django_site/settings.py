@@ -21,9 +21,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
 ]
+# Django's SessionMiddleware, or hostsessions' (the tests run the site with both)
+SESSION_MIDDLEWARE = os.environ.get(
+    "DJANGO_SITE_SESSION_MIDDLEWARE", "django.contrib.sessions.middleware.SessionMiddleware"
+)
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    SESSION_MIDDLEWARE,
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
