@@ -21,6 +21,23 @@ from .hosts import Host, detect_host
 if TYPE_CHECKING:
     from .drivers.base import AnyDriver
 
+__all__ = [
+    "BUILTIN_DRIVERS",
+    "DRIVER_ENV_VAR",
+    "DRIVER_EXTRAS",
+    "ENTRY_POINT_GROUP",
+    "FIRST_PARTY_DRIVERS",
+    "LOCAL_STORE_DIR",
+    "Adapter",
+    "DriverChoice",
+    "LocalAdapter",
+    "build_driver",
+    "choose_driver",
+    "import_entrypoint",
+    "installed_adapters",
+    "resolve_driver_name",
+]
+
 ENTRY_POINT_GROUP = "hostsessions.adapters"
 DRIVER_ENV_VAR = "HOSTSESSIONS_DRIVER"
 LOCAL_STORE_DIR = DEFAULT_FS_BASE

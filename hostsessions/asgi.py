@@ -14,6 +14,19 @@ from .manager import GONE_BODY, GONE_STATUS, SessionManager, warn_if_cookie_lost
 from .mapping import SessionMapping, loaded_session
 from .session import AsyncSession, Session
 
+__all__ = [
+    "SCOPE_KEY",
+    "ASGIApp",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
+    "SessionMiddleware",
+    "get_dict_session",
+    "get_session",
+    "get_sync_session",
+]
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]

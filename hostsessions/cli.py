@@ -13,6 +13,8 @@ from .config import DriverConfig, SessionConfig
 from .errors import SessionConfigError, SessionError
 from .hosts import detect_host, near_misses
 
+__all__ = ["SECRET_OPTION", "URL_PASSWORD", "build_parser", "demo", "doctor", "gc", "main"]
+
 
 def _config_from(args: argparse.Namespace) -> SessionConfig:
     return SessionConfig(driver=getattr(args, "driver", None), options=_options(args))

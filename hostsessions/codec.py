@@ -38,6 +38,7 @@ T = TypeVar("T")
 __all__ = [
     "MAX_DEPTH",
     "MAX_INPUT_CHARS",
+    "SPARSE_SLOTS_PER_CHAR",
     "UNDEFINED",
     "Encoded",
     "EncodedTooLongError",

@@ -14,6 +14,17 @@ from .errors import SessionConfigError
 if TYPE_CHECKING:
     from .drivers.base import AnyDriver
 
+__all__ = [
+    "COOKIE_NAME_PATTERN",
+    "DEFAULT_FS_BASE",
+    "DEFAULT_RETRY_BUDGET",
+    "ENTRYPOINT_PATTERN",
+    "CookieOptions",
+    "DriverConfig",
+    "SameSite",
+    "SessionConfig",
+]
+
 COOKIE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 ENTRYPOINT_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 

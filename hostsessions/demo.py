@@ -18,6 +18,19 @@ from .keys import SessionKey
 from .session import Session
 from .wsgi import ENVIRON_KEY, SessionMiddleware
 
+__all__ = [
+    "CART",
+    "PRODUCTS",
+    "STYLE",
+    "TRY_THIS",
+    "USER",
+    "DemoAddressError",
+    "StartResponse",
+    "build",
+    "make_app",
+    "run",
+]
+
 PRODUCTS: dict[str, tuple[str, str]] = {
     "tea": ("Green tea", "4.50"),
     "mug": ("Stoneware mug", "12.00"),

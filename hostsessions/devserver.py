@@ -6,6 +6,8 @@ import socketserver
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+__all__ = ["QuietHandler", "ThreadingWSGIServer", "make_dev_server"]
+
 
 class QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:

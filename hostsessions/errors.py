@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "SessionConfigError",
+    "SessionError",
+    "SessionGoneError",
+    "SessionSerializationError",
+    "SessionStorageError",
+    "SessionTooLargeError",
+]
+
 
 class SessionError(Exception):
     """Base class of every error raised by hostsessions."""

@@ -28,6 +28,15 @@ from .mapping import SessionMapping
 from .session import AsyncSession, Session
 from .threadsession import thread_session
 
+__all__ = [
+    "DictSessionDep",
+    "SessionDep",
+    "SyncSessionDep",
+    "get_dict_session",
+    "get_session",
+    "get_sync_session",
+]
+
 # The dependencies are ``async def`` although they never wait: FastAPI runs a plain
 # ``def`` dependency in a worker thread, a hop that costs more than the whole session.
 

@@ -15,6 +15,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+__all__ = [
+    "AWS_LAMBDA",
+    "AZURE",
+    "GOOGLE_CLOUD",
+    "SIGNATURES",
+    "Host",
+    "NearMiss",
+    "Requirement",
+    "Signature",
+    "Variable",
+    "detect_aws_lambda",
+    "detect_azure",
+    "detect_google_cloud",
+    "detect_host",
+    "host_variables",
+    "near_misses",
+]
+
 
 @dataclass(frozen=True)
 class Host:

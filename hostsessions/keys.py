@@ -20,6 +20,8 @@ else:
 
     T = TypeVar("T")
 
+__all__ = ["KeyedValue", "SessionKey", "key_name"]
+
 
 class SessionKey(Generic[T]):
     """A session key that carries the type of its value.

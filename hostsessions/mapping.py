@@ -29,6 +29,8 @@ from .session import Session
 from .state import SessionState
 from .storage import SyncStore
 
+__all__ = ["SessionMapping", "TtlRule", "loaded_session"]
+
 #: Chooses the lifetime of a key being set: ``ttl(key, value)`` in seconds, or None for
 #: the configured default.
 TtlRule = Callable[[str, Any], float | None]

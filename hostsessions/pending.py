@@ -17,6 +17,8 @@ import warnings
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
+__all__ = ["NO_ARGUMENT", "PendingCall", "PendingChange", "Start"]
+
 T = TypeVar("T")
 
 #: What a pending call runs when awaited: a function of its arguments that returns the

@@ -18,6 +18,8 @@ from .session import AsyncSession, Session
 from .state import Program
 from .storage import AsyncStore
 
+__all__ = ["OnLoop", "ThreadSession", "thread_session", "worker_thread_session"]
+
 T = TypeVar("T")
 
 #: Runs ``function()`` (a coroutine function) on the request's event loop and waits for it.

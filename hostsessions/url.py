@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 from .checks import is_text
 
+__all__ = ["URL"]
+
 
 class URL:
     """An absolute URL. ``str(url)`` is its href."""

@@ -10,6 +10,8 @@ from .errors import SessionGoneError
 from .manager import GONE_BODY, GONE_REASON, GONE_STATUS, SessionManager, warn_if_cookie_lost
 from .session import Session
 
+__all__ = ["ENVIRON_KEY", "SessionMiddleware", "StartResponse", "WSGIApp", "get_session"]
+
 ENVIRON_KEY = "hostsessions.session"
 
 StartResponse = Callable[..., Callable[[bytes], object]]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import socket
 import subprocess
 
+__all__ = ["free_port", "stop_process"]
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port of ``host`` that nothing listens on right now."""

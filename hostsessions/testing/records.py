@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..drivers.base import Record
 from ..state import GONE_KEY, decode_entries
 
+__all__ = ["holds_no_session"]
+
 
 def holds_no_session(record: Record | None) -> bool:
     """Whether ``record`` (what a driver's ``read`` returned for an ID) holds no session:

@@ -25,6 +25,21 @@ from ..session import AsyncSession, Session
 from ..wsgi import ENVIRON_KEY
 from ..wsgi import SessionMiddleware as WsgiSessionMiddleware
 
+__all__ = [
+    "Interface",
+    "check_concurrent_keys",
+    "check_concurrent_keys_at",
+    "check_concurrent_updates",
+    "check_concurrent_updates_at",
+    "check_no_resurrection_after_destroy",
+    "check_no_resurrection_at",
+    "concurrency_asgi_app",
+    "concurrency_wsgi_app",
+    "serve_asgi",
+    "serve_concurrency_app",
+    "serve_wsgi",
+]
+
 Interface = Literal["asgi", "wsgi"]
 
 

@@ -11,6 +11,8 @@ import sys
 
 from .settings import table_name_from
 
+__all__ = ["main"]
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""

@@ -10,6 +10,8 @@ from hostsessions.hosts import detect_aws_lambda
 
 from .settings import table_name_from
 
+__all__ = ["DRIVER_NAME", "ENTRYPOINT", "AwsLambdaAdapter", "adapter"]
+
 DRIVER_NAME = "dynamodb"
 ENTRYPOINT = "hostsessions_aws:dynamodb"
 

@@ -19,6 +19,16 @@ from .layout import create_table_request, time_to_live_request
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "DEFAULT_MAX_ATTEMPTS",
+    "MAX_POOL_CONNECTIONS",
+    "READ_TIMEOUT",
+    "create_table",
+    "reset_clients",
+    "shared_client",
+]
+
 # A web request should not hang on its session store: fail fast and let botocore retry.
 # A call that gets no answer ends within max_attempts * (connect_timeout + read_timeout)
 # plus botocore's backoff between attempts (under 1, 2, 4... s): about 12 s by default.

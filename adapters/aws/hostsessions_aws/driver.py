@@ -55,6 +55,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
+__all__ = ["CREATE_CONDITION", "DELETE_CONDITION", "NAMES", "UPDATE_CONDITION", "DynamoDBDriver"]
+
 # Expression attribute names: every attribute goes through one, so no name ever collides
 # with DynamoDB's long list of reserved words.
 NAMES = {

@@ -15,6 +15,8 @@ from hostsessions.errors import SessionConfigError, SessionStorageError
 from .layout import EXPIRES_ATTRIBUTE
 from .settings import TABLE_ENV_VAR, TEMPLATE_PATH
 
+__all__ = ["ACCESS_CODES", "THROTTLING_CODES", "error_code", "http_status", "storage_error"]
+
 THROTTLING_CODES = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )

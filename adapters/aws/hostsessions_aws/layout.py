@@ -39,6 +39,23 @@ from typing import Any
 
 from hostsessions.drivers.base import utf8_length
 
+__all__ = [
+    "ATTRIBUTE_DEFINITIONS",
+    "BILLING_MODE",
+    "EXPIRES_ATTRIBUTE",
+    "ITEM_SIZE_LIMIT",
+    "KEY_ATTRIBUTE",
+    "KEY_SCHEMA",
+    "PAYLOAD_ATTRIBUTE",
+    "TOKEN_ATTRIBUTE",
+    "VERSION_ATTRIBUTE",
+    "attribute_value_size",
+    "create_table_request",
+    "item_size",
+    "number_size",
+    "time_to_live_request",
+]
+
 KEY_ATTRIBUTE = "id"
 PAYLOAD_ATTRIBUTE = "payload"
 EXPIRES_ATTRIBUTE = "expires"

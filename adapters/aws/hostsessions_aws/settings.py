@@ -10,6 +10,16 @@ import os
 import re
 from collections.abc import Mapping
 
+__all__ = [
+    "CREATE_TABLE_ACTIONS",
+    "DEFAULT_TABLE",
+    "RUNTIME_ACTIONS",
+    "TABLE_ENV_VAR",
+    "TABLE_NAME_PATTERN",
+    "TEMPLATE_PATH",
+    "table_name_from",
+]
+
 DEFAULT_TABLE = "hostsessions"
 TABLE_ENV_VAR = "HOSTSESSIONS_DYNAMODB_TABLE"
 TABLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")

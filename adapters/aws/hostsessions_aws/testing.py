@@ -27,6 +27,8 @@ from .settings import DEFAULT_TABLE
 if TYPE_CHECKING:
     from hostsessions.config import SessionConfig
 
+__all__ = ["MOTO_INSTALL", "REGION", "dynamodb_session_config", "dynamodb_session_table"]
+
 REGION = "us-east-1"
 MOTO_INSTALL = "pip install 'hostsessions-aws[testing]'"
 

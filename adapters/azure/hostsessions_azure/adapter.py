@@ -16,6 +16,8 @@ from .settings import (
     options_from_environ,
 )
 
+__all__ = ["DRIVER_NAME", "ENTRYPOINT", "AzureAdapter", "adapter"]
+
 DRIVER_NAME = "azure-tables"
 ENTRYPOINT = "hostsessions_azure:azure_tables"
 

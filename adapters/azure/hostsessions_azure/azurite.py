@@ -26,6 +26,8 @@ from pathlib import Path
 
 from hostsessions.testing.processes import free_port, stop_process
 
+__all__ = ["DEV_ACCOUNT", "DEV_ACCOUNT_KEY", "START_TIMEOUT", "Azurite", "run_azurite"]
+
 # Azurite's well-known development account: public, documented, and accepted only by
 # the emulator.
 DEV_ACCOUNT = "devstoreaccount1"

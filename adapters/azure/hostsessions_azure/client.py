@@ -26,6 +26,8 @@ from . import layout, plans
 from .plans import Create, CreateTable, Get, Replace, Step
 from .settings import TableSettings
 
+__all__ = ["Call", "async_client", "call_for", "list_sessions", "sync_client"]
+
 _sync_clients: ClientCache[TableSettings, TableClient] = ClientCache()
 
 

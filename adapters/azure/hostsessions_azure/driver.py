@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from azure.data.tables import TableClient
     from azure.data.tables.aio import TableClient as AsyncTableClient
 
+__all__ = ["AsyncAzureTablesDriver", "AzureTablesDriver"]
+
 
 T = TypeVar("T")
 

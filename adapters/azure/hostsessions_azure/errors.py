@@ -21,6 +21,8 @@ from hostsessions.errors import SessionStorageError
 from .plans import Create, CreateTable, Delete, Exists, Get, Mismatch, Replace, Step, TableMissing
 from .settings import TableSettings
 
+__all__ = ["ROLE", "outcome_of_failure", "storage_error"]
+
 ROLE = "Storage Table Data Contributor"
 
 

@@ -25,6 +25,29 @@ from typing import Any, cast
 
 from hostsessions.drivers.base import check_size, is_expired, whole_seconds
 
+__all__ = [
+    "CHUNK_COUNT",
+    "CHUNK_PREFIX",
+    "EXPIRES",
+    "INT64",
+    "MAX_CHUNK_BYTES",
+    "MAX_CUSTOM_PROPERTIES",
+    "MAX_ENTITY_BYTES",
+    "ROW_KEY",
+    "SAFETY_MARGIN_BYTES",
+    "STORE_NAME",
+    "TOKEN",
+    "build_entity",
+    "entity_expired",
+    "entity_expiry",
+    "entity_payload",
+    "entity_size",
+    "entity_token",
+    "max_payload_bytes",
+    "partition_key",
+    "sweep_filter",
+]
+
 STORE_NAME = "Azure Table storage"
 
 ROW_KEY = ""

@@ -19,6 +19,24 @@ from hostsessions.drivers.base import Record, WriteConflict
 
 from . import layout
 
+__all__ = [
+    "Create",
+    "CreateTable",
+    "Delete",
+    "Exists",
+    "Get",
+    "Mismatch",
+    "Outcome",
+    "Plan",
+    "Replace",
+    "Step",
+    "TableMissing",
+    "delete",
+    "etag_of",
+    "read",
+    "write",
+]
+
 
 class Outcome(Exception):
     """A call's answer that the plan handles itself."""

@@ -14,6 +14,24 @@ from typing import Any
 from hostsessions.checks import is_positive_number, is_text, is_whole_number
 from hostsessions.errors import SessionConfigError
 
+__all__ = [
+    "CONNECTION_STRING_SETTING",
+    "DEFAULT_CONNECTION_TIMEOUT",
+    "DEFAULT_READ_TIMEOUT",
+    "DEFAULT_RETRY_TOTAL",
+    "DEFAULT_TABLE",
+    "DEFAULT_TIMEOUT",
+    "ENDPOINT_SETTING",
+    "HOST_STORAGE_PREFIX",
+    "HOST_STORAGE_SETTING",
+    "MANAGED_IDENTITY",
+    "TABLE_NAME_PATTERN",
+    "TABLE_SETTING",
+    "TableSettings",
+    "options_from_environ",
+    "settings_from_options",
+]
+
 DEFAULT_TABLE = "hostsessions"
 
 # App settings of our own; they win over the function app's host storage.

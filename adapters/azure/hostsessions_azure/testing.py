@@ -35,6 +35,14 @@ if TYPE_CHECKING:
 
     from .azurite import Azurite
 
+__all__ = [
+    "EXECUTABLE_VAR",
+    "INSTALL",
+    "azure_tables_session_config",
+    "azurite",
+    "find_azurite_table",
+]
+
 EXECUTABLE_VAR = "AZURITE_TABLE"
 INSTALL = "npm install azurite (or set AZURITE_TABLE to its azurite-table executable)"
 

@@ -13,6 +13,15 @@ from hostsessions.hosts import detect_google_cloud
 
 from .settings import DEFAULT_COLLECTION, DEFAULT_DATABASE
 
+__all__ = [
+    "COLLECTION_VAR",
+    "DATABASE_VAR",
+    "DRIVER_NAME",
+    "ENTRYPOINT",
+    "GoogleCloudAdapter",
+    "adapter",
+]
+
 COLLECTION_VAR = "HOSTSESSIONS_FIRESTORE_COLLECTION"
 DATABASE_VAR = "HOSTSESSIONS_FIRESTORE_DATABASE"
 DRIVER_NAME = "firestore"

@@ -20,6 +20,8 @@ from .settings import Settings
 if TYPE_CHECKING:
     from google.cloud.firestore import AsyncClient, Client
 
+__all__ = ["EMULATOR_HOST_VAR", "close_async_client", "new_async_client", "shared_client"]
+
 EMULATOR_HOST_VAR = "FIRESTORE_EMULATOR_HOST"
 
 _shared: ClientCache[tuple[Any, ...], Client] = ClientCache()

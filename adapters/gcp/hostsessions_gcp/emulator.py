@@ -27,6 +27,19 @@ from typing import IO
 
 from hostsessions.testing.processes import free_port, stop_process
 
+__all__ = [
+    "DEFAULT_DATABASE",
+    "EMULATOR_HOST_VAR",
+    "INSTALL_HINT",
+    "JAR_VAR",
+    "PROJECT_VAR",
+    "TEST_PROJECT",
+    "EmulatorNotFoundError",
+    "FirestoreEmulator",
+    "find_emulator_jar",
+    "find_java",
+]
+
 JAR_VAR = "FIRESTORE_EMULATOR_JAR"
 EMULATOR_HOST_VAR = "FIRESTORE_EMULATOR_HOST"
 PROJECT_VAR = "GOOGLE_CLOUD_PROJECT"

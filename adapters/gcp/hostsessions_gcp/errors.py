@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from hostsessions import SessionStorageError
 
+__all__ = ["Target", "explain", "storage_errors"]
+
 
 @dataclass(frozen=True)
 class Target:

@@ -35,6 +35,24 @@ from typing import Any
 
 from hostsessions.drivers.base import Record, is_expired, utf8_length
 
+__all__ = [
+    "DOCUMENT_SIZE_LIMIT",
+    "EXPIRES",
+    "PAYLOAD",
+    "TOKEN",
+    "VERSION",
+    "document_id",
+    "document_name_size",
+    "document_size",
+    "has_expired",
+    "payload_limit",
+    "string_size",
+    "timestamp",
+    "to_record",
+    "update_time_of",
+    "version_of",
+]
+
 PAYLOAD = "payload"
 EXPIRES = "expires"
 VERSION = "version"

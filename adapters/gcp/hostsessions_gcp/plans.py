@@ -26,6 +26,17 @@ from . import layout
 from .errors import storage_errors
 from .settings import Settings
 
+__all__ = [
+    "STORE_NAME",
+    "Plan",
+    "Step",
+    "delete",
+    "is_conflict",
+    "read",
+    "unchanged_since",
+    "write",
+]
+
 T = TypeVar("T")
 
 #: What a plan yields: a ``DocumentReference`` method's name and its keyword arguments.

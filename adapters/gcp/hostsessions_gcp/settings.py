@@ -15,6 +15,14 @@ from hostsessions.checks import is_nonempty_text, is_positive_number, is_text
 
 from .errors import Target
 
+__all__ = [
+    "DEFAULT_COLLECTION",
+    "DEFAULT_DATABASE",
+    "DEFAULT_TIMEOUT",
+    "Settings",
+    "settings_from_client",
+]
+
 DEFAULT_COLLECTION = "hostsessions"
 #: Seconds one driver call may take, retries of transient failures included.
 DEFAULT_TIMEOUT = 10.0

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
     from .emulator import FirestoreEmulator
 
+__all__ = ["firestore_emulator", "firestore_project", "firestore_session_config"]
+
 #: The emulator runner's public names, still importable from here as before.
 _FROM_EMULATOR = frozenset(
     {
