@@ -100,25 +100,22 @@ def encode_value(key: str, value: Any) -> codec.Encoded:
 def decode_entries(payload: str) -> dict[str, Slot] | None:
     """The stored map of key -> {data, expires}, or None when the payload is not one."""
     try:
-        data, encoded = codec.parse_record(payload)
+        stored = codec.parse_record_entries(payload)
     except SessionSerializationError:
         return None
-    if not isinstance(data, dict):
+    if stored is None:
         return None
     entries: dict[str, Slot] = {}
-    for key, entry in data.items():
-        if not isinstance(key, str) or not isinstance(entry, dict) or "data" not in entry:
+    for key, data, encoded, expires in stored:
+        if expires is None or expires is codec.UNDEFINED:
+            # Astro writes {data, expires: undefined} for a key without TTL
+            entries[key] = Slot(data, encoded, None)
+        elif type(expires) is int:
+            entries[key] = Slot(data, encoded, expires)
+        elif isinstance(expires, int | float) and not isinstance(expires, bool):
+            entries[key] = Slot(data, encoded, int(expires))
+        else:
             return None
-        expires = entry.get("expires")
-        if expires is codec.UNDEFINED:
-            expires = None  # Astro writes {data, expires: undefined} for a key without TTL
-        if expires is not None and (
-            isinstance(expires, bool) or not isinstance(expires, int | float)
-        ):
-            return None
-        entries[key] = Slot(
-            entry["data"], encoded.get(key), None if expires is None else int(expires)
-        )
     return entries
 
 

@@ -8,6 +8,7 @@ import inspect
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, NamedTuple
 
+from .checks import is_mapping, is_nonempty_text
 from .config import SessionConfig
 from .errors import SessionGoneError
 from .manager import GONE_BODY, GONE_STATUS, SessionManager, warn_if_cookie_lost
@@ -97,8 +98,8 @@ def get_sync_session(request_or_scope: Any) -> Session:
 
 def get_dict_session(request_or_scope: Any) -> SessionMapping:
     """The dict-style session of a request, typed (see ``SessionMiddleware(dict_session=True)``)."""
-    scope = getattr(request_or_scope, "scope", request_or_scope)
-    view = scope.get(_DICT_KEY) if isinstance(scope, MutableMapping) else None
+    scope: object = getattr(request_or_scope, "scope", request_or_scope)
+    view = scope.get(_DICT_KEY) if is_mapping(scope) else None
     if not isinstance(view, SessionMapping):
         raise LookupError(
             "no dict-style session on this request: add the middleware with "
@@ -134,7 +135,7 @@ class SessionMiddleware:
         scope_key: str = "session",
         dict_session: bool = False,
     ) -> None:
-        if not isinstance(scope_key, str) or not scope_key or scope_key == SCOPE_KEY:
+        if not is_nonempty_text(scope_key) or scope_key == SCOPE_KEY:
             raise ValueError(f"scope_key must be a non-empty string other than {SCOPE_KEY!r}")
         self.app = app
         self.manager = SessionManager(config)

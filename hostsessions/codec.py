@@ -47,10 +47,12 @@ __all__ = [
     "JSOpaque",
     "JSRegExp",
     "JSUndefined",
+    "RecordEntry",
     "decode",
     "encode",
     "parse",
     "parse_record",
+    "parse_record_entries",
     "stringify",
     "stringify_record",
 ]
@@ -972,10 +974,57 @@ def parse_record(
     """
     loaded = _load_slots(text, max_length)
     if _class_of(loaded) is list and loaded:
-        simple = _scalar_record(loaded)
+        simple = _scalar_entries(loaded, _MISSING)
+        if simple is not None:
+            value = JSMap()
+            encoded: dict[str, Encoded] = {}
+            for key, data, stored, expires in simple:
+                assert stored is not None  # the fast path keeps every entry's slots
+                value[key] = (
+                    {"data": data} if expires is _MISSING else {"data": data, "expires": expires}
+                )
+                encoded[key] = stored
+            return value, encoded
+    return _general_record(loaded, len(text), max_depth, max_length)
+
+
+#: One entry of a session record, as :func:`parse_record_entries` gives it: the key, its
+#: ``data`` decoded, the stored form of ``data`` (None when the record has none to copy),
+#: and its ``expires`` (None when the entry has none).
+RecordEntry = tuple[str, Any, "Encoded | None", Any]
+
+
+def parse_record_entries(
+    text: str, *, max_depth: int = MAX_DEPTH, max_length: int = MAX_INPUT_CHARS
+) -> list[RecordEntry] | None:
+    """The entries of a session record (see :func:`parse_record`), or None when ``text``
+    is devalue data but not a session record. Raises as :func:`parse` does.
+
+    What a session store reads on every request: a record whose values are all JSON
+    scalars is read straight from its slots into the entries, with no intermediate map.
+    """
+    loaded = _load_slots(text, max_length)
+    if _class_of(loaded) is list and loaded:
+        simple = _scalar_entries(loaded, None)
         if simple is not None:
             return simple
-    value, slots = _revive(loaded, len(text), max_depth, max_length)
+    value, encoded = _general_record(loaded, len(text), max_depth, max_length)
+    if not is_dict(value):
+        return None
+    entries: list[RecordEntry] = []
+    for key, entry in value.items():
+        if type(key) is not str or not is_dict(entry) or "data" not in entry:
+            return None
+        entries.append((key, entry["data"], encoded.get(key), entry.get("expires")))
+    return entries
+
+
+def _general_record(
+    loaded: Any, chars: int, max_depth: int, max_length: int
+) -> tuple[Any, dict[str, Encoded]]:
+    """What parse_record() returns, by the general decoder, from the JSON of a string of
+    ``chars`` characters."""
+    value, slots = _revive(loaded, chars, max_depth, max_length)
     if not is_dict(value) or not value or slots is None:
         return value, {}
     root = slots[0]
@@ -994,16 +1043,15 @@ def parse_record(
     return value, entries
 
 
-def _scalar_record(slots: list[Any]) -> tuple[JSMap, dict[str, Encoded]] | None:
-    """A session record whose values are all JSON scalars, read straight from its slots:
-    what parse_record() returns for it, without the general decoder. None for any other
-    value (which the general decoder then reads, or refuses, as always)."""
+def _scalar_entries(slots: list[Any], absent: Any) -> list[RecordEntry] | None:
+    """The entries of a session record whose values are all JSON scalars, read straight
+    from its slots (``absent`` stands for a missing ``expires``). None for any other value
+    (which the general decoder then reads, or refuses, as always)."""
     root = slots[0]
     if _class_of(root) is not list or len(root) % 2 != 1 or root[0] != "Map":
         return None
     count = len(slots)
-    value = JSMap()
-    entries: dict[str, Encoded] = {}
+    entries: list[RecordEntry] = []
     for position in range(1, len(root), 2):
         key_ref = root[position]
         wrapper_ref = root[position + 1]
@@ -1015,28 +1063,32 @@ def _scalar_record(slots: list[Any]) -> tuple[JSMap, dict[str, Encoded]] | None:
         wrapper = slots[wrapper_ref]
         if type(key) is not str or _class_of(wrapper) is not dict or "data" not in wrapper:
             return None
-        entry: dict[str, Any] = {}
+        data: Any = _MISSING
+        expires: Any = absent
         for field, ref in wrapper.items():
-            if (field != "data" and field != "expires") or type(ref) is not int:
+            if type(ref) is not int:
                 return None
             if ref < 0:
-                special = _SPECIALS.get(ref, _MISSING)
-                if special is _MISSING:
+                raw = _SPECIALS.get(ref, _MISSING)
+                if raw is _MISSING:
                     return None
-                entry[field] = special
-                continue
-            if ref >= count:
+            elif ref >= count:
                 return None
-            raw = slots[ref]
-            kind = _class_of(raw)
-            if kind not in _SCALARS or (
-                kind is int and not -_MAX_SAFE_INTEGER <= raw <= _MAX_SAFE_INTEGER
-            ):
+            else:
+                raw = slots[ref]
+                kind = _class_of(raw)
+                if kind not in _SCALARS or (
+                    kind is int and not -_MAX_SAFE_INTEGER <= raw <= _MAX_SAFE_INTEGER
+                ):
+                    return None
+            if field == "data":
+                data = raw
+            elif field == "expires":
+                expires = raw
+            else:
                 return None
-            entry[field] = raw
-        value[key] = entry
-        entries[key] = Encoded(slots, wrapper["data"])
-    return value, entries
+        entries.append((key, data, Encoded(slots, wrapper["data"]), expires))
+    return entries
 
 
 class _Reviver:

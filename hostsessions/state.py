@@ -54,6 +54,7 @@ from ._payload import (
     latest_expiry,
     single_entry_payload,
 )
+from .checks import is_positive_number
 from .config import DEFAULT_RETRY_BUDGET
 from .cookies import EXPIRE_COOKIE, CookieDecision
 from .drivers.base import Record, WriteConflict
@@ -323,7 +324,7 @@ class SessionState:
         ttl = self.default_ttl if ttl is None else ttl
         if ttl is None:
             return None
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl < 1e10:
+        if not is_positive_number(ttl) or ttl >= 1e10:
             raise ValueError(f"ttl must be a positive, finite number of seconds, not {ttl!r}")
         return self._now_ms() + int(ttl * 1000)
 

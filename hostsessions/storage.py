@@ -242,8 +242,21 @@ class _AsyncVersioned:
     def __init__(self, driver: AsyncVersionedDriver) -> None:
         self.driver = driver
         self.read, self.delete = driver.read, driver.delete
-        self.write: Callable[..., Coroutine[Any, Any, str]] = (
+        self._write: Callable[..., Coroutine[Any, Any, str]] = (
             driver.write if takes_tokens(driver) else _without_token(driver.write)
+        )
+
+    async def write(
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
+    ) -> str:
+        return await self._write(
+            key, payload, expires_at=expires_at, expected_version=expected_version, token=token
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from .checks import is_dict
 from .config import SessionConfig
 from .errors import SessionGoneError
 from .manager import GONE_BODY, GONE_REASON, GONE_STATUS, SessionManager, warn_if_cookie_lost
@@ -21,10 +22,10 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 def get_session(request_or_environ: Any) -> Session:
     """The session of a request, typed: ``get_session(environ)``, or any request object
     with an ``environ`` (Flask, Werkzeug, Django's WSGIRequest has ``META``)."""
-    environ = getattr(request_or_environ, "environ", None)
+    environ: object = getattr(request_or_environ, "environ", None)
     if environ is None:
         environ = getattr(request_or_environ, "META", request_or_environ)
-    session = environ.get(ENVIRON_KEY) if isinstance(environ, dict) else None
+    session = environ.get(ENVIRON_KEY) if is_dict(environ) else None
     if not isinstance(session, Session):
         raise LookupError(
             "no hostsessions session on this request: wrap the WSGI app in "
