@@ -27,7 +27,7 @@ import reprlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, NoReturn, TypeGuard, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeGuard, TypeVar
 
 from .checks import is_dict, is_text
 from .errors import SessionSerializationError, SessionTooLargeError
@@ -68,9 +68,15 @@ MAX_INPUT_CHARS: Final = 8 * 1024 * 1024
 
 # The codec walks untyped values (the caller's data, parsed JSON) by their exact class.
 # `type(x) is list` makes a type checker see an Any as a list of unknowns, and type(x)
-# of an Any is a partly unknown class. This is the same builtin, typed as what its
-# one-argument form answers (a class), so a class test leaves the value typed Any.
-_class_of = cast("Callable[[object], type[Any]]", type)
+# of an Any is a partly unknown class. _class_of is the builtin itself (no extra call on
+# the hot paths), declared as what its one-argument form answers, so a class test
+# leaves the value typed Any.
+if TYPE_CHECKING:
+
+    def _class_of(value: object, /) -> type[Any]: ...
+
+else:
+    _class_of = type
 
 # devalue's sentinel indices (src/constants.js).
 _UNDEFINED: Final = -1
