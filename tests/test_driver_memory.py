@@ -123,6 +123,40 @@ def test_a_flood_of_new_sessions_never_grows_the_store_past_its_bound() -> None:
     assert driver.get_item(key_of(18_999)) is None
 
 
+def test_eviction_follows_the_use_order_exactly_through_a_long_mix_of_calls() -> None:
+    """Thousands of reads, writes, rewrites and deletes on a small bound, checked against a
+    reference LRU (the store rebuilds its table along the way: the order must survive)."""
+    import random
+    from collections import OrderedDict
+
+    driver = MemoryDriver(max_sessions=50)
+    reference: OrderedDict[str, str] = OrderedDict()
+    versions: dict[str, str] = {}
+    rng = random.Random(13)
+    for step in range(6_000):
+        key = key_of(rng.randrange(120))
+        action = rng.random()
+        if action < 0.4:
+            record = driver.read(key)
+            assert (record.payload if record else None) == reference.get(key)
+            if key in reference:
+                reference.move_to_end(key)
+        elif action < 0.9:
+            expected = versions.get(key) if key in reference else None
+            versions[key] = driver.write(
+                key, f"v{step}", expires_at=None, expected_version=expected
+            )
+            reference[key] = f"v{step}"
+            reference.move_to_end(key)
+            while len(reference) > 50:
+                reference.popitem(last=False)
+        else:
+            driver.delete(key)
+            reference.pop(key, None)
+    assert len(driver) == len(reference)
+    assert [driver.get_item(key) for key in reference] == list(reference.values())
+
+
 def test_max_sessions_none_is_unbounded() -> None:
     driver = MemoryDriver(max_sessions=None)
     for n in range(DEFAULT_MAX_SESSIONS + 10):

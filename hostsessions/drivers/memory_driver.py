@@ -9,23 +9,28 @@ make room for a new one. Expired records are dropped on their own: a read of an 
 record removes it, and at most every ``sweep_interval`` seconds a store call first
 removes every expired record (a scan, so its cost is spread over all the calls of that
 interval; nothing runs while the store is idle, when nothing can grow either).
+
+A request costs the same whether the store holds ten sessions or a hundred thousand
+(``benchmarks/bench_session_count.py``): the records live in a plain dict whose insertion
+order is the use order (a use re-inserts the record at the end), each record is one
+tuple of strings and a float, which the garbage collector stops tracking, and eviction
+takes the first record in that order.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from typing import ClassVar, Final
+from typing import ClassVar, Final, TypeAlias
 
 from .base import (
     DriverBase,
     Record,
     WriteConflict,
     check_size,
-    check_version,
     is_expired,
     utf8_length,
 )
@@ -39,9 +44,19 @@ DEFAULT_MAX_SESSIONS: Final = 10_000
 #: How often, at most, a store call first drops every expired record (seconds).
 DEFAULT_SWEEP_INTERVAL: Final = 60.0
 
+# A held record: payload, version, expires_at, token. A tuple of atomic values, not a
+# Record: the cyclic garbage collector untracks such tuples, so a full collection does
+# not walk every held session, and a use touches one object fewer.
+_Entry: TypeAlias = "tuple[str, str, float | None, str | None]"
+# Evicting takes the first record in the dict's order, which means stepping over the
+# slots that earlier evictions emptied, until the dict is rebuilt compact. A rebuild costs
+# about as much as stepping over max_sessions slots, so rebuilding after about
+# sqrt(max_sessions) evictions keeps both costs per eviction near sqrt(max_sessions) slots.
+_REBUILD_FACTOR: Final = 10
+
 
 class MemoryDriver(DriverBase):
-    """Sessions in an ordered dict (least recently used first), behind a lock.
+    """Sessions in a dict in use order (least recently used first), behind a lock.
 
     It implements both the minimal protocol (``get_item``/``set_item``/``remove_item``)
     and the versioned one (``read``/``write``/``delete``) on the same records, plus
@@ -80,20 +95,22 @@ class MemoryDriver(DriverBase):
         self.sweep_interval = sweep_interval
         self.max_payload_bytes = max_payload_bytes
         self.clock = clock
-        self._records: OrderedDict[str, Record] = OrderedDict()
+        self._records: dict[str, _Entry] = {}
         self._lock = threading.Lock()
         # One counter for every key: a record created after a delete never gets back a
         # version some stale writer may still hold.
         self._versions = itertools.count(1)
         self._next_sweep = -float("inf") if sweep_interval is not None else float("inf")
         self.evicted = 0  #: how many live records were evicted to respect max_sessions
+        self._evictions_since_rebuild = 0
 
     # The versioned protocol.
 
     def read(self, key: str) -> Record | None:
         """The record, or None when it does not exist or has expired."""
         with self._lock:
-            return self._live(key, self._now())
+            entry = self._live(key, self._now())
+        return None if entry is None else Record(*entry)
 
     def write(
         self,
@@ -110,12 +127,13 @@ class MemoryDriver(DriverBase):
             check_size(self.store_name, utf8_length(payload), self.max_payload_bytes)
         with self._lock:
             now = self._now()
-            # _live() without its move to the end: _store() moves the key there anyway.
+            # _live() without its re-insertion: _store() puts the key at the end anyway.
             current = self._records.get(key)
-            if current is not None and is_expired(current.expires_at, now):
+            if current is not None and is_expired(current[2], now):
                 current = None
-            version = current.version if current else None
-            check_version(key, version, expected_version, current=current)
+            if (current[1] if current else None) != expected_version:
+                known = None if current is None else Record(*current)
+                raise WriteConflict(key, expected_version, current=known)
             return self._store(key, payload, expires_at, token)
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
@@ -125,7 +143,7 @@ class MemoryDriver(DriverBase):
         """
         with self._lock:
             current = self._live(key, self._now())
-            if current is not None and expected_version not in (None, current.version):
+            if current is not None and expected_version not in (None, current[1]):
                 raise WriteConflict(key, expected_version)
             self._records.pop(key, None)
 
@@ -153,33 +171,44 @@ class MemoryDriver(DriverBase):
 
     def _sweep(self, now: float) -> int:
         records = self._records
-        expired = [key for key, record in records.items() if is_expired(record.expires_at, now)]
+        expired = [key for key, entry in records.items() if is_expired(entry[2], now)]
         for key in expired:
             del records[key]
         if self.sweep_interval is not None:
             self._next_sweep = now + self.sweep_interval
         return len(expired)
 
-    def _live(self, key: str, now: float) -> Record | None:
-        record = self._records.get(key)
-        if record is None:
+    def _live(self, key: str, now: float) -> _Entry | None:
+        """The live entry of ``key``, now the most recently used; an expired one is dropped."""
+        records = self._records
+        entry = records.pop(key, None)
+        if entry is None or is_expired(entry[2], now):
             return None
-        if is_expired(record.expires_at, now):
-            del self._records[key]
-            return None
-        self._records.move_to_end(key)
-        return record
+        records[key] = entry  # to the end of the use order
+        return entry
 
     def _store(
         self, key: str, payload: str, expires_at: float | None, token: str | None = None
     ) -> str:
         version = str(next(self._versions))
         records = self._records
-        records[key] = Record(payload, version, expires_at, token)
-        records.move_to_end(key)
-        if self.max_sessions is not None:
-            while len(records) > self.max_sessions:
-                _, evicted = records.popitem(last=False)
-                if not is_expired(evicted.expires_at, self.clock()):
-                    self.evicted += 1
+        records.pop(key, None)  # a rewrite is a use: to the end of the use order
+        records[key] = (payload, version, expires_at, token)
+        bound = self.max_sessions
+        if bound is not None and len(records) > bound:
+            self._evict(len(records) - bound, bound)
         return version
+
+    def _evict(self, count: int, bound: int) -> None:
+        """Drop the ``count`` least recently used records."""
+        records = self._records
+        victims = list(itertools.islice(records, count))
+        now = self.clock()
+        for key in victims:
+            if not is_expired(records.pop(key)[2], now):
+                self.evicted += 1
+        self._evictions_since_rebuild += count
+        if self._evictions_since_rebuild >= max(64, _REBUILD_FACTOR * math.isqrt(bound)):
+            # A copy is compact: the emptied slots at the front are gone.
+            self._records = dict(records)
+            self._evictions_since_rebuild = 0
