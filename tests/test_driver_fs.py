@@ -558,6 +558,46 @@ def test_a_spare_file_rewritten_with_a_shorter_record_holds_only_that_record(
     assert len(sizes) == 1
 
 
+# Reads are not writes: the access time of a record is left alone.
+
+
+@pytest.mark.skipif(not hasattr(os, "O_NOATIME"), reason="O_NOATIME is Linux's")
+def test_reading_a_record_leaves_its_access_time_alone(base: Path) -> None:
+    driver = FsDriver(base)
+    key = new_key()
+    version = driver.write(key, "one", expires_at=None, expected_version=None)
+    path = record_path(base, key)
+    # An access time before the last write: a relatime mount updates it on the next read.
+    os.utime(path, ns=(1_000_000_000, path.stat().st_mtime_ns))
+
+    assert driver.read(key) == Record("one", version, None)
+    assert driver.sweep() == 0  # reads every header
+
+    assert path.stat().st_atime_ns == 1_000_000_000
+
+
+def test_a_record_the_process_may_not_read_without_updating_its_access_time_is_read(
+    base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """O_NOATIME is refused on a file another user owns (a store shared between users)."""
+    driver = FsDriver(base)
+    key = new_key()
+    version = driver.write(key, "one", expires_at=None, expected_version=None)
+    real_open = os.open
+
+    def open_as_another_user(path: str, flags: int, *args: int, **kwargs: int) -> int:
+        if flags & getattr(os, "O_NOATIME", 0):
+            raise PermissionError(1, "Operation not permitted", path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(fs_driver, "_read_flags", fs_driver._read_flags)  # restored after
+    monkeypatch.setattr(os, "open", open_as_another_user)
+
+    assert driver.read(key) == Record("one", version, None)
+    assert driver.write(key, "two", expires_at=None, expected_version=version)
+    assert driver.get_item(key) == "two"
+
+
 def test_stale_spare_files_are_swept_like_any_temporary_file(base: Path) -> None:
     driver = FsDriver(base)
     key = new_key()

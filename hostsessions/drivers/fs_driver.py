@@ -135,7 +135,12 @@ _HEADER_LIMIT: Final = 1024
 _READ_CHUNK: Final = 65_536
 _FOLDER_NAME: Final = re.compile(r"[0-9a-f]{2}")
 _BINARY: Final = getattr(os, "O_BINARY", 0)
-_READ_FLAGS: Final = os.O_RDONLY | _BINARY
+# Reads leave the access time alone: with ``relatime`` the first read after each write
+# would otherwise update the record's inode, a journaled metadata write per request that
+# costs most where the store is large and its inodes are cold. The kernel refuses the
+# flag on a file another user owns; the first such refusal turns it off (_open_to_read).
+_NOATIME: Final[int] = getattr(os, "O_NOATIME", 0)
+_read_flags = os.O_RDONLY | _BINARY | _NOATIME
 _CREATE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
 _REWRITE_FLAGS: Final = os.O_WRONLY | _BINARY
 
@@ -381,6 +386,7 @@ class FsDriver(DriverBase):
                 temp = spare
             except FileNotFoundError:
                 fd = -1
+        reused = fd >= 0
         if fd < 0:
             name = os.path.basename(where.path)
             temp = os.path.join(where.folder, f".{name}.{os.urandom(16).hex()}{_TEMP_SUFFIX}")
@@ -394,7 +400,10 @@ class FsDriver(DriverBase):
                 view = memoryview(blob)
                 while view:
                     view = view[os.write(fd, view) :]
-                os.ftruncate(fd, len(blob))  # a reused file may have been longer
+                # A reused file may have been longer. Truncating only then saves a
+                # metadata update on the common rewrite of a record of the same size.
+                if reused and os.fstat(fd).st_size > len(blob):
+                    os.ftruncate(fd, len(blob))
                 if self.fsync:
                     os.fsync(fd)
             finally:
@@ -623,9 +632,20 @@ async def _in_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) -
     return await in_driver_thread(function, *args, **kwargs)
 
 
+def _open_to_read(path: str) -> int:
+    global _read_flags
+    try:
+        return os.open(path, _read_flags)
+    except PermissionError:
+        if not _read_flags & _NOATIME:
+            raise
+        _read_flags &= ~_NOATIME  # a store shared with another user: plain reads from now on
+        return os.open(path, _read_flags)
+
+
 def _read_file(path: str) -> bytes:
     """The whole content of the file at ``path``, in as few system calls as possible."""
-    fd = os.open(path, _READ_FLAGS)
+    fd = _open_to_read(path)
     try:
         chunk = os.read(fd, _READ_CHUNK)
         if len(chunk) < _READ_CHUNK:
@@ -698,7 +718,7 @@ def _load_header(path: str) -> _Header | None:
 
     Raises FileNotFoundError when there is no file.
     """
-    fd = os.open(path, _READ_FLAGS)
+    fd = _open_to_read(path)
     try:
         start = os.read(fd, _HEADER_LIMIT)
         size = os.fstat(fd).st_size
