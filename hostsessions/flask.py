@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Request, Response
-from flask import request as flask_request
 from flask import session as flask_session
 from flask.sessions import SessionInterface, SessionMixin
 
@@ -47,6 +46,12 @@ class FlaskSession(SessionMapping, SessionMixin):
     """
 
     accessed = False
+
+    def __init__(self, session: Session, *, environ: dict[str, Any] | None = None) -> None:
+        super().__init__(session)
+        #: The request's WSGI environ (for the cookie's Secure rule at the save), kept here
+        #: so that the save needs no lookup of Flask's request context.
+        self.environ: dict[str, Any] = environ if environ is not None else {}
 
     @property
     def new(self) -> bool:  # type: ignore[override]
@@ -74,8 +79,9 @@ class HostSessionInterface(SessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
         manager = self.manager
-        state = manager.state_from_cookie(request.environ.get("HTTP_COOKIE"))
-        return FlaskSession(Session(state, manager.sync_store))
+        environ = request.environ
+        state = manager.state_from_cookie(environ.get("HTTP_COOKIE"))
+        return FlaskSession(Session(state, manager.sync_store), environ=environ)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, FlaskSession):
@@ -99,18 +105,20 @@ class HostSessionInterface(SessionInterface):
         # Only a response that may carry the cookie needs to know about `permanent`.
         if state.cookie_action(refresh=True) is not None and session.permanent:
             max_age = int(app.permanent_session_lifetime.total_seconds())
-        environ = flask_request.environ
-        set_cookie = self.manager.response_cookie(
-            state,
-            environ.get("wsgi.url_scheme", "http"),
-            environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
-            max_age=max_age,
-            x_forwarded_proto=environ.get("HTTP_X_FORWARDED_PROTO"),
-            forwarded=environ.get("HTTP_FORWARDED"),
-        )
-        if set_cookie is not None:
+        manager = self.manager
+        decision = manager.cookie_decision(state, max_age=max_age)
+        if decision is not None:
+            environ = session.environ
+            set_cookie = manager.cookie_header(
+                decision,
+                environ.get("wsgi.url_scheme", "http"),
+                environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
+                max_age=max_age,
+                x_forwarded_proto=environ.get("HTTP_X_FORWARDED_PROTO"),
+                forwarded=environ.get("HTTP_FORWARDED"),
+            )
             response.headers.add("Set-Cookie", set_cookie)
-        if set_cookie is not None or state.touched:
+        if decision is not None or state.touched:
             response.headers.add("Vary", "Cookie")
 
 
