@@ -169,7 +169,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     # ---- the session key and the core session behind it ---------------------------------
 
     def _get_session_key(self) -> str | None:
-        state = self._core.state
+        state = self._state
         return state.id if state.loaded else self._cookie_key
 
     def _set_session_key(self, value: str | None) -> None:
@@ -179,7 +179,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def _point_at(self, cookie_id: str | None) -> None:
         self._cookie_key = cookie_id
-        state = self._manager.new_state(cookie_id, id_checked=True)
+        self._state = state = self._manager.new_state(cookie_id, id_checked=True)
         self._core = Session(state, self._manager.sync_store)
         self._async_core: AsyncSession | None = None
         self._dict: _DjangoMapping | None = None
@@ -192,7 +192,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     @property
     def _acore(self) -> AsyncSession:
         if self._async_core is None:
-            self._async_core = AsyncSession(self._core.state, self._manager.async_store)
+            self._async_core = AsyncSession(self._state, self._manager.async_store)
         return self._async_core
 
     @property
@@ -215,7 +215,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     # count too, and so does a new ID the browser must learn.
     @property
     def modified(self) -> bool:
-        state = self._core.state
+        state = self._state
         return self._modified or state.dirty or state.cookie_action() is not None
 
     @modified.setter
@@ -224,7 +224,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     @property
     def accessed(self) -> bool:
-        return self._accessed or self._core.state.touched
+        return self._accessed or self._state.touched
 
     @accessed.setter
     def accessed(self, value: bool) -> None:
@@ -296,7 +296,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     async def _aget_session(self, no_load: bool = False) -> SessionMapping:
         self._accessed = True
-        if not self._core.state.loaded:
+        if not self._state.loaded:
             await self.aload()
         self._session_cache = mapping = self._mapping
         return mapping
@@ -305,12 +305,12 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def load(self) -> SessionMapping:
         """Read the stored session (once per request); an unknown ID gets a fresh session."""
-        self._core.run_program(self._core.state.load_current())
+        self._core.run_program(self._state.load_current())
         self._session_cache = self._mapping
         return self._mapping
 
     async def aload(self) -> SessionMapping:
-        await self._acore.run_program(self._core.state.load_current())
+        await self._acore.run_program(self._state.load_current())
         self._session_cache = self._mapping
         return self._mapping
 
@@ -320,7 +320,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def is_empty(self) -> bool:
         """True when there is no session to store or to point the cookie at."""
-        state = self._core.state
+        state = self._state
         if not state.loaded:
             return self._cookie_key is None
         if state.id is None:
@@ -343,11 +343,11 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def create(self) -> None:
         """Store this session now, even empty, so that it has a key."""
-        self._core.run_program(self._core.state.create())
+        self._core.run_program(self._state.create())
         self.modified = True
 
     async def acreate(self) -> None:
-        await self._acore.run_program(self._acore.state.create())
+        await self._acore.run_program(self._state.create())
         self.modified = True
 
     def save(self, must_create: bool = False) -> None:
@@ -365,7 +365,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     def _save_program(self) -> Program[None]:
         if self._dict is not None:
             self._dict.record_in_place_changes()
-        state = self._core.state
+        state = self._state
         if self.session_key is None and not state.dirty:
             yield from state.create()  # Django's test client saves empty sessions for a key
             return
@@ -382,19 +382,19 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             raise UpdateError(f"session {before[:8]}... was deleted by another request")
 
     def delete(self, session_key: str | None = None) -> None:
-        if session_key is None or session_key == self._core.state.id:
+        if session_key is None or session_key == self._state.id:
             self._core.run_program(self._destroy_program())
         elif is_valid_session_id(session_key):
             self._manager.sync_store().delete(session_key)
 
     async def adelete(self, session_key: str | None = None) -> None:
-        if session_key is None or session_key == self._core.state.id:
+        if session_key is None or session_key == self._state.id:
             await self._acore.run_program(self._destroy_program())
         elif is_valid_session_id(session_key):
             await self._manager.async_store().delete(session_key)
 
     def _destroy_program(self) -> Program[None]:
-        state = self._core.state
+        state = self._state
         state.destroy()
         self._expiry = None
         yield from state.save()
@@ -419,7 +419,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         self.accessed = True
         if self._dict is not None:
             self._dict.record_in_place_changes()
-        state = self._core.state
+        state = self._state
         yield from state.regenerate()
         yield from state.save()
         self._session_cache = self._mapping
