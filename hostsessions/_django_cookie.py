@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Container, Mapping
-from http.cookies import Morsel, SimpleCookie
+from email.utils import formatdate
+from http.cookies import BaseCookie, Morsel, SimpleCookie
 from typing import Any
 
-from django.utils.http import http_date
-
 __all__ = ["SessionCookie"]
+
+def _fill(morsel: Morsel[str], attributes: Mapping[str, Any]) -> None:
+    """Set a Morsel's attributes without its per-item checks (dict's own update, as
+    Morsel.copy() does): they were checked when the template was made."""
+    super(Morsel, morsel).update(attributes)
+
 
 # Stand-ins for the parts that change per response, in the template's probe cookie: control
 # characters, which no session ID, date or number contains.
@@ -100,7 +105,7 @@ class SessionCookie:
             self._attributes["samesite"] = samesite
         self._prototype = _FormattedMorsel()
         self._prototype.set(name, "", "")  # raises CookieError for a name no cookie can have
-        dict.update(self._prototype, self._attributes)
+        _fill(self._prototype, self._attributes)
         self._lasting = self._template({"expires": _EXPIRES, "max-age": _MAX_AGE})
         self._for_the_session = self._template({"expires": ""})
         self._date: tuple[int, str] = (-1, "")
@@ -122,17 +127,18 @@ class SessionCookie:
         # name), its name and value set through the pickle protocol, which Morsel keeps
         # public and which validates nothing: the name was validated with the prototype.
         morsel = _FormattedMorsel.__new__(_FormattedMorsel)
-        dict.update(morsel, prototype)
+        _fill(morsel, prototype)
         state = {"key": self.name, "value": value, "coded_value": value}
         morsel.__setstate__(state)  # type: ignore[attr-defined]
-        dict.update(morsel, expiry)
+        _fill(morsel, expiry)
         return morsel
 
     def _http_date(self, epoch: float) -> str:
-        """``http_date(epoch)``, formatted once per second."""
+        """Django's ``http_date(epoch)`` (``formatdate(..., usegmt=True)``), formatted once
+        per second."""
         second = int(epoch)
         if self._date[0] != second:
-            self._date = (second, http_date(second))
+            self._date = (second, formatdate(second, usegmt=True))
         return self._date[1]
 
     def attach(self, cookies: SimpleCookie, session_id: str, max_age: int | None) -> None:
@@ -154,4 +160,4 @@ class SessionCookie:
             morsel.text = "".join(
                 (before, session_id, before_expires, expires, before_max_age, str(max_age), after)
             )
-        dict.__setitem__(cookies, self.name, morsel)
+        super(BaseCookie, cookies).__setitem__(self.name, morsel)  # no re-encoding

@@ -198,7 +198,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     @property
     def _mapping(self) -> _DjangoMapping:
         if self._dict is None:
-            self._dict = _DjangoMapping(self)
+            self._dict = _DjangoMapping(self._core, self._expiry_changed)
         return self._dict
 
     @property
@@ -238,6 +238,9 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             self._expiry = self._core.get(EXPIRY_KEY)
         return self._expiry
 
+    def _expiry_changed(self, expiry: Any) -> None:
+        self._expiry = expiry
+
     async def _aload_expiry(self) -> None:
         """Read what set_expiry() stored the async way, so that the sync methods that need
         it (get_expiry_age, ...) make no storage call on the event loop."""
@@ -275,7 +278,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         self._accessed = True
         mapping = self._dict
         if mapping is None:
-            mapping = self._dict = _DjangoMapping(self)
+            mapping = self._dict = _DjangoMapping(self._core, self._expiry_changed)
         self._session_cache = mapping
         return mapping
 
@@ -457,25 +460,25 @@ def _store_of(request: Any) -> SessionStore:
 
 
 class _DjangoMapping(SessionMapping):
-    """The engine's session dict: it keeps the engine's cached custom expiry current."""
+    """The engine's session dict: it tells the engine when the custom expiry changes."""
 
-    def __init__(self, store: SessionStore) -> None:
-        super().__init__(store._core)
-        self._store = store
+    def __init__(self, session: Session, expiry_changed: Callable[[Any], None]) -> None:
+        super().__init__(session)
+        self._expiry_changed = expiry_changed
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
         if key == EXPIRY_KEY:
-            self._store._expiry = value
+            self._expiry_changed(value)
 
     def __delitem__(self, key: str) -> None:
         super().__delitem__(key)
         if key == EXPIRY_KEY:
-            self._store._expiry = None
+            self._expiry_changed(None)
 
     def clear(self) -> None:
         super().clear()
-        self._store._expiry = None
+        self._expiry_changed(None)
 
 
 # ---- the middleware ---------------------------------------------------------------------------

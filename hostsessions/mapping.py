@@ -90,8 +90,9 @@ class SessionMapping(MutableMapping[str, Any]):
     def values(self) -> ValuesView[Any]:
         return _ValuesView(self)
 
-    def _live_items(self) -> list[tuple[str, Any]]:
-        # one read of the session, so a key that expires meanwhile cannot be half-listed
+    def live_items(self) -> list[tuple[str, Any]]:
+        """Every live (key, value) pair, the values as this mapping hands them out (one
+        read of the session, so a key that expires meanwhile cannot be half-listed)."""
         return [(key, self._hand_out(key, value)) for key, value in self.session.items()]
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -179,11 +180,11 @@ class _ItemsView(ItemsView[str, Any]):
     _mapping: SessionMapping
 
     def __iter__(self) -> Iterator[tuple[str, Any]]:
-        return iter(self._mapping._live_items())
+        return iter(self._mapping.live_items())
 
 
 class _ValuesView(ValuesView[Any]):
     _mapping: SessionMapping
 
     def __iter__(self) -> Iterator[Any]:
-        return iter([value for _, value in self._mapping._live_items()])
+        return iter([value for _, value in self._mapping.live_items()])
