@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import os
 import re
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, TypeVar
@@ -43,7 +44,7 @@ try:
     import redis
     import redis.asyncio
     from redis.backoff import NoBackoff
-    from redis.exceptions import NoScriptError, RedisError
+    from redis.exceptions import NoScriptError, RedisError, ResponseError
     from redis.retry import Retry
 except ImportError as missing:  # pragma: no cover - depends on the installation
     raise SessionConfigError(
@@ -357,6 +358,58 @@ class CallDeadlines:
             task.cancel()
 
 
+class DirectConnections:
+    """Commands sent on redis-py connections the driver keeps, not through the client.
+
+    For each command redis-py's asyncio client takes a connection from its pool and gives
+    it back (a lock each way), records metrics, dispatches events and runs reply
+    callbacks: on a local Redis that costs about as much as the command itself. The driver
+    takes connections from the client's pool once and keeps the idle ones here; redis-py
+    still connects, authenticates, speaks TLS and parses the replies. The pool still
+    counts them, so ``max_connections`` holds, and closing the client closes them.
+    """
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self._idle: list[Any] = []
+        # redis-py before 5.3 wants a command name here; later versions warn about one.
+        first = next(iter(inspect.signature(pool.get_connection).parameters.values()), None)
+        self._checkout_args = ("GET",) if first and first.default is first.empty else ()
+
+    async def execute(self, *args: Any) -> Any:
+        """Send one command and return its reply; a ``ResponseError`` for an error reply."""
+        connection = self._idle.pop() if self._idle else await self._checkout()
+        try:
+            if connection.is_connected and await self._has_data(connection):
+                # A reply no command waits for, or the server closed it (a restart): the
+                # command below connects afresh, as the pool does at checkout.
+                await connection.disconnect(nowait=True)
+            await connection.send_command(*args)
+            reply = await connection.read_response()
+        except ResponseError:
+            self._idle.append(connection)  # an error reply: the connection is in step
+            raise
+        except BaseException:
+            # Timed out, cancelled or broken: a late reply must never answer the next
+            # command, so the connection is closed (the next command reconnects it).
+            await connection.disconnect(nowait=True)
+            self._idle.append(connection)
+            raise
+        self._idle.append(connection)
+        return reply
+
+    async def _checkout(self) -> Any:
+        return await self._pool.get_connection(*self._checkout_args)
+
+    @staticmethod
+    async def _has_data(connection: Any) -> bool:
+        can_read = getattr(connection, "can_read", None) or connection.can_read_destructive
+        try:
+            return bool(await can_read())
+        except (RedisError, OSError):
+            return True
+
+
 class _RedisCommon:
     """What both flavours share: the settings, the size check, the scripts' results."""
 
@@ -522,6 +575,8 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
         # Bounds our client's calls (it has no socket_timeout); a client of the user's own
         # keeps the timeouts it was made with.
         self._deadlines: CallDeadlines | None = None
+        # Our own single-server client's connections (a cluster routes by key itself).
+        self._connections: DirectConnections | None = None
         # Set once a cluster client knows its nodes (see _connected).
         self._ready: asyncio.Event | None = None
 
@@ -537,10 +592,13 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
                     self._client = RedisCluster.from_url(
                         self.settings.url, **self.settings.client_kwargs(asyncio=True)
                     )
+                    self._connections = None
                 else:
-                    self._client = redis.asyncio.Redis.from_url(
+                    single = redis.asyncio.Redis.from_url(
                         self.settings.url, **self.settings.client_kwargs(asyncio=True)
                     )
+                    self._client = single
+                    self._connections = DirectConnections(single.connection_pool)
             self._loop = loop
             self._ready = None
             self._deadlines = CallDeadlines(self.settings.timeout)
@@ -567,32 +625,29 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
             await self._ready.wait()
         return client
 
-    async def _call(
-        self, operation: str, command: Callable[[Any], Awaitable[Any]]
-    ) -> tuple[Any, Any]:
-        """``command(client)``'s result and the client, within the driver's timeout."""
+    async def _command(self, operation: str, *args: Any) -> tuple[Any, Any]:
+        """One Redis command within the driver's timeout: its reply, and the client."""
         client = await self._connected()
-        deadlines = self._deadlines
+        connections, deadlines = self._connections, self._deadlines
+        call = (client.execute_command if connections is None else connections.execute)(*args)
         try:
-            if deadlines is None:
-                return await command(client), client
-            return await deadlines.run(command(client)), client
+            return (await call if deadlines is None else await deadlines.run(call)), client
+        except NoScriptError:
+            raise
         except (RedisError, OSError) as error:  # the deadlines raise TimeoutError, an OSError
             raise explain(error, self.settings, operation) from error
 
     async def _script(
         self, script: _Script, operation: str, key: str, *args: str | bytes
     ) -> tuple[Any, Any]:
-        async def run(client: Any) -> Any:
-            try:
-                return await client.evalsha(script.sha, 1, self.key(key), *args)
-            except NoScriptError:
-                return await client.eval(script.source, 1, self.key(key), *args)
-
-        return await self._call(operation, run)
+        try:
+            return await self._command(operation, "EVALSHA", script.sha, 1, self.key(key), *args)
+        except NoScriptError:
+            # EVAL runs the script and caches it on that server for the next EVALSHA.
+            return await self._command(operation, "EVAL", script.source, 1, self.key(key), *args)
 
     async def _get(self, key: str) -> Any:
-        value, client = await self._call("read", lambda client: client.get(self.key(key)))
+        value, client = await self._command("read", "GET", self.key(key))
         return None if value is None else _stored_bytes(value, client)
 
     async def read(self, key: str) -> Record | None:
@@ -615,7 +670,7 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
     async def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Remove the session; with ``expected_version``, only if it still has that version."""
         if expected_version is None:
-            await self._call("delete", lambda client: client.unlink(self.key(key)))
+            await self._command("delete", "UNLINK", self.key(key))
             return
         result, client = await self._script(_DELETE, "delete", key, expected_version)
         self._check_result(key, expected_version, result, client)
@@ -628,7 +683,7 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
     async def set_item(self, key: str, value: str) -> None:
         """Store ``value`` whatever is there, with no expiry (one SET)."""
         data = self._encoded(value)
-        await self._call("write", lambda client: client.set(self.key(key), data))
+        await self._command("write", "SET", self.key(key), data)
 
     async def remove_item(self, key: str) -> None:
         """Remove the record if there is one."""
@@ -637,6 +692,7 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
     async def aclose(self) -> None:
         """Close the connection pool this driver created (a client passed in stays open)."""
         client, self._client = self._client, None
+        self._connections = None
         if client is None or not self._owns_client:
             return
         if self._loop is asyncio.get_running_loop():

@@ -9,7 +9,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import httpx
@@ -72,6 +72,25 @@ def _timed(action: Callable[[], Any]) -> tuple[Any, float]:
 @pytest.fixture(params=["sync", "async"])
 def call(request: pytest.FixtureRequest) -> Flavour:
     return call_sync if request.param == "sync" else call_async
+
+
+Scenario = Callable[[Any, bool], Coroutine[Any, Any, None]]
+
+
+def run_scenario(call: Flavour, url: str, scenario: Scenario) -> None:
+    """Run ``scenario(driver, is_async)`` on one driver of ``call``'s flavour, closed after."""
+    if call is call_sync:
+        sync_driver = drivers.redis(url, timeout=TIMEOUT)
+        asyncio.run(scenario(sync_driver, False))
+        sync_driver.close()
+        return
+
+    async def main() -> None:
+        driver: Any = drivers.redis(url, timeout=TIMEOUT).to_async()
+        await scenario(driver, True)
+        await driver.aclose()
+
+    asyncio.run(main())
 
 
 def assert_storage_error(result: Any, *fragments: str) -> str:
@@ -231,18 +250,29 @@ def test_the_same_driver_fails_plainly_while_redis_is_down_and_recovers_after(
         assert record.version == version
         assert isinstance(await run("after", version), str)
 
-    if call is call_sync:
-        sync_driver = drivers.redis(durable_server.url, timeout=TIMEOUT)
-        asyncio.run(scenario(sync_driver, is_async=False))
-        sync_driver.close()
-    else:
+    run_scenario(call, durable_server.url, scenario)
 
-        async def main() -> None:
-            driver = drivers.redis(durable_server.url, timeout=TIMEOUT).to_async()
-            await scenario(driver, is_async=True)
-            await driver.aclose()
 
-        asyncio.run(main())
+def test_the_first_call_after_a_restart_between_calls_succeeds(
+    call: Flavour, durable_server: RedisServer
+) -> None:
+    """The pooled connection the restart closed is noticed before it is used, not by a
+    failed call."""
+
+    async def scenario(driver: Any, is_async: bool) -> None:
+        async def run(result: Any) -> Any:
+            return await result if is_async else result
+
+        version = await run(driver.write(KEY, "before", expires_at=None, expected_version=None))
+        durable_server.stop()
+        await asyncio.sleep(0.1)  # an app's event loop keeps running between requests
+        durable_server.start()
+        record = await run(driver.read(KEY))
+        assert record is not None
+        assert record.version == version
+        assert await run(driver.write(KEY, "after", expires_at=None, expected_version=version))
+
+    run_scenario(call, durable_server.url, scenario)
 
 
 @pytest.mark.parametrize("interface", ["asgi", "wsgi"])
@@ -308,15 +338,4 @@ def test_a_reply_that_comes_after_the_timeout_never_answers_a_later_call(
             assert not isinstance(record, Exception), record
             assert record.payload == "the right reply"
 
-    if call is call_sync:
-        sync_driver = drivers.redis(redis_url, timeout=TIMEOUT)
-        asyncio.run(scenario(sync_driver, is_async=False))
-        sync_driver.close()
-    else:
-
-        async def main() -> None:
-            driver = drivers.redis(redis_url, timeout=TIMEOUT).to_async()
-            await scenario(driver, is_async=True)
-            await driver.aclose()
-
-        asyncio.run(main())
+    run_scenario(call, redis_url, scenario)
