@@ -10,6 +10,7 @@ both)."""
 from __future__ import annotations
 
 import asyncio
+import pickle
 from collections.abc import Iterator
 from typing import Any
 
@@ -101,6 +102,16 @@ def test_a_cookie_changed_by_later_code_is_written_as_changed(store: MemoryDrive
         morsel["samesite"] = "Strict"
         assert "SameSite=Strict" in morsel.OutputString()
         assert "SameSite=Strict" in response.cookies.output()
+
+
+def test_a_response_with_the_cookie_pickles_as_djangos_cache_middleware_needs(
+    store: MemoryDriver,
+) -> None:
+    with override_settings(**OURS):
+        response = Client().get("/set/a")
+    again = pickle.loads(pickle.dumps(response.cookies))
+    assert again.output() == response.cookies.output()
+    assert again[COOKIE].value == response.cookies[COOKIE].value
 
 
 def test_set_expiry_gives_the_cookie_its_max_age(store: MemoryDriver) -> None:
