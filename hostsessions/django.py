@@ -27,15 +27,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
-from django.conf import settings
-from django.contrib.sessions.backends.base import SessionBase, UpdateError
-from django.contrib.sessions.exceptions import SessionInterrupted
-from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
-from django.core.signals import setting_changed
-from django.utils.cache import patch_vary_headers
-from django.utils.module_loading import import_string
+# Django ships no type information: the lines marked ``pyright: ignore`` are where its
+# untyped API enters this module.
+from django.conf import settings  # pyright: ignore[reportMissingTypeStubs]
+from django.contrib.sessions.backends.base import SessionBase, UpdateError  # pyright: ignore[reportMissingTypeStubs]
+from django.contrib.sessions.exceptions import SessionInterrupted  # pyright: ignore[reportMissingTypeStubs]
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware  # pyright: ignore[reportMissingTypeStubs]
+from django.core.signals import setting_changed  # pyright: ignore[reportMissingTypeStubs]
+from django.utils.cache import patch_vary_headers  # pyright: ignore[reportMissingTypeStubs, reportUnknownVariableType]
+from django.utils.module_loading import import_string  # pyright: ignore[reportMissingTypeStubs, reportUnknownVariableType]
 
 from ._django_cookie import SessionCookie
 from .config import SessionConfig
@@ -58,8 +60,9 @@ def _config() -> SessionConfig:
     if configured is None:
         configured = {}
     if isinstance(configured, Mapping):
+        arguments = cast(Mapping[str, Any], configured)
         try:
-            configured = SessionConfig(**configured)
+            configured = SessionConfig(**arguments)
         except TypeError as exc:
             raise SessionConfigError(
                 f"settings.HOSTSESSIONS: {exc}; use the arguments of SessionConfig "
@@ -131,7 +134,7 @@ def _forget_manager(*, setting: str, **kwargs: Any) -> None:
         _settings = None
 
 
-setting_changed.connect(_forget_manager, dispatch_uid="hostsessions.django")
+setting_changed.connect(_forget_manager, dispatch_uid="hostsessions.django")  # pyright: ignore[reportUnknownMemberType]
 
 
 _UNKNOWN: Any = object()
@@ -265,7 +268,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     def get_expiry_date(self, **kwargs: Any) -> Any:
         if "expiry" not in kwargs:
             kwargs["expiry"] = self._custom_expiry()
-        return super().get_expiry_date(**kwargs)
+        return super().get_expiry_date(**kwargs)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
 
     def get_expire_at_browser_close(self) -> bool:
         expiry = self._custom_expiry()
@@ -508,6 +511,10 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
     set without parsing an absent header. With another ``SESSION_ENGINE`` it is Django's middleware.
     """
 
+    # What this class uses of Django's (untyped) middleware, typed.
+    get_response: Callable[[Any], Any]
+    async_mode: bool
+
     def __init__(self, get_response: Callable[[Any], Any]) -> None:
         super().__init__(get_response)
         self._ours = issubclass(self.SessionStore, SessionStore)
@@ -516,7 +523,7 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
         if self.async_mode:
             return self.__acall__(request)
         if not self._ours:
-            return super().__call__(request)
+            return super().__call__(request)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
         store = self._open(request)
         response = self.get_response(request)
         if self._needs_save(request, store, response):
@@ -529,7 +536,7 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
 
     async def __acall__(self, request: Any) -> Any:
         if not self._ours:
-            return await super().__acall__(request)
+            return await super().__acall__(request)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
         store = self._open(request)
         get_response: Callable[[Any], Awaitable[Any]] = self.get_response
         response = await get_response(request)
@@ -554,7 +561,7 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
         whether the session must be saved (and its cookie sent again)."""
         if request.session is not store:
             # Something replaced request.session: Django's own handling of whatever it is.
-            self.process_response(request, response)
+            self.process_response(request, response)  # pyright: ignore[reportUnknownMemberType]
             return False
         conf = _session_settings()
         accessed = store.accessed
