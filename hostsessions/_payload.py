@@ -8,7 +8,6 @@ directly. No I/O.
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -172,10 +171,10 @@ def _remember(payload: str, entries: dict[str, Slot], shared: frozenset[object] 
             value = MISSING
         known.append((key, value, slot.encoded, slot.expires_ms))
     if len(_recent) >= RECENT_RECORDS:
-        # The oldest goes (dicts keep insertion order). No lock: a race between threads
-        # costs at most an entry too many or one evicted twice, never a wrong entry.
-        with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-            del _recent[next(iter(_recent))]
+        # Start again rather than evict the oldest: deleting from the front of a dict
+        # leaves a run of dead slots that every later next(iter()) has to walk past.
+        # (No lock: a race between threads costs at most a few entries too many.)
+        _recent.clear()
     _recent[payload] = tuple(known)
 
 
