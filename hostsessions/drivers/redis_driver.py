@@ -358,15 +358,19 @@ class CallDeadlines:
             task.cancel()
 
 
-class DirectConnections:
+class _DirectConnections:
     """Commands sent on redis-py connections the driver keeps, not through the client.
 
-    For each command redis-py's asyncio client takes a connection from its pool and gives
-    it back (a lock each way), records metrics, dispatches events and runs reply
-    callbacks: on a local Redis that costs about as much as the command itself. The driver
-    takes connections from the client's pool once and keeps the idle ones here; redis-py
-    still connects, authenticates, speaks TLS and parses the replies. The pool still
-    counts them, so ``max_connections`` holds, and closing the client closes them.
+    For each command redis-py's client takes a connection from its pool and gives it back
+    (a lock each way), records metrics, dispatches events and runs reply callbacks: on a
+    local Redis that costs about as much as the command itself. The driver takes
+    connections from the client's pool once and keeps the idle ones here (``list.pop``
+    and ``append`` are atomic, so threads share it safely); redis-py still connects,
+    authenticates, speaks TLS and parses the replies. The pool still counts them, so
+    ``max_connections`` holds, and closing the client closes them. Before each use a
+    connection the server closed (a restart) or that holds an unread reply is closed, as
+    the pool does at checkout, and after an error other than an error reply it is closed,
+    so a late reply never answers the next command (the next command reconnects it).
     """
 
     def __init__(self, pool: Any) -> None:
@@ -376,30 +380,66 @@ class DirectConnections:
         first = next(iter(inspect.signature(pool.get_connection).parameters.values()), None)
         self._checkout_args = ("GET",) if first and first.default is first.empty else ()
 
+    def _take(self) -> Any:
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return None
+
+
+class SyncDirectConnections(_DirectConnections):
+    """:class:`_DirectConnections` for redis-py's sync client (WSGI, worker threads)."""
+
+    def execute(self, *args: Any) -> Any:
+        """Send one command and return its reply; a ``ResponseError`` for an error reply."""
+        connection = self._take()
+        if connection is None:
+            connection = self._pool.get_connection(*self._checkout_args)
+        try:
+            if getattr(connection, "is_connected", True) and self._has_data(connection):
+                connection.disconnect()
+            connection.send_command(*args)
+            reply = connection.read_response()
+        except ResponseError:
+            self._idle.append(connection)  # an error reply: the connection is in step
+            raise
+        except BaseException:
+            connection.disconnect()
+            self._idle.append(connection)
+            raise
+        self._idle.append(connection)
+        return reply
+
+    @staticmethod
+    def _has_data(connection: Any) -> bool:
+        try:
+            return bool(connection.can_read())
+        except (RedisError, OSError):
+            return True
+
+
+class AsyncDirectConnections(_DirectConnections):
+    """:class:`_DirectConnections` for redis-py's asyncio client (ASGI, one event loop)."""
+
     async def execute(self, *args: Any) -> Any:
         """Send one command and return its reply; a ``ResponseError`` for an error reply."""
-        connection = self._idle.pop() if self._idle else await self._checkout()
+        connection = self._take()
+        if connection is None:
+            connection = await self._pool.get_connection(*self._checkout_args)
         try:
             if connection.is_connected and await self._has_data(connection):
-                # A reply no command waits for, or the server closed it (a restart): the
-                # command below connects afresh, as the pool does at checkout.
                 await connection.disconnect(nowait=True)
             await connection.send_command(*args)
             reply = await connection.read_response()
         except ResponseError:
             self._idle.append(connection)  # an error reply: the connection is in step
             raise
-        except BaseException:
-            # Timed out, cancelled or broken: a late reply must never answer the next
-            # command, so the connection is closed (the next command reconnects it).
+        except BaseException:  # timed out, cancelled or broken
             await connection.disconnect(nowait=True)
             self._idle.append(connection)
             raise
         self._idle.append(connection)
         return reply
-
-    async def _checkout(self) -> Any:
-        return await self._pool.get_connection(*self._checkout_args)
 
     @staticmethod
     async def _has_data(connection: Any) -> bool:
@@ -461,6 +501,8 @@ class RedisDriver(_RedisCommon, DriverBase):
     def __init__(self, settings: RedisSettings, client: redis.Redis | Any | None = None) -> None:
         super().__init__(settings, owns_client=client is None)
         self._client = client
+        # Our own single-server client's connections (a cluster routes by key itself).
+        self._connections: SyncDirectConnections | None = None
         self._lock = threading.Lock()
 
     @property
@@ -479,7 +521,9 @@ class RedisDriver(_RedisCommon, DriverBase):
                 from redis.cluster import RedisCluster
 
                 return RedisCluster.from_url(self.settings.url, **self.settings.client_kwargs())
-            return redis.Redis.from_url(self.settings.url, **self.settings.client_kwargs())
+            single = redis.Redis.from_url(self.settings.url, **self.settings.client_kwargs())
+            self._connections = SyncDirectConnections(single.connection_pool)
+            return single
 
     def to_async(self) -> AsyncRedisDriver | RedisDriver:
         """The asyncio twin: same URL and options. With a user's sync client, this driver."""
@@ -487,24 +531,28 @@ class RedisDriver(_RedisCommon, DriverBase):
             return self
         return AsyncRedisDriver(self.settings)
 
-    def _script(self, script: _Script, operation: str, key: str, *args: str | bytes) -> Any:
+    def _command(self, operation: str, *args: Any) -> tuple[Any, Any]:
+        """One Redis command: its reply, and the client."""
         client = self._client or self.client
+        connections = self._connections
         try:
-            try:
-                result = client.evalsha(script.sha, 1, self.key(key), *args)
-            except NoScriptError:
-                # EVAL runs the script and caches it on that server for the next EVALSHA.
-                result = client.eval(script.source, 1, self.key(key), *args)
+            if connections is None:
+                return client.execute_command(*args), client
+            return connections.execute(*args), client
+        except NoScriptError:
+            raise
         except (RedisError, OSError) as error:
             raise explain(error, self.settings, operation) from error
-        return result, client
+
+    def _script(self, script: _Script, operation: str, key: str, *args: str | bytes) -> Any:
+        try:
+            return self._command(operation, "EVALSHA", script.sha, 1, self.key(key), *args)
+        except NoScriptError:
+            # EVAL runs the script and caches it on that server for the next EVALSHA.
+            return self._command(operation, "EVAL", script.source, 1, self.key(key), *args)
 
     def _get(self, key: str) -> Any:
-        client = self._client or self.client
-        try:
-            value = client.get(self.key(key))
-        except (RedisError, OSError) as error:
-            raise explain(error, self.settings, "read") from error
+        value, client = self._command("read", "GET", self.key(key))
         return None if value is None else _stored_bytes(value, client)
 
     def read(self, key: str) -> Record | None:
@@ -527,8 +575,7 @@ class RedisDriver(_RedisCommon, DriverBase):
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Remove the session; with ``expected_version``, only if it still has that version."""
         if expected_version is None:
-            with _storage_errors(self.settings, "delete"):
-                self.client.unlink(self.key(key))
+            self._command("delete", "UNLINK", self.key(key))
             return
         result, client = self._script(_DELETE, "delete", key, expected_version)
         self._check_result(key, expected_version, result, client)
@@ -543,8 +590,7 @@ class RedisDriver(_RedisCommon, DriverBase):
     def set_item(self, key: str, value: str) -> None:
         """Store ``value`` whatever is there, with no expiry (one SET)."""
         data = self._encoded(value)
-        with _storage_errors(self.settings, "write"):
-            self.client.set(self.key(key), data)
+        self._command("write", "SET", self.key(key), data)
 
     def remove_item(self, key: str) -> None:
         """Remove the record if there is one."""
@@ -553,6 +599,7 @@ class RedisDriver(_RedisCommon, DriverBase):
     def close(self) -> None:
         """Close the connection pool this driver created (a client passed in stays open)."""
         client, self._client = self._client, None
+        self._connections = None
         if client is not None and self._owns_client:
             client.close()
 
@@ -576,7 +623,7 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
         # keeps the timeouts it was made with.
         self._deadlines: CallDeadlines | None = None
         # Our own single-server client's connections (a cluster routes by key itself).
-        self._connections: DirectConnections | None = None
+        self._connections: AsyncDirectConnections | None = None
         # Set once a cluster client knows its nodes (see _connected).
         self._ready: asyncio.Event | None = None
 
@@ -598,7 +645,7 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
                         self.settings.url, **self.settings.client_kwargs(asyncio=True)
                     )
                     self._client = single
-                    self._connections = DirectConnections(single.connection_pool)
+                    self._connections = AsyncDirectConnections(single.connection_pool)
             self._loop = loop
             self._ready = None
             self._deadlines = CallDeadlines(self.settings.timeout)
