@@ -40,6 +40,7 @@ from django.utils.cache import patch_vary_headers  # pyright: ignore[reportMissi
 from django.utils.module_loading import import_string  # pyright: ignore[reportMissingTypeStubs, reportUnknownVariableType]
 
 from ._django_cookie import SessionCookie
+from ._payload import IMMUTABLE
 from .config import SessionConfig
 from .cookies import session_id_from_cookie_header
 from .errors import SessionConfigError, SessionGoneError
@@ -286,15 +287,29 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         return mapping
 
     # SessionBase's dict methods go through the ``_session`` property; these four are on
-    # every request's path, so they call it directly.
+    # every request's path, so they call it directly. Until the app has held a mutable
+    # value (which the dict view must watch for in-place changes), a value of an immutable
+    # type goes straight to and from the core: nothing to watch.
     def get(self, key: str, default: Any = None) -> Any:
+        if self._dict is None:
+            self._accessed = True
+            value = self._core.get(key, _UNKNOWN)
+            if value is _UNKNOWN:
+                return default
+            if type(value) in IMMUTABLE:
+                return value
+            return self._get_session().hand_out(key, value)
         return self._get_session().get(key, default)
 
     def __getitem__(self, key: str) -> Any:
         return self._get_session()[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._get_session()[key] = value
+        if self._dict is None and type(value) in IMMUTABLE and key != EXPIRY_KEY:
+            self._accessed = True
+            self._core.set(key, value)
+        else:
+            self._get_session()[key] = value
         self._modified = True
 
     def __contains__(self, key: object) -> bool:

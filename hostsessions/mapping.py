@@ -69,8 +69,9 @@ class SessionMapping(MutableMapping[str, Any]):
             raise KeyError(key)
         return value
 
-    def _hand_out(self, key: str, value: Any) -> Any:
-        """The object the app gets for ``value``, the core's current value of ``key``."""
+    def hand_out(self, key: str, value: Any) -> Any:
+        """The object the app gets for ``value``, the core's current value of ``key``
+        (read from the session by the caller): a mutable value is watched from now on."""
         if type(value) in IMMUTABLE:
             self._tracked.pop(key, None)
             return value
@@ -93,14 +94,14 @@ class SessionMapping(MutableMapping[str, Any]):
     def live_items(self) -> list[tuple[str, Any]]:
         """Every live (key, value) pair, the values as this mapping hands them out (one
         read of the session, so a key that expires meanwhile cannot be half-listed)."""
-        return [(key, self._hand_out(key, value)) for key, value in self.session.items()]
+        return [(key, self.hand_out(key, value)) for key, value in self.session.items()]
 
     def get(self, key: str, default: Any = None) -> Any:
         value = self.session.get(key, _MISSING)
         if value is _MISSING:
             self._tracked.pop(key, None)
             return default
-        return self._hand_out(key, value)
+        return self.hand_out(key, value)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.set(key, value, ttl=self._ttl(key, value) if self._ttl is not None else None)
