@@ -29,12 +29,13 @@ import inspect
 import os
 import re
 import threading
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Awaitable, Generator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
+from ..checks import is_positive_number, is_text, is_whole_number
 from ..errors import SessionConfigError, SessionStorageError
 from .base import AsyncDriverBase, DriverBase, Record, WriteConflict, check_size
 
@@ -43,6 +44,7 @@ INSTALL_HINT = "pip install 'hostsessions[redis]'"
 try:
     import redis
     import redis.asyncio
+    import redis.exceptions
     from redis.backoff import NoBackoff
     from redis.exceptions import NoScriptError, RedisError, ResponseError
     from redis.retry import Retry
@@ -143,7 +145,7 @@ class RedisSettings:
     timeout: float = DEFAULT_TIMEOUT
     max_connections: int | None = None
     max_payload_bytes: int = REDIS_STRING_LIMIT
-    client_options: Mapping[str, Any] = field(default_factory=dict)
+    client_options: Mapping[str, Any] = field(default_factory=dict[str, Any])
 
     def key(self, session_id: str) -> str:
         """The Redis key of a session: the ID itself, or ``<base>:<id>``."""
@@ -191,30 +193,22 @@ def redis_settings(
     if url is None:
         environ = os.environ if environ is None else environ
         url = next((environ[name] for name in URL_ENV_VARS if environ.get(name)), DEFAULT_URL)
-    if not isinstance(url, str) or urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+    if not is_text(url) or urlsplit(url).scheme not in ("redis", "rediss", "unix"):
         raise SessionConfigError(
             f"the Redis URL must start with redis://, rediss:// (TLS) or unix://, "
             f"not {_redacted(str(url))!r}"
         )
     if cluster and urlsplit(url).scheme == "unix":
         raise SessionConfigError("Redis Cluster is reached over TCP: use a redis:// URL")
-    if not isinstance(base, str):
+    if not is_text(base):
         raise SessionConfigError(f"the Redis key base must be a string, not {base!r}")
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+    if not is_positive_number(timeout):
         raise SessionConfigError(f"the Redis timeout must be a positive number, not {timeout!r}")
-    if max_connections is not None and (
-        isinstance(max_connections, bool)
-        or not isinstance(max_connections, int)
-        or max_connections < 1
-    ):
+    if max_connections is not None and not is_whole_number(max_connections, minimum=1):
         raise SessionConfigError(
             f"max_connections must be a positive whole number or None, not {max_connections!r}"
         )
-    if (
-        isinstance(max_payload_bytes, bool)
-        or not isinstance(max_payload_bytes, int)
-        or not 0 < max_payload_bytes <= REDIS_STRING_LIMIT
-    ):
+    if not is_whole_number(max_payload_bytes, minimum=1, maximum=REDIS_STRING_LIMIT):
         raise SessionConfigError(
             f"max_payload_bytes must be a whole number from 1 to {REDIS_STRING_LIMIT} "
             f"(Redis's own limit), not {max_payload_bytes!r}"
@@ -273,7 +267,7 @@ def explain(error: BaseException, settings: RedisSettings, operation: str) -> Se
 
 
 @contextmanager
-def _storage_errors(settings: RedisSettings, operation: str) -> Iterator[None]:
+def _storage_errors(settings: RedisSettings, operation: str) -> Generator[None]:
     try:
         yield
     except (RedisError, OSError) as error:  # OSError: a TLS or socket error redis-py left
@@ -500,7 +494,8 @@ class RedisDriver(_RedisCommon, DriverBase):
 
     def __init__(self, settings: RedisSettings, client: redis.Redis | Any | None = None) -> None:
         super().__init__(settings, owns_client=client is None)
-        self._client = client
+        # A redis-py client: the user's (any of redis-py's sync clients) or ours.
+        self._client: Any = client
         # Our own single-server client's connections (a cluster routes by key itself).
         self._connections: SyncDirectConnections | None = None
         self._lock = threading.Lock()
@@ -521,7 +516,10 @@ class RedisDriver(_RedisCommon, DriverBase):
                 from redis.cluster import RedisCluster
 
                 return RedisCluster.from_url(self.settings.url, **self.settings.client_kwargs())
-            single = redis.Redis.from_url(self.settings.url, **self.settings.client_kwargs())
+            # redis-py leaves from_url's **kwargs untyped (they go to the connection pool).
+            single = redis.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
+                self.settings.url, **self.settings.client_kwargs()
+            )
             self._connections = SyncDirectConnections(single.connection_pool)
             return single
 
@@ -641,7 +639,8 @@ class AsyncRedisDriver(_RedisCommon, AsyncDriverBase):
                     )
                     self._connections = None
                 else:
-                    single = redis.asyncio.Redis.from_url(
+                    # redis-py leaves from_url's **kwargs untyped (see RedisDriver).
+                    single = redis.asyncio.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
                         self.settings.url, **self.settings.client_kwargs(asyncio=True)
                     )
                     self._client = single
