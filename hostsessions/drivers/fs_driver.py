@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import json
 import logging
@@ -82,9 +83,10 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Any, ClassVar, Final, NamedTuple, TypeVar
 
+from ..checks import is_dict, is_positive_number, is_text
 from ..config import DEFAULT_FS_BASE
 from ..errors import SessionStorageError
 from .base import AsyncDriverBase, DriverBase, Record, WriteConflict, check_size, is_expired, live
@@ -200,12 +202,12 @@ class FsDriver(DriverBase):
         sweep_interval: float | None = DEFAULT_SWEEP_INTERVAL,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
-        if not (isinstance(lock_timeout, int | float) and lock_timeout > 0):
+        if not is_positive_number(lock_timeout):
             raise ValueError(f"lock_timeout must be > 0 seconds, not {lock_timeout!r}")
         self.lock_timeout = float(lock_timeout)
         if sweep_interval is not None and not sweep_interval >= 0:
             raise ValueError(f"sweep_interval must be >= 0 seconds or None, not {sweep_interval!r}")
-        self.base = os.path.abspath(os.fspath(base))
+        self.base: str = os.path.abspath(os.fspath(base))
         self.max_payload_bytes = max_payload_bytes
         self.fsync = bool(fsync)
         self.sweep_interval = sweep_interval
@@ -263,9 +265,7 @@ class FsDriver(DriverBase):
         outside the session-ID alphabet.
         """
         staged = self._stage(key, payload, expires_at, token)
-        version = self._commit(staged, expected_version, conditional=True, wait=True)
-        self._sweep_if_due(staged.where.folder)
-        return version
+        return self._commit_and_sweep(staged, expected_version)
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Remove the record; with ``expected_version``, only if it still has that version.
@@ -273,6 +273,42 @@ class FsDriver(DriverBase):
         Deleting a record that does not exist (or has expired) does nothing.
         """
         self._delete(key, expected_version, wait=True)
+
+    # What AsyncFsDriver runs on the event loop: the same calls, unless they would wait.
+
+    def write_or_defer(
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
+    ) -> str | Callable[[], str]:
+        """:meth:`write`, without waiting when it can: the new version; or, when the
+        folder's lock is held or the folder is due for a sweep, a function that finishes
+        this write waiting (for a worker thread). The new record is staged either way."""
+        staged = self._stage(key, payload, expires_at, token)
+        if not self._sweep_due(staged.where.folder, time.time()):
+            try:
+                return self._commit(staged, expected_version, conditional=True, wait=False)
+            except _Busy:
+                pass
+        return functools.partial(self._commit_and_sweep, staged, expected_version)
+
+    def delete_unless_busy(self, key: str, *, expected_version: str | None = None) -> bool:
+        """:meth:`delete` if the folder's lock is free now (True); False, having done
+        nothing, if it would have to wait for it."""
+        try:
+            self._delete(key, expected_version, wait=False)
+        except _Busy:
+            return False
+        return True
+
+    def _commit_and_sweep(self, staged: _Staged, expected_version: str | None) -> str:
+        version = self._commit(staged, expected_version, conditional=True, wait=True)
+        self._sweep_if_due(staged.where.folder)
+        return version
 
     # The minimal protocol: the base derives it, but a file can simply be replaced.
 
@@ -352,7 +388,7 @@ class FsDriver(DriverBase):
 
         The only place a key turns into a path.
         """
-        if not isinstance(key, str) or SESSION_KEY_PATTERN.fullmatch(key) is None:
+        if not is_text(key) or SESSION_KEY_PATTERN.fullmatch(key) is None:
             return None
         name = hashlib.sha256(key.encode("ascii")).hexdigest()
         folder = self._base_prefix + name[:2]
@@ -372,29 +408,13 @@ class FsDriver(DriverBase):
             raise ValueError(
                 "the fs driver stores only session IDs of 16 to 256 characters from "
                 f"A-Z a-z 0-9 _ -; got a {type(key).__name__} of length "
-                f"{len(key) if isinstance(key, str) else '?'}"
+                f"{len(key) if is_text(key) else '?'}"
             )
         data = payload.encode("utf-8")
         check_size(self.store_name, len(data), self.max_payload_bytes)
         version = os.urandom(16).hex()
         blob = _encode(version, expires_at, data, token)
-        fd = -1
-        spare = self._take_spare(where.folder)
-        if spare is not None:
-            try:
-                fd = os.open(spare, _REWRITE_FLAGS)
-                temp = spare
-            except FileNotFoundError:
-                fd = -1
-        reused = fd >= 0
-        if fd < 0:
-            name = os.path.basename(where.path)
-            temp = os.path.join(where.folder, f".{name}.{os.urandom(16).hex()}{_TEMP_SUFFIX}")
-            try:
-                fd = os.open(temp, _CREATE_FLAGS, 0o600)
-            except FileNotFoundError:
-                self._make_folder(where.folder)
-                fd = os.open(temp, _CREATE_FLAGS, 0o600)
+        fd, temp, reused = self._open_temp(where)
         try:
             try:
                 view = memoryview(blob)
@@ -412,6 +432,23 @@ class FsDriver(DriverBase):
             _remove(temp)
             raise
         return _Staged(key, where, temp, version)
+
+    def _open_temp(self, where: _Location) -> tuple[int, str, bool]:
+        """A file beside the record to write the new record into: open, its path, and
+        whether it is a spare one an earlier overwrite kept (else it is new and empty)."""
+        spare = self._take_spare(where.folder)
+        if spare is not None:
+            try:
+                return os.open(spare, _REWRITE_FLAGS), spare, True
+            except FileNotFoundError:
+                pass
+        name = os.path.basename(where.path)
+        temp = os.path.join(where.folder, f".{name}.{os.urandom(16).hex()}{_TEMP_SUFFIX}")
+        try:
+            return os.open(temp, _CREATE_FLAGS, 0o600), temp, False
+        except FileNotFoundError:
+            self._make_folder(where.folder)
+            return os.open(temp, _CREATE_FLAGS, 0o600), temp, False
 
     def _keep_spare(self, folder: str, path: str) -> None:
         """Keep a file that an overwrite swapped out, to write a later record into.
@@ -510,7 +547,7 @@ class FsDriver(DriverBase):
             _fsync_folder(self.base)
 
     @contextlib.contextmanager
-    def _locked(self, folder: str, *, wait: bool) -> Iterator[bool]:
+    def _locked(self, folder: str, *, wait: bool) -> Generator[bool]:
         """Hold the folder's exclusive lock; yield False, holding nothing, if there is no
         folder. With ``wait=False``, raise :class:`_Busy` rather than wait for it."""
         try:
@@ -597,28 +634,16 @@ class AsyncFsDriver(AsyncDriverBase):
                 expected_version=expected_version,
                 token=token,
             )
-        staged = driver._stage(key, payload, expires_at, token)
-        if driver._sweep_due(staged.where.folder, time.time()):
-            return await _in_thread(self._commit_and_sweep, staged, expected_version)
-        try:
-            return driver._commit(staged, expected_version, conditional=True, wait=False)
-        except _Busy:
-            return await _in_thread(self._commit_and_sweep, staged, expected_version)
-
-    def _commit_and_sweep(self, staged: _Staged, expected_version: str | None) -> str:
-        version = self.driver._commit(staged, expected_version, conditional=True, wait=True)
-        self.driver._sweep_if_due(staged.where.folder)
-        return version
+        done = driver.write_or_defer(
+            key, payload, expires_at=expires_at, expected_version=expected_version, token=token
+        )
+        return done if isinstance(done, str) else await _in_thread(done)
 
     async def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """As :meth:`FsDriver.delete`."""
         driver = self.driver
-        if not driver.fsync:
-            try:
-                driver._delete(key, expected_version, wait=False)
-                return
-            except _Busy:
-                pass
+        if not driver.fsync and driver.delete_unless_busy(key, expected_version=expected_version):
+            return
         await _in_thread(driver.delete, key, expected_version=expected_version)
 
     def sweep(self, *, now: float | None = None) -> int:
@@ -681,7 +706,7 @@ def _parse_header(line: bytes) -> _Header | None:
         header = json.loads(line)
     except ValueError:
         return None
-    if not isinstance(header, dict) or header.get("format") != _FORMAT:
+    if not is_dict(header) or header.get("format") != _FORMAT:
         return None
     version = header.get("version")
     expires_at = header.get("expires_at")

@@ -37,9 +37,10 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import ClassVar, Final
 
+from ..checks import is_text
 from .base import (
     DriverBase,
     Record,
@@ -99,7 +100,7 @@ class FsLiteDriver(DriverBase):
     ) -> None:
         if not os.fspath(base):
             raise ValueError("the fs-lite driver needs a base folder (the Astro site's one)")
-        self.base = os.path.abspath(os.fspath(base))
+        self.base: str = os.path.abspath(os.fspath(base))
         self.max_payload_bytes = max_payload_bytes
         self.fsync = bool(fsync)
 
@@ -210,7 +211,7 @@ class FsLiteDriver(DriverBase):
     def _path(self, key: str) -> str | None:
         """The record's path, or None when ``key`` may not name one: the only place a key
         becomes a path."""
-        if not isinstance(key, str) or SESSION_KEY_PATTERN.fullmatch(key) is None:
+        if not is_text(key) or SESSION_KEY_PATTERN.fullmatch(key) is None:
             return None
         path = os.path.join(self.base, key)
         # Defence in depth: the alphabet has no separator or dot, but never trust one check.
@@ -226,7 +227,7 @@ class FsLiteDriver(DriverBase):
             raise ValueError(
                 "the fs-lite driver stores only session IDs of 16 to 256 characters from "
                 f"A-Z a-z 0-9 _ -; got a {type(key).__name__} of length "
-                f"{len(key) if isinstance(key, str) else '?'}"
+                f"{len(key) if is_text(key) else '?'}"
             )
         check_size(self.store_name, utf8_length(payload), self.max_payload_bytes)
         data = payload.encode("utf-8", "surrogatepass")
@@ -273,7 +274,7 @@ class FsLiteDriver(DriverBase):
         return temp, version
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[bool]:
+    def _locked(self) -> Generator[bool]:
         """Hold the folder's exclusive lock; yield False, holding nothing, if there is no folder."""
         try:
             fd = os.open(os.path.join(self.base, _LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import ClassVar, Final, TypeAlias
 
+from ..checks import is_whole_number
 from .base import (
     DriverBase,
     Record,
@@ -85,9 +86,7 @@ class MemoryDriver(DriverBase):
         max_payload_bytes: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if max_sessions is not None and (
-            isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 1
-        ):
+        if max_sessions is not None and not is_whole_number(max_sessions, minimum=1):
             raise ValueError(f"max_sessions must be a positive int or None, not {max_sessions!r}")
         if sweep_interval is not None and not sweep_interval >= 0:
             raise ValueError(f"sweep_interval must be >= 0 seconds or None, not {sweep_interval!r}")
