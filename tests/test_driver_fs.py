@@ -24,7 +24,7 @@ import pytest
 
 from hostsessions import SessionTooLargeError
 from hostsessions.adapters import build_driver, resolve_driver_name
-from hostsessions.drivers import fs_driver
+from hostsessions.drivers import _files, fs_driver
 from hostsessions.drivers.base import Record, WriteConflict
 from hostsessions.drivers.fs_driver import (
     DEFAULT_MAX_PAYLOAD_BYTES,
@@ -513,7 +513,7 @@ def test_overwrites_leave_the_record_the_lock_and_at_most_a_few_spare_files(
     base: Path, monkeypatch: pytest.MonkeyPatch, swap: str
 ) -> None:
     if swap == "rename":
-        monkeypatch.setattr(fs_driver, "_exchange", None)
+        monkeypatch.setattr(_files, "_exchange", None)
     driver = FsDriver(base)
     key = new_key()
     version = None
@@ -619,7 +619,7 @@ def test_processes_sharing_the_folder_never_lose_an_increment_without_renameat2(
 ) -> None:
     """The same race as above, with the plain-rename fallback in every writer."""
     key, go = new_key(), tmp_path / "go"
-    script = "import hostsessions.drivers.fs_driver as fs; fs._exchange = None\n" + INCREMENT
+    script = "import hostsessions.drivers._files as files; files._exchange = None\n" + INCREMENT
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     workers = [
         subprocess.Popen(

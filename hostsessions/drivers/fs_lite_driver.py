@@ -41,6 +41,11 @@ from collections.abc import Generator
 from typing import ClassVar, Final
 
 from ..checks import is_text
+from ._files import fsync_folder as _fsync_folder
+from ._files import lock as _lock
+from ._files import remove as _remove
+from ._files import replace as _replace
+from ._files import unlock as _unlock
 from .base import (
     DriverBase,
     Record,
@@ -50,16 +55,7 @@ from .base import (
     is_expired,
     utf8_length,
 )
-from .fs_driver import (
-    DEFAULT_MAX_PAYLOAD_BYTES,
-    SESSION_KEY_PATTERN,
-    STALE_TEMP_SECONDS,
-    _fsync_folder,
-    _lock,
-    _remove,
-    _replace,
-    _unlock,
-)
+from .fs_driver import DEFAULT_MAX_PAYLOAD_BYTES, SESSION_KEY_PATTERN, STALE_TEMP_SECONDS
 
 __all__ = ["FsLiteDriver"]
 
