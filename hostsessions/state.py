@@ -174,8 +174,12 @@ if hasattr(os, "register_at_fork"):  # a forked worker must not repeat its paren
 
 
 def _token_chain(token: str, previous: str | None) -> str:
-    earlier = previous.split()[: TOKEN_HISTORY - 1] if previous else []
-    return " ".join([token, *earlier])
+    """``token``, then the newest tokens of ``previous``: TOKEN_HISTORY in all."""
+    if not previous:
+        return token
+    if previous.count(" ") < TOKEN_HISTORY - 1:  # room for one more: no split, no join
+        return f"{token} {previous}"
+    return " ".join([token, *previous.split()[: TOKEN_HISTORY - 1]])
 
 
 # A destroyed or regenerated session's record is replaced, for GONE_SECONDS, by a
