@@ -439,7 +439,9 @@ class AsyncDirectConnections(_DirectConnections):
     async def _has_data(connection: Any) -> bool:
         can_read = getattr(connection, "can_read", None) or connection.can_read_destructive
         try:
-            return bool(await can_read())
+            # True (redis-py 8), or before it the byte read, b"" at the end of the stream:
+            # anything but False means the connection is not ready for a new command.
+            return await can_read() is not False
         except (RedisError, OSError):
             return True
 
