@@ -116,7 +116,6 @@ _recent: dict[str, _Known] = {}
 # Written values a decode of the text would give back as equal values of the same type;
 # any other value set in this request is kept as its stored form only.
 _ROUNDTRIP = frozenset({str, bool, float, type(None)})
-_MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def decode_entries(payload: str) -> dict[str, Slot] | None:
@@ -163,7 +162,7 @@ def _remember(payload: str, entries: dict[str, Slot], shared: frozenset[object] 
             keep = type(value) in shared
         else:
             keep = type(value) in _ROUNDTRIP or (
-                type(value) is int and -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER
+                type(value) is int and -codec.MAX_SAFE_INTEGER <= value <= codec.MAX_SAFE_INTEGER
             )
         if not keep:
             if slot.encoded is None:

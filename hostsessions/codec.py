@@ -38,6 +38,7 @@ T = TypeVar("T")
 __all__ = [
     "MAX_DEPTH",
     "MAX_INPUT_CHARS",
+    "MAX_SAFE_INTEGER",
     "SPARSE_SLOTS_PER_CHAR",
     "UNDEFINED",
     "Encoded",
@@ -89,7 +90,8 @@ _SPARSE: Final = -7
 
 # JavaScript numbers are doubles: integers beyond this are not exact, so Python writes
 # them as BigInt, and an integer literal beyond it can only be a JS double.
-_MAX_SAFE_INTEGER: Final = 2**53 - 1
+MAX_SAFE_INTEGER: Final = 2**53 - 1
+_MAX_SAFE_INTEGER: Final = MAX_SAFE_INTEGER
 _MAX_ARRAY_LENGTH: Final = 2**32 - 1
 
 # What one decoding may build, in proportion to its input, so that a small hostile record
