@@ -20,6 +20,7 @@ from hostsessions.drivers import (
     Driver,
     Record,
     VersionedDriver,
+    WriteConflict,
 )
 from hostsessions.drivers.memory_driver import MemoryDriver
 from hostsessions.testing import (
@@ -33,7 +34,7 @@ from hostsessions.testing.conformance import (
     run_with_async_driver,
     run_with_sync_driver,
 )
-from tests.custom_drivers import AsyncDictDriver
+from tests.custom_drivers import AsyncDictDriver, SyncDictDriver
 
 SYNC = DriverConfig("tests.custom_drivers:make_sync", {"payload_limit": 50_000})
 ASYNC = DriverConfig("tests.custom_drivers:make_async", {"payload_limit": 50_000})
@@ -141,21 +142,25 @@ class IgnoresExpectedVersion(MemoryDriver):
         return super().write(key, payload, expires_at=expires_at, expected_version=None)
 
 
-class ReturnsExpiredRecords(MemoryDriver):
-    def _live(self, key: str, now: float) -> Record | None:
-        return self._records.get(key)
+class ReturnsExpiredRecords(SyncDictDriver):
+    def read(self, key: str) -> Record | None:
+        with self.lock:
+            return self.records.records.get(key)
 
 
-class RestartsVersionsAfterADelete(MemoryDriver):
+class RestartsVersionsAfterADelete(SyncDictDriver):
     """Numbers versions per key from 1, so a re-created record repeats them."""
 
-    def _store(
-        self, key: str, payload: str, expires_at: float | None, token: str | None = None
+    def write(
+        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
     ) -> str:
-        current = self._records.get(key)
-        version = "1" if current is None else str(int(current.version) + 1)
-        self._records[key] = Record(payload, version, expires_at, token)
-        return version
+        with self.lock:
+            current = self.records.read(key)
+            if (current.version if current else None) != expected_version:
+                raise WriteConflict(key, expected_version)
+            version = "1" if current is None else str(int(current.version) + 1)
+            self.records.records[key] = Record(payload, version, expires_at)
+            return version
 
 
 class OverstatesItsLimit(DriverConformance):
