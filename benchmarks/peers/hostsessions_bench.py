@@ -17,7 +17,8 @@ starsessions app needs ``cookie_https_only=False`` for that). Filesystem stores 
 directory under ``$PEERBENCH_STATE``, as the peers' stores do. Every app carries a
 ``peer_counter`` dict (reads / writes / removes that reach the driver), so the benchmark's
 behaviour check shows them; counting is one extra Python call around each driver call
-(well under a microsecond).
+(well under a microsecond). The counting wrapper declares what the driver declares and hands
+the write token on, so the timed path is the one an app on the bare driver takes.
 """
 
 from __future__ import annotations
@@ -41,17 +42,30 @@ class Counter(dict[str, int]):
         self[key] = self.get(key, 0) + 1
 
 
+#: What a driver may declare about itself (``drivers.base``: the blocking and expiry hints,
+#: its name in errors): a counting wrapper declares the same, so the core takes the path it
+#: takes for the inner driver.
+CAPABILITIES = ("blocking", "blocking_reads", "reports_expiry", "store_name")
+
+
+def _declare_as(wrapper: object, inner: Any) -> None:
+    """Give ``wrapper`` every capability ``inner`` declares (an absent one stays absent)."""
+    for name in CAPABILITIES:
+        if hasattr(inner, name):
+            setattr(wrapper, name, getattr(inner, name))
+
+
 class CountingDriver:
-    """Counts the calls that reach ``inner``; keeps its ``blocking`` and ``blocking_reads``
-    flags (or their absence) and its async face (``to_async``, the filesystem driver's),
-    so the middleware places each call as it would for ``inner`` itself."""
+    """Counts the calls that reach ``inner``; declares what ``inner`` declares (its
+    ``blocking`` and ``blocking_reads`` flags, ``reports_expiry``, ``store_name``) and keeps
+    its async face (``to_async``, the filesystem driver's), and hands the core's write token
+    on, so the core takes the very path it takes for ``inner`` itself (the memory and
+    filesystem drivers keep write tokens)."""
 
     def __init__(self, inner: Any, counter: Counter) -> None:
         self.inner = inner
         self.counter = counter
-        for flag in ("blocking", "blocking_reads"):
-            if hasattr(inner, flag):
-                setattr(self, flag, getattr(inner, flag))
+        _declare_as(self, inner)
         if callable(getattr(inner, "to_async", None)):
             self.to_async = lambda: AsyncCountingDriver(inner.to_async(), counter)
 
@@ -61,11 +75,17 @@ class CountingDriver:
         return record
 
     def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str:
         self.counter.hit("write")
         version: str = self.inner.write(
-            key, payload, expires_at=expires_at, expected_version=expected_version
+            key, payload, expires_at=expires_at, expected_version=expected_version, token=token
         )
         return version
 
@@ -85,6 +105,7 @@ class AsyncCountingDriver:
     def __init__(self, inner: Any, counter: Counter) -> None:
         self.inner = inner
         self.counter = counter
+        _declare_as(self, inner)
 
     async def read(self, key: str) -> Record | None:
         self.counter.hit("read")
@@ -92,11 +113,17 @@ class AsyncCountingDriver:
         return record
 
     async def write(
-        self, key: str, payload: str, *, expires_at: float | None, expected_version: str | None
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
     ) -> str:
         self.counter.hit("write")
         version: str = await self.inner.write(
-            key, payload, expires_at=expires_at, expected_version=expected_version
+            key, payload, expires_at=expires_at, expected_version=expected_version, token=token
         )
         return version
 
