@@ -29,6 +29,7 @@ import inspect
 import os
 import re
 import threading
+import weakref
 from collections.abc import Awaitable, Generator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -370,6 +371,7 @@ class _DirectConnections:
     def __init__(self, pool: Any) -> None:
         self._pool = pool
         self._idle: list[Any] = []
+        _kept_by_this_process.add(self)
         # redis-py before 5.3 wants a command name here; later versions warn about one.
         first = next(iter(inspect.signature(pool.get_connection).parameters.values()), None)
         self._checkout_args = ("GET",) if first and first.default is first.empty else ()
@@ -379,6 +381,26 @@ class _DirectConnections:
             return self._idle.pop()
         except IndexError:
             return None
+
+    def forget_inherited(self) -> None:
+        """In a forked child: drop the parent's connections without closing them (their
+        sockets are the parent's too); the pool, which checks its process, makes new ones."""
+        self._idle = []
+
+
+# Every _DirectConnections of this process, so that a forked child (gunicorn --preload,
+# multiprocessing) drops the connections it inherited: two processes on one socket read
+# each other's replies. Weak, so a closed driver's connections are not kept alive.
+_kept_by_this_process: weakref.WeakSet[_DirectConnections] = weakref.WeakSet()
+
+
+def _forget_inherited_connections() -> None:
+    for connections in list(_kept_by_this_process):
+        connections.forget_inherited()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 class SyncDirectConnections(_DirectConnections):

@@ -5,6 +5,7 @@ trips, configuration by URL, environment or client, and one pool closed at shutd
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -292,6 +293,37 @@ def test_a_unix_socket_url_works(tmp_path: Path) -> None:
 
 
 # ---- clients and pools ------------------------------------------------------------------
+
+
+def test_a_forked_worker_never_shares_its_parents_connection(server: RedisServer) -> None:
+    """A worker forked after its parent used the driver (gunicorn --preload, multiprocessing)
+    sends on connections of its own: two processes on one socket would read each other's
+    replies, and so each other's sessions."""
+    driver = drivers.redis(server.url)
+    keys = {"parent": "p" * 43, "child": "c" * 43}
+    for name, key in keys.items():
+        driver.write(key, f'"{name}"', expires_at=None, expected_version=None)
+    assert driver.read(keys["parent"]) is not None  # a connection is now kept for reuse
+
+    def read_own_session(name: str) -> None:
+        for _ in range(2_000):
+            record = driver.read(keys[name])
+            assert record is not None, name
+            assert record.payload == f'"{name}"', f"{name} read {record.payload}"
+
+    child = os.fork()
+    if child == 0:
+        try:
+            read_own_session("child")
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+    try:
+        read_own_session("parent")
+    finally:
+        _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the forked worker read a wrong reply"
+    driver.close()
 
 
 def test_a_sync_client_of_the_users_own_is_used_and_never_closed(server: RedisServer) -> None:
