@@ -224,6 +224,7 @@ class SessionState:
         "_ops",
         "_own_lifetime",
         "_pending_deletes",
+        "_restamp_due",
         "_view",
         "browser_id",
         "clock",
@@ -260,6 +261,9 @@ class SessionState:
         self._base_token: str | None = None  # the write tokens stored with the record
         self._base_entries: dict[str, Slot] = {}  # the stored record, decoded once
         self._view: dict[str, Slot] = {}
+        # touch() restamps the view lazily: the expiry (epoch ms, None: never) the view's
+        # keys take before anything next reads or changes it; MISSING: none due.
+        self._restamp_due: Any = MISSING
         self._ops: list[_Op] = []
         self._pending_deletes: list[tuple[str, str | None]] = []
         # regenerate(): the record the session moves away from, and the version read
@@ -329,7 +333,9 @@ class SessionState:
         ttl = self.default_ttl if ttl is None else ttl
         if ttl is None:
             return None
-        if not is_positive_number(ttl) or ttl >= 1e10:
+        if (type(ttl) is int or type(ttl) is float) and 0 < ttl < 1e10:
+            pass  # the usual case, checked without a call (NaN and infinities fail it)
+        elif not is_positive_number(ttl) or ttl >= 1e10:
             raise ValueError(f"ttl must be a positive, finite number of seconds, not {ttl!r}")
         return self._now_ms() + int(ttl * 1000)
 
@@ -339,6 +345,8 @@ class SessionState:
 
     def set(self, key: str, value: Any, ttl: float | None) -> None:
         self.touched = True
+        if self._restamp_due is not MISSING:
+            self._restamp_view()
         if type(value) in PRIMITIVES:
             # always storable and immutable: the value is its own snapshot
             slot = Slot(value, None, self._expiry_ms(ttl))
@@ -362,12 +370,22 @@ class SessionState:
         Recorded as an operation like ``set``: on fresher data it re-stamps the keys that
         data holds, so it never overwrites another request's value nor brings back a key
         another request deleted.
+
+        The view this request reads is restamped when it is next read or changed, not at
+        once: a touch at the end of a request (Django's save) costs no restamp of it.
         """
         self.touched = True
-        op = _Op("", None, result=self._expiry_ms(ttl), touch=True)
-        self._ops.append(op)
+        expires_ms = self._expiry_ms(ttl)
+        self._ops.append(_Op("", None, result=expires_ms, touch=True))
         if self._loaded:
-            self._view = _restamped(self._view, op.result, self._own_lifetime)
+            # A restamp still due is superseded: both stamp the same keys (the keys with a
+            # lifetime of their own change only after _restamp_view()).
+            self._restamp_due = expires_ms
+
+    def _restamp_view(self) -> None:
+        """Apply the restamp :meth:`touch` left due to the view."""
+        self._view = _restamped(self._view, self._restamp_due, self._own_lifetime)
+        self._restamp_due = MISSING
 
     def _note_lifetime(self, key: str, ttl: float | None) -> None:
         if ttl is None:
@@ -377,6 +395,8 @@ class SessionState:
 
     def delete(self, key: str) -> None:
         self.touched = True
+        if self._restamp_due is not MISSING:
+            self._restamp_view()
         self._ops.append(_Op(key, None))
         self._own_lifetime.discard(key)
         if self._loaded:
@@ -401,6 +421,7 @@ class SessionState:
         self._base_version = self._base_token = None
         self._base_entries = {}
         self._view = {}
+        self._restamp_due = MISSING
         self._ops = []
         self._force_write = False
         self._gone = False
@@ -421,6 +442,8 @@ class SessionState:
         (then run :meth:`get`). Lets the shells answer most reads without a program."""
         self.touched = True
         if self._loaded:
+            if self._restamp_due is not MISSING:
+                self._restamp_view()
             slot = self._view.get(key)
         else:
             slot = self._local_slot(key)
@@ -457,6 +480,8 @@ class SessionState:
         self.touched = True
         if not self._loaded:
             yield from self.load_current()
+        if self._restamp_due is not MISSING:
+            self._restamp_view()
         now_ms = self._now_ms()
         return [(key, slot.value) for key, slot in self._view.items() if not slot.expired(now_ms)]
 
@@ -478,6 +503,8 @@ class SessionState:
         self.touched = True
         if not self._loaded:
             yield from self.load_current()
+        if self._restamp_due is not MISSING:
+            self._restamp_view()
         op = _Op(key, None, function, default, ttl)
         self._note_lifetime(key, ttl)
         self._apply_update(op)
@@ -587,6 +614,7 @@ class SessionState:
         self._base_version = self._base_token = None
         self._base_entries = {}
         self._view = {}
+        self._restamp_due = MISSING  # the replay restamps
         self._replay()
 
     def _adopt(self, record: Record, entries: dict[str, Slot]) -> None:
@@ -599,6 +627,7 @@ class SessionState:
             for key, slot in entries.items()
             if slot.expires_ms is None or slot.expires_ms > now_ms
         }
+        self._restamp_due = MISSING  # a replay restamps
 
     def _replay(self) -> None:
         """Apply this request's own changes over what the store holds: local changes win."""
@@ -852,6 +881,7 @@ class SessionState:
             self._id = None  # nothing stored under it: no cookie for it
         now_ms = self._now_ms()
         self._view = {k: s for k, s in self._base_entries.items() if not s.expired(now_ms)}
+        self._restamp_due = MISSING
 
 
 def _decoded_entries(record: Record | None) -> dict[str, Slot] | None:

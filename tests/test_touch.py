@@ -69,3 +69,50 @@ def test_touch_replayed_after_a_conflict_keeps_the_other_requests_changes() -> N
     again = open_session(store, sid)
     assert dict(again.items()) == {"x": 2}, "touch must not overwrite values nor resurrect keys"
     assert (expiries(store, sid)["x"] or 0) > time.time() * 1000 + 3000_000
+
+
+class Clock:
+    """A clock the test moves (epoch seconds)."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_reads_after_a_touch_in_the_same_request_judge_keys_by_the_new_lifetime() -> None:
+    clock = Clock()
+    store = MemoryDriver(clock=clock)
+    first = Session(SessionState(None, default_ttl=60, clock=clock), lambda: sync_store(store))
+    first.set("long", 1)  # 60 s
+    first.set("short", 2, ttl=10)
+    first.save()
+    state = SessionState(first.id, default_ttl=60, clock=clock)
+    session = Session(state, lambda: sync_store(store))
+    assert session.get("long") == 1
+    state.touch(3600)
+    clock.now += 30  # past "short"'s stored expiry, within the touch's
+    assert session.get("short") == 2
+    state.touch(5)
+    clock.now += 10  # past the second touch's lifetime, within "long"'s stored one
+    assert session.get("long") is None
+    assert session.get("short") is None
+    assert dict(session.items()) == {}
+
+
+def test_a_key_set_after_a_touch_keeps_the_lifetime_it_was_set_with() -> None:
+    clock = Clock()
+    store = MemoryDriver(clock=clock)
+    state = SessionState(None, default_ttl=60, clock=clock)
+    session = Session(state, lambda: sync_store(store))
+    session.set("before", 1)
+    state.touch(5)
+    session.set("after", 2)  # the default lifetime, 60 s from now
+    session.set("own", 3, ttl=30)
+    clock.now += 10
+    assert session.get("before") is None
+    assert session.get("after") == 2
+    assert session.get("own") == 3
+    session.update("counter", lambda n: (n or 0) + 1)  # after the touch, saved at once
+    assert (expiries(store, session.id or "")["after"] or 0) == int((clock.now + 50) * 1000)
