@@ -101,3 +101,36 @@ def assert_config_keeps_a_visitors_session(config: Any) -> None:
     with serve_wsgi(app) as url, httpx.Client(base_url=url) as client:
         assert [client.get("/").text for _ in range(3)] == ["1", "2", "3"]
         assert httpx.get(url).text == "1", "a new visitor starts a session of their own"
+
+
+PEER_BENCH_APPS = Path(__file__).resolve().parents[1] / "benchmarks" / "peers"
+
+
+def check_peer_bench_app(app: Any, family: str) -> None:
+    """Drive a peer-benchmark app as the harness does: ``/a`` never touches the session,
+    ``/b`` counts up in it, ``/r`` reads it; its ``peer_counter`` sees one read and one
+    write per ``/b`` and no store call for ``/a``. A broken app would otherwise show up
+    only as a 500 in the middle of a benchmark run."""
+    import asyncio
+
+    import httpx
+
+    paths = ["/a", "/b", "/b", "/r", "/a"]
+    if family == "asgi":
+
+        async def visit() -> list[str]:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                return [(await c.get(path)).raise_for_status().text for path in paths]
+
+        bodies = asyncio.run(visit())
+    else:
+        with httpx.Client(
+            transport=httpx.WSGITransport(app=app), base_url="http://testserver"
+        ) as client:
+            bodies = [client.get(path).raise_for_status().text for path in paths]
+    assert bodies[1:4] == ["1", "2", "2"], bodies
+    counter = dict(app.peer_counter)
+    assert counter.get("write") == 2, counter
+    assert counter.get("read", 0) <= 3, counter  # the first /b has no cookie yet
+    assert counter.get("remove", 0) == 0, counter
