@@ -26,7 +26,6 @@ __all__ = [
     "encode_value",
     "fresh_copy",
     "latest_expiry",
-    "remember_written",
     "single_entry_payload",
 ]
 
@@ -102,27 +101,8 @@ def encode_value(key: str, value: Any) -> codec.Encoded:
         raise SessionSerializationError(f"cannot store session key {key!r}: {exc}") from exc
 
 
-# Records this process decoded or wrote lately, by their text: reading a record again
-# (the next request of the same visitor, when the same process wrote it or read it last)
-# then costs a dict lookup instead of a decode. What is kept of each entry is what a fresh
-# decode would give and nobody can change: its stored form (devalue slots, never changed)
-# and its value only when that is immutable; any other value is decoded again, from the
-# stored form, for each request that reads it. Keyed by the whole text, so an entry is
-# only ever what that exact text decodes to. Bounded in count and in size.
-RECENT_RECORDS = 512
-RECENT_MAX_CHARS = 16 * 1024
-_Known = tuple[tuple[str, Any, "codec.Encoded | None", "int | None"], ...]
-_recent: dict[str, _Known] = {}
-# Written values a decode of the text would give back as equal values of the same type;
-# any other value set in this request is kept as its stored form only.
-_ROUNDTRIP = frozenset({str, bool, float, type(None)})
-
-
 def decode_entries(payload: str) -> dict[str, Slot] | None:
     """The stored map of key -> {data, expires}, or None when the payload is not one."""
-    known = _recent.get(payload)
-    if known is not None:
-        return {key: Slot(value, encoded, expires) for key, value, encoded, expires in known}
     try:
         stored = codec.parse_record_entries(payload)
     except SessionSerializationError:
@@ -140,41 +120,7 @@ def decode_entries(payload: str) -> dict[str, Slot] | None:
             entries[key] = Slot(data, encoded, int(expires))
         else:
             return None
-    _remember(payload, entries, IMMUTABLE)
     return entries
-
-
-def remember_written(payload: str, entries: dict[str, Slot]) -> None:
-    """Note that ``payload``, just written, is ``entries`` encoded: the next read of it in
-    this process then needs no decode."""
-    _remember(payload, entries, None)
-
-
-def _remember(payload: str, entries: dict[str, Slot], shared: frozenset[object] | None) -> None:
-    """Keep what a decode of ``payload`` gives, for :func:`decode_entries`. ``shared``: the
-    value types kept as they are (None: the written values a decode gives back alike)."""
-    if len(payload) > RECENT_MAX_CHARS:
-        return
-    known: list[tuple[str, Any, codec.Encoded | None, int | None]] = []
-    for key, slot in entries.items():
-        value: object = slot.decoded_value()
-        if shared is not None:
-            keep = type(value) in shared
-        else:
-            keep = type(value) in _ROUNDTRIP or (
-                type(value) is int and -codec.MAX_SAFE_INTEGER <= value <= codec.MAX_SAFE_INTEGER
-            )
-        if not keep:
-            if slot.encoded is None:
-                return  # nothing to decode it from again: not kept
-            value = MISSING
-        known.append((key, value, slot.encoded, slot.expires_ms))
-    if len(_recent) >= RECENT_RECORDS:
-        # Start again rather than evict the oldest: deleting from the front of a dict
-        # leaves a run of dead slots that every later next(iter()) has to walk past.
-        # (No lock: a race between threads costs at most a few entries too many.)
-        _recent.clear()
-    _recent[payload] = tuple(known)
 
 
 def latest_expiry(payload: str) -> float | None:

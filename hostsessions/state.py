@@ -52,7 +52,6 @@ from ._payload import (
     encode_value,
     fresh_copy,
     latest_expiry,
-    remember_written,
     single_entry_payload,
 )
 from .checks import is_positive_number
@@ -744,7 +743,6 @@ class SessionState:
             self._base_version = version
             self._base_token = chain
             self._base_entries = entries
-            remember_written(payload, entries)
             if self._moved_from is not None:
                 moved = yield from self._retire_moved(deadline, attempt)
                 if not moved:
