@@ -72,10 +72,6 @@ class Slot:
             self._value = codec.decode(self.encoded)
         return self._value
 
-    def decoded_value(self) -> Any:
-        """The value if it is decoded already (or never needed decoding), else MISSING."""
-        return self._value
-
     def stored_form(self) -> Any:
         """What a save writes: the encoded form, or the immutable value itself."""
         if self.encoded is not None:
