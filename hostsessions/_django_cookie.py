@@ -13,17 +13,22 @@ client and other middleware look for it.
 from __future__ import annotations
 
 import time
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 from email.utils import formatdate
-from http.cookies import BaseCookie, Morsel, SimpleCookie
-from typing import Any
+from http.cookies import Morsel, SimpleCookie
+from typing import Any, cast
 
 __all__ = ["SessionCookie"]
+
+# dict's own methods, for Morsels and cookies filled with what was checked beforehand
+_dict_update = cast(Callable[[dict[str, Any], Mapping[str, Any]], None], dict.update)  # pyright: ignore[reportUnknownMemberType]
+_dict_set = cast(Callable[[dict[str, Any], str, Any], None], dict.__setitem__)  # pyright: ignore[reportUnknownMemberType]
+
 
 def _fill(morsel: Morsel[str], attributes: Mapping[str, Any]) -> None:
     """Set a Morsel's attributes without its per-item checks (dict's own update, as
     Morsel.copy() does): they were checked when the template was made."""
-    super(Morsel, morsel).update(attributes)
+    _dict_update(morsel, attributes)
 
 
 # Stand-ins for the parts that change per response, in the template's probe cookie: control
@@ -43,6 +48,12 @@ class _FormattedMorsel(Morsel[str]):
         if attrs is None and self.text is not None:
             return self.text
         return super().OutputString(attrs)
+
+    def output(self, attrs: Container[str] | None = None, header: str = "Set-Cookie:") -> str:
+        text = self.text
+        if attrs is None and text is not None:
+            return f"{header} {text}"  # Morsel.output's format
+        return super().output(attrs, header)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.text = None
@@ -106,14 +117,19 @@ class SessionCookie:
         self._prototype = _FormattedMorsel()
         self._prototype.set(name, "", "")  # raises CookieError for a name no cookie can have
         _fill(self._prototype, self._attributes)
+        self._every_attribute = dict(self._prototype)  # Morsel's whole set, as filled
+        self._state_names = _state_names()
         self._lasting = self._template({"expires": _EXPIRES, "max-age": _MAX_AGE})
         self._for_the_session = self._template({"expires": ""})
-        self._date: tuple[int, str] = (-1, "")
+        # the text after the ID, and the expiry date in it, for one second and max-age
+        self._lasting_end: tuple[int, int, str, str] = (-1, -1, "", "")
 
     def _template(self, expiry: dict[str, str]) -> list[str]:
         """Morsel.OutputString's text for this cookie, cut where the per-response parts go:
         [before the ID, (before the expiry date, before the max-age,) after the last]."""
-        text = self._morsel(_VALUE, expiry).OutputString()
+        morsel = self._morsel(_VALUE, None)
+        _fill(morsel, expiry)
+        text = morsel.OutputString()
         pieces = [text]
         for marker in (_VALUE, _EXPIRES, _MAX_AGE):
             if marker in pieces[-1]:
@@ -121,25 +137,29 @@ class SessionCookie:
                 pieces[-1:] = [before, after]
         return pieces
 
-    def _morsel(self, value: str, expiry: dict[str, Any]) -> _FormattedMorsel:
-        prototype = self._prototype
-        # A copy of the prototype (without Morsel.__init__'s loop over every attribute
-        # name), its name and value set through the pickle protocol, which Morsel keeps
-        # public and which validates nothing: the name was validated with the prototype.
+    def _morsel(self, value: str, text: str | None) -> _FormattedMorsel:
+        """A Morsel of this cookie holding ``value``, made as ``Morsel.copy()`` makes one
+        (without ``Morsel.__init__``'s loop over every attribute name): its attributes
+        copied from the prototype, and its name and value set without validation (the
+        name was validated with the prototype)."""
         morsel = _FormattedMorsel.__new__(_FormattedMorsel)
-        _fill(morsel, prototype)
-        state = {"key": self.name, "value": value, "coded_value": value}
-        morsel.__setstate__(state)  # type: ignore[attr-defined]
-        _fill(morsel, expiry)
+        _dict_update(morsel, self._every_attribute)
+        key, value_name, coded_value_name = self._state_names
+        morsel.__dict__ = {key: self.name, value_name: value, coded_value_name: value, "text": text}
         return morsel
 
-    def _http_date(self, epoch: float) -> str:
-        """Django's ``http_date(epoch)`` (``formatdate(..., usegmt=True)``), formatted once
-        per second."""
-        second = int(epoch)
-        if self._date[0] != second:
-            self._date = (second, formatdate(second, usegmt=True))
-        return self._date[1]
+    def _end_of_lasting(self, max_age: int) -> tuple[str, str]:
+        """The expiry date ``max_age`` seconds from now as Django's ``http_date`` writes it
+        (``formatdate(..., usegmt=True)``), and the cookie's text after the ID: both made
+        once per second."""
+        second = int(time.time() + max_age)
+        done_second, done_max_age, expires, end = self._lasting_end
+        if done_second != second or done_max_age != max_age:
+            expires = formatdate(second, usegmt=True)
+            _, before_expires, before_max_age, after = self._lasting
+            end = f"{before_expires}{expires}{before_max_age}{max_age}{after}"
+            self._lasting_end = (second, max_age, expires, end)
+        return expires, end
 
     def attach(self, cookies: SimpleCookie, session_id: str, max_age: int | None) -> None:
         """Put the cookie pointing at ``session_id`` in ``cookies`` (``response.cookies``), as
@@ -150,14 +170,22 @@ class SessionCookie:
         ``SimpleCookie`` would neither quote nor change.
         """
         if max_age is None:
-            morsel = self._morsel(session_id, {"expires": ""})
             before, after = self._for_the_session
-            morsel.text = before + session_id + after
+            morsel = self._morsel(session_id, before + session_id + after)
+            _dict_set(morsel, "expires", "")
         else:
-            expires = self._http_date(time.time() + max_age)
-            morsel = self._morsel(session_id, {"expires": expires, "max-age": max_age})
-            before, before_expires, before_max_age, after = self._lasting
-            morsel.text = "".join(
-                (before, session_id, before_expires, expires, before_max_age, str(max_age), after)
-            )
-        super(BaseCookie, cookies).__setitem__(self.name, morsel)  # no re-encoding
+            expires, end = self._end_of_lasting(max_age)
+            morsel = self._morsel(session_id, self._lasting[0] + session_id + end)
+            _dict_set(morsel, "expires", expires)
+            _dict_set(morsel, "max-age", max_age)
+        _dict_set(cookies, self.name, morsel)  # dict's own: no re-encoding
+
+
+def _state_names() -> tuple[str, str, str]:
+    """The attributes in which a Morsel keeps its key, value and coded value, as its pickle
+    protocol (``__setstate__``, public) sets them."""
+    probe = _FormattedMorsel.__new__(_FormattedMorsel)
+    markers = {"key": "\x03key", "value": "\x03value", "coded_value": "\x03coded"}
+    probe.__setstate__(markers)  # type: ignore[attr-defined]
+    name_of = {value: name for name, value in vars(probe).items()}
+    return name_of[markers["key"]], name_of[markers["value"]], name_of[markers["coded_value"]]

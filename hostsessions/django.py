@@ -48,7 +48,7 @@ from .ids import is_valid_session_id
 from .manager import SessionManager
 from .mapping import SessionMapping
 from .session import AsyncSession, Session
-from .state import Program
+from .state import UNKNOWN, Program
 
 __all__ = ["SessionMiddleware", "SessionStore", "get_async_session", "get_session"]
 
@@ -140,29 +140,53 @@ setting_changed.connect(_forget_manager, dispatch_uid="hostsessions.django")  # 
 
 _UNKNOWN: Any = object()
 EXPIRY_KEY = "_session_expiry"  # where Django's set_expiry() keeps a session's own expiry
+# SessionBase's methods that decide a session's lifetime (see SessionStore._own_expiry_rules)
+_EXPIRY_RULES = (
+    "get_session_cookie_age",
+    "get_expiry_age",
+    "get_expiry_date",
+    "get_expire_at_browser_close",
+)
 
 
 class SessionStore(SessionBase):  # type: ignore[misc]
     """``SESSION_ENGINE = "hostsessions.django"``: Django's session API over the core."""
 
+    # What a request has not changed stays at these class-level values: a store is made per
+    # request, and most requests change few of them.
+    _modified = False
+    _accessed = False
+    _async_core: AsyncSession | None = None
+    _dict: _DjangoMapping | None = None
+    _expiry: Any = _UNKNOWN  # what set_expiry() stored, once read (see _custom_expiry)
+    # Whether the expiry rules are this class's own (a subclass may override them, as
+    # Django's docs suggest for get_session_cookie_age): then the middleware and the save
+    # compute the lifetime without going through them.
+    _own_expiry_rules = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._own_expiry_rules = all(
+            getattr(cls, name) is getattr(SessionStore, name) for name in _EXPIRY_RULES
+        )
+
     def __init__(self, session_key: str | None = None) -> None:
         # Not SessionBase.__init__: it imports SESSION_SERIALIZER on every request, and the
         # codec stands in for the serializer here.
-        self._start(session_key if is_valid_session_id(session_key) else None)
+        self._manager = session_manager()
+        self._point_at(session_key if is_valid_session_id(session_key) else None)
 
     @classmethod
     def _for_checked_id(cls, cookie_id: str | None) -> SessionStore:
         """``SessionStore(cookie_id)`` for an ID the caller already checked is well-formed
-        (the middleware's cookie reader does), so that it is not checked twice."""
+        (the middleware's cookie reader does), so that it is not checked twice; made in one
+        step, as it is once per request."""
         store = cls.__new__(cls)
-        store._start(cookie_id)
+        store._manager = manager = _manager or session_manager()
+        store._cookie_key = cookie_id
+        store._state = state = manager.new_state(cookie_id, id_checked=True)
+        store._core = Session(state, manager.sync_store)
         return store
-
-    def _start(self, cookie_id: str | None) -> None:
-        self._manager = session_manager()
-        self._modified = False
-        self._accessed = False
-        self._point_at(cookie_id)
 
     @property
     def serializer(self) -> Any:
@@ -185,10 +209,9 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         self._cookie_key = cookie_id
         self._state = state = self._manager.new_state(cookie_id, id_checked=True)
         self._core = Session(state, self._manager.sync_store)
-        self._async_core: AsyncSession | None = None
-        self._dict: _DjangoMapping | None = None
-        self._expiry = _UNKNOWN
-        self.__dict__.pop("_session_cache", None)
+        # back to the class-level values (see the top of the class)
+        for name in ("_async_core", "_dict", "_expiry", "_session_cache"):
+            self.__dict__.pop(name, None)
 
     session_key = property(_get_session_key)
     _session_key = property(_get_session_key, _set_session_key)
@@ -238,9 +261,14 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def _custom_expiry(self) -> Any:
         """What set_expiry() stored (None: the settings' default), read once per request."""
-        if self._expiry is _UNKNOWN:
-            self._expiry = self._core.get(EXPIRY_KEY)
-        return self._expiry
+        expiry = self._expiry
+        if expiry is _UNKNOWN:
+            # from the loaded session when it is (as at a save), without the dict view
+            expiry = self._state.known_value(EXPIRY_KEY, None)
+            if expiry is UNKNOWN:
+                expiry = self._core.get(EXPIRY_KEY)
+            self._expiry = expiry
+        return expiry
 
     def _expiry_changed(self, expiry: Any) -> None:
         self._expiry = expiry
@@ -253,8 +281,20 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def _lifetime(self) -> float:
         """The session's lifetime from now, in seconds, as Django computes it."""
+        if self._own_expiry_rules and self._custom_expiry() is None:
+            age = (_settings or _session_settings()).cookie_age  # get_expiry_age(), inlined
+        else:
+            age = self.get_expiry_age()
         # A date already past: the keys are stored already expired, and read as absent.
-        return float(max(self.get_expiry_age(), 0.001))
+        return float(max(age, 0.001))
+
+    def _cookie_max_age(self) -> int | None:
+        """The cookie's ``Max-Age`` as Django's middleware sets it (None: until the browser
+        closes)."""
+        if self._own_expiry_rules and self._custom_expiry() is None:
+            conf = _settings or _session_settings()
+            return None if conf.expire_at_browser_close else conf.cookie_age
+        return None if self.get_expire_at_browser_close() else int(self.get_expiry_age())
 
     def get_session_cookie_age(self) -> int:
         return _session_settings().cookie_age
@@ -305,9 +345,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         return self._get_session()[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        if self._dict is None and type(value) in IMMUTABLE and key != EXPIRY_KEY:
+        immutable = type(value) in IMMUTABLE
+        if self._dict is None and immutable and type(key) is str and key != EXPIRY_KEY:
             self._accessed = True
-            self._core.set(key, value)
+            self._state.set(key, value, None)  # Session.set(key, value), inlined
         else:
             self._get_session()[key] = value
         self._modified = True
@@ -377,29 +418,40 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         Raises Django's ``UpdateError`` (the middleware answers 400) if another request
         deleted the session meanwhile: its changes are not written back.
         """
-        self._core.run_program(self._save_program())
-
-    async def asave(self, must_create: bool = False) -> None:
-        await self._aload_expiry()
-        await self._acore.run_program(self._save_program())
-
-    def _save_program(self) -> Program[None]:
-        if self._dict is not None:
-            self._dict.record_in_place_changes()
         state = self._state
-        if self.session_key is None and not state.dirty:
-            yield from state.create()  # Django's test client saves empty sessions for a key
-            return
-        if state.dirty or _session_settings().save_every_request:
-            # Django renews a session's expiry at every save: every key gets its lifetime.
-            state.touch(self._lifetime())
         before = state.id
         try:
-            yield from state.save()
+            self._core.run_program(self._save_program())
         except SessionGoneError as gone:
             # Django's own answer to a session deleted mid-request: the middleware's 400
             raise UpdateError(str(gone)) from gone
-        if before is not None and before == self._cookie_key and state.id is None:
+        self._check_not_deleted(before)
+
+    async def asave(self, must_create: bool = False) -> None:
+        await self._aload_expiry()
+        state = self._state
+        before = state.id
+        try:
+            await self._acore.run_program(self._save_program())
+        except SessionGoneError as gone:
+            raise UpdateError(str(gone)) from gone
+        self._check_not_deleted(before)
+
+    def _save_program(self) -> Program[None]:
+        """The program a save runs (what the save needs without storage is done now)."""
+        if self._dict is not None:
+            self._dict.record_in_place_changes()
+        state = self._state
+        dirty = state.dirty
+        if not dirty and self.session_key is None:
+            return state.create()  # Django's test client saves empty sessions for a key
+        if dirty or (_settings or _session_settings()).save_every_request:
+            # Django renews a session's expiry at every save: every key gets its lifetime.
+            state.touch(self._lifetime())
+        return state.save()
+
+    def _check_not_deleted(self, before: str | None) -> None:
+        if before is not None and before == self._cookie_key and self._state.id is None:
             raise UpdateError(f"session {before[:8]}... was deleted by another request")
 
     def delete(self, session_key: str | None = None) -> None:
@@ -444,6 +496,62 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         yield from state.regenerate()
         yield from state.save()
         self._session_cache = self._mapping
+
+    # ---- what hostsessions' SessionMiddleware does with the store after the view ----------
+
+    def _respond(self, request: Any, response: Any) -> None:
+        """Django's ``SessionMiddleware.process_response`` for this store: save and send the
+        cookie again, expire the cookie, ``Vary``, as Django's rules say."""
+        if self._wants_save(request, response):
+            try:
+                self.save()
+            except UpdateError:
+                raise _interrupted() from None
+            self._attach_cookie(response)
+
+    async def _arespond(self, request: Any, response: Any) -> None:
+        """:meth:`_respond` under ASGI: the save with the async methods, on the event loop."""
+        if self._wants_save(request, response):
+            try:
+                await self.asave()
+            except UpdateError:
+                raise _interrupted() from None
+            self._attach_cookie(response)
+
+    def _wants_save(self, request: Any, response: Any) -> bool:
+        """Django's ``process_response`` up to the save: the cookie to expire, ``Vary``; and
+        whether the session must be saved (and its cookie sent again). The flags are read
+        as ``accessed``, ``modified`` and ``is_empty()`` read them, without their calls."""
+        conf = _settings or _session_settings()
+        state = self._state
+        accessed = self._accessed or state.touched
+        if self.is_empty():
+            if conf.cookie_name in request.COOKIES:
+                response.delete_cookie(
+                    conf.cookie_name,
+                    path=conf.cookie_path,
+                    domain=conf.cookie_domain,
+                    samesite=conf.cookie_samesite,
+                )
+                _vary_on_cookie(response)
+            elif accessed:
+                _vary_on_cookie(response)
+            return False
+        save = (
+            self._modified
+            or conf.save_every_request
+            or state.dirty
+            or state.cookie_action() is not None
+        ) and response.status_code < 500
+        if save or accessed:
+            _vary_on_cookie(response)
+        return save
+
+    def _attach_cookie(self, response: Any) -> None:
+        """Django's ``response.set_cookie(...)`` of the session cookie, made at less cost."""
+        (_settings or _session_settings()).cookie.attach(
+            response.cookies, self.session_key, self._cookie_max_age()
+        )
 
     @classmethod
     def clear_expired(cls) -> None:
@@ -541,12 +649,11 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
             return super().__call__(request)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
         store = self._open(request)
         response = self.get_response(request)
-        if self._needs_save(request, store, response):
-            try:
-                store.save()
-            except UpdateError:
-                raise _interrupted() from None
-            _set_cookie(response, store)
+        if request.session is store:
+            store._respond(request, response)  # pyright: ignore[reportPrivateUsage]
+        else:
+            # Something replaced request.session: Django's own handling of whatever it is.
+            self.process_response(request, response)  # pyright: ignore[reportUnknownMemberType]
         return response
 
     async def __acall__(self, request: Any) -> Any:
@@ -555,46 +662,19 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
         store = self._open(request)
         get_response: Callable[[Any], Awaitable[Any]] = self.get_response
         response = await get_response(request)
-        if self._needs_save(request, store, response):
-            try:
-                await store.asave()
-            except UpdateError:
-                raise _interrupted() from None
-            _set_cookie(response, store)
+        if request.session is store:
+            await store._arespond(request, response)  # pyright: ignore[reportPrivateUsage]
+        else:
+            self.process_response(request, response)  # pyright: ignore[reportUnknownMemberType]
         return response
 
     def _open(self, request: Any) -> SessionStore:
         cookie_id = session_id_from_cookie_header(
-            request.META.get("HTTP_COOKIE"), _session_settings().cookie_name
+            request.META.get("HTTP_COOKIE"), (_settings or _session_settings()).cookie_name
         )
         store: SessionStore = self.SessionStore._for_checked_id(cookie_id)
         request.session = store
         return store
-
-    def _needs_save(self, request: Any, store: SessionStore, response: Any) -> bool:
-        """Django's ``process_response`` up to the save: the cookie to expire, ``Vary``; and
-        whether the session must be saved (and its cookie sent again)."""
-        if request.session is not store:
-            # Something replaced request.session: Django's own handling of whatever it is.
-            self.process_response(request, response)  # pyright: ignore[reportUnknownMemberType]
-            return False
-        conf = _session_settings()
-        accessed = store.accessed
-        modified = store.modified
-        empty = store.is_empty()
-        if empty and conf.cookie_name in request.COOKIES:
-            response.delete_cookie(
-                conf.cookie_name,
-                path=conf.cookie_path,
-                domain=conf.cookie_domain,
-                samesite=conf.cookie_samesite,
-            )
-            _vary_on_cookie(response)
-            return False
-        save = (modified or conf.save_every_request) and not empty
-        if accessed or (save and response.status_code < 500):
-            _vary_on_cookie(response)
-        return save and response.status_code < 500
 
 
 def _interrupted() -> SessionInterrupted:
@@ -605,13 +685,15 @@ def _interrupted() -> SessionInterrupted:
 
 
 def _vary_on_cookie(response: Any) -> None:
-    if response.has_header("Vary"):
+    """``patch_vary_headers(response, ("Cookie",))``; a response without ``Vary`` (the usual
+    case) gets it without parsing."""
+    headers = response.headers
+    # Django's ResponseHeaders keeps (name, value) by the lower-case name in ``_store``;
+    # "vary" absent there is has_header("Vary") False, without its KeyError.
+    known = getattr(headers, "_store", None)
+    if type(known) is dict and "vary" not in known:
+        known["vary"] = ("Vary", "Cookie")
+    elif response.has_header("Vary"):
         patch_vary_headers(response, ("Cookie",))
     else:
-        response.headers["Vary"] = "Cookie"
-
-
-def _set_cookie(response: Any, store: SessionStore) -> None:
-    """Django's ``response.set_cookie(...)`` of the session cookie, made at less cost."""
-    max_age = None if store.get_expire_at_browser_close() else int(store.get_expiry_age())
-    _session_settings().cookie.attach(response.cookies, store.session_key, max_age)
+        headers["Vary"] = "Cookie"

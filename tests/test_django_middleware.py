@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.test import AsyncClient, Client, RequestFactory, override_settings
 
 from hostsessions.django import SessionMiddleware, SessionStore
 from hostsessions.drivers.memory_driver import MemoryDriver
+from tests.django_site import short_sessions
 from tests.helpers import CountingDriver
 from tests.test_django import (
     ADMIN,
@@ -92,6 +94,12 @@ def test_the_cookie_and_vary_are_what_djangos_middleware_sends(
                 .replace(django_cookie.value, "ID")
                 .replace(django_cookie["expires"], mine_cookie["expires"])
             )
+            # the header line as Django's WSGI handler writes it
+            assert mine_cookie.output(header="").replace(mine_cookie.value, "ID") == (
+                django_cookie.output(header="")
+                .replace(django_cookie.value, "ID")
+                .replace(django_cookie["expires"], mine_cookie["expires"])
+            )
     assert ours[-1].json()["items"] == {"a": True, "b": True}
 
 
@@ -125,6 +133,22 @@ def test_set_expiry_gives_the_cookie_its_max_age(store: MemoryDriver) -> None:
         response = client.get("/set/b")
         assert response.cookies[COOKIE]["max-age"] == 300
         assert stored(store, session_id(client)) == {"a": 1, "b": True, "_session_expiry": 300}
+
+
+@pytest.mark.parametrize("middleware", [OURS, DJANGOS], ids=["hostsessions", "django"])
+def test_an_engine_subclass_with_its_own_lifetime_sets_cookie_and_record_by_it(
+    store: MemoryDriver, middleware: dict[str, Any]
+) -> None:
+    with override_settings(**middleware, SESSION_ENGINE="tests.django_site.short_sessions"):
+        client = Client()
+        before = time.time()
+        response = client.get("/set/a")
+    assert response.cookies[COOKIE]["max-age"] == short_sessions.LIFETIME
+    record = store.read(session_id(client) or "")
+    assert record is not None
+    assert record.expires_at is not None
+    lifetime = short_sessions.LIFETIME
+    assert before + lifetime - 1 <= record.expires_at <= time.time() + lifetime
 
 
 def test_a_session_emptied_expires_the_cookie_as_djangos_does(store: MemoryDriver) -> None:
