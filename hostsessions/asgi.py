@@ -14,6 +14,7 @@ from .errors import SessionGoneError
 from .manager import GONE_BODY, GONE_STATUS, SessionManager, warn_if_cookie_lost
 from .mapping import SessionMapping, loaded_session
 from .session import AsyncSession, Session
+from .state import SessionState
 
 __all__ = [
     "SCOPE_KEY",
@@ -35,6 +36,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _START_MESSAGES = frozenset({"http.response.start", "websocket.accept"})
+_VARY_COOKIE = (b"vary", b"Cookie")  # on every response whose session was used
 SCOPE_KEY = "hostsessions.session"  # where the AsyncSession always is, whatever scope_key says
 
 
@@ -149,8 +151,9 @@ class SessionMiddleware:
                 send = self._closing_on_shutdown(send)
             await self.app(scope, receive, send)
             return
-        state = self.manager.state_from_cookie(_cookie_header(scope))
-        session = AsyncSession(state, self.manager.async_store)
+        manager = self.manager
+        state = manager.state_from_cookie(_cookie_header(scope))
+        session = AsyncSession(state, manager.async_store)
         scope[SCOPE_KEY] = session
         scope[_LOOP_KEY] = asyncio.get_running_loop()
         view: SessionMapping | None = None
@@ -172,15 +175,15 @@ class SessionMiddleware:
                 started = True
                 # A session the app never used (and no dict view) adds nothing to the response.
                 if view is not None or state.touched:
-                    ready = await self._respond(scope, message, session, view, send)
+                    ready = await self._respond(scope, message, state, session, view, send)
                     if ready is None:
                         replaced = True
                         return
                     message = ready
-            elif (view is not None or state.dirty) and (
-                kind == "websocket.close"
-                or (kind == "http.response.body" and not message.get("more_body", False))
-            ):
+            elif (
+                (kind == "http.response.body" and not message.get("more_body", False))
+                or kind == "websocket.close"
+            ) and (view is not None or state.dirty):
                 await _late_save(session, view)
             await send(message)
 
@@ -192,13 +195,13 @@ class SessionMiddleware:
         self,
         scope: Scope,
         message: Message,
+        state: SessionState,
         session: AsyncSession,
         view: SessionMapping | None,
         send: Send,
     ) -> Message | None:
         """The start of the response, once the session is saved: with its Set-Cookie and
         ``Vary: Cookie``. None when the save found the session gone and a 409 went out."""
-        state = session.state
         if view is not None:
             view.record_in_place_changes()
         if state.dirty:
@@ -213,18 +216,21 @@ class SessionMiddleware:
         decision = self.manager.cookie_decision(state)
         if decision is None and not state.touched:
             return message
-        headers: list[tuple[bytes, bytes]] = list(message.get("headers") or ())
-        if decision is not None:
-            request = _request_headers(scope)
-            set_cookie = self.manager.cookie_header(
-                decision,
-                scope.get("scheme", "http"),
-                request.host,
-                x_forwarded_proto=request.x_forwarded_proto,
-                forwarded=request.forwarded,
-            )
-            headers.append((b"set-cookie", set_cookie.encode("latin-1")))
-        headers.append((b"vary", b"Cookie"))
+        if decision is None:  # the usual response of a known session: Vary only
+            return {**message, "headers": [*(message.get("headers") or ()), _VARY_COOKIE]}
+        request = _request_headers(scope)
+        set_cookie = self.manager.cookie_header(
+            decision,
+            scope.get("scheme", "http"),
+            request.host,
+            x_forwarded_proto=request.x_forwarded_proto,
+            forwarded=request.forwarded,
+        )
+        headers = [
+            *(message.get("headers") or ()),
+            (b"set-cookie", set_cookie.encode("latin-1")),
+            _VARY_COOKIE,
+        ]
         return {**message, "headers": headers}
 
     def _closing_on_shutdown(self, send: Send) -> Send:

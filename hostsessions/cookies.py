@@ -38,7 +38,7 @@ def session_id_from_cookie_header(header: str | None, name: str) -> str | None:
     Malformed, oversized or forged values are simply not IDs: the request then starts
     without a session, which is never an error.
     """
-    if not header or len(header) > MAX_COOKIE_HEADER:
+    if not header or len(header) > MAX_COOKIE_HEADER or name not in header:
         return None
     for part in header.split(";"):
         cookie_name, sep, value = part.partition("=")

@@ -176,8 +176,11 @@ def _token_chain(token: str, previous: str | None) -> str:
     """``token``, then the newest tokens of ``previous``: TOKEN_HISTORY in all."""
     if not previous:
         return token
-    if previous.count(" ") < TOKEN_HISTORY - 1:  # room for one more: no split, no join
+    spaces = previous.count(" ")
+    if spaces < TOKEN_HISTORY - 1:  # room for one more: no split, no join
         return f"{token} {previous}"
+    if spaces == TOKEN_HISTORY - 1:  # full, as the core writes it: the oldest token goes
+        return f"{token} {previous[: previous.rindex(' ')]}"
     return " ".join([token, *previous.split()[: TOKEN_HISTORY - 1]])
 
 
@@ -346,19 +349,22 @@ class SessionState:
         self.touched = True
         if self._restamp_due is not MISSING:
             self._restamp_view()
+        expires_ms = None if ttl is None and self.default_ttl is None else self._expiry_ms(ttl)
         if type(value) in PRIMITIVES:
             # always storable and immutable: the value is its own snapshot
-            slot = Slot(value, None, self._expiry_ms(ttl))
+            slot = Slot(value, None, expires_ms)
         else:
             encoded = encode_value(key, value)
             # an immutable value is its own snapshot: no need to decode it again later
             snapshot = value if type(value) in IMMUTABLE else MISSING
-            slot = Slot(snapshot, encoded, self._expiry_ms(ttl))
+            slot = Slot(snapshot, encoded, expires_ms)
         self._ops.append(_Op(key, slot))
-        self._note_lifetime(key, ttl)
+        if ttl is not None or self._own_lifetime:
+            self._note_lifetime(key, ttl)
         if self._loaded:
             self._view[key] = slot
-            self._ensure_id()
+            if self._id is None:
+                self._ensure_id()
 
     def touch(self, ttl: float | None) -> None:
         """Give every key the lifetime ``ttl`` seconds from now (None: the configured
@@ -585,9 +591,10 @@ class SessionState:
 
     def _on_record(self, key: str, record: Record | None) -> None:
         """Take in the record this request's cookie names (read for the first time)."""
-        entries = _decoded_entries(record)
+        entries = None if record is None else decode_entries(record.payload)
         self._loaded = True
-        if entries is not None and not _is_tombstone(entries):  # the usual case
+        # the usual case: a live session (_is_tombstone written out)
+        if entries is not None and (GONE_KEY not in entries or len(entries) != 1):
             assert record is not None
             self._id = key
             self._adopt(record, entries)
@@ -700,13 +707,14 @@ class SessionState:
         except Exception:
             self._abandon_changes()
             raise
-        for key, version in self._pending_deletes:
-            if key == self._id:
-                continue
-            # A conflict means the old record changed since; it will expire on its own.
-            with contextlib.suppress(WriteConflict):
-                yield Delete(key, version)
-        self._pending_deletes = []
+        if self._pending_deletes:
+            for key, version in self._pending_deletes:
+                if key == self._id:
+                    continue
+                # A conflict means the old record changed since; it will expire on its own.
+                with contextlib.suppress(WriteConflict):
+                    yield Delete(key, version)
+            self._pending_deletes = []
 
     def _write_changes(self, deadline: float) -> Program[None]:
         attempt = 0
@@ -751,9 +759,10 @@ class SessionState:
             self._ops = []
             self._force_write = False
             self.saved_since_cookie = True
-        for key, version in self._destroying:
-            yield from self._retire_destroyed(key, version, deadline)
-        self._destroying = []
+        if self._destroying:
+            for key, version in self._destroying:
+                yield from self._retire_destroyed(key, version, deadline)
+            self._destroying = []
 
     def _current_after(
         self, conflict: WriteConflict, token: str, payload: str, deadline: float, attempt: int

@@ -9,6 +9,7 @@ same faults through a TCP proxy and the cloud emulators are in tests/test_lost_r
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
 from typing import Any
 
@@ -188,3 +189,26 @@ def test_a_conflict_without_the_record_costs_a_read_and_a_write() -> None:
     driver.calls.clear()
     second.update("n", lambda n: n + 1)
     assert driver.calls == {"write": 2, "read": 1}
+
+
+def test_the_stored_token_history_keeps_the_newest_writes_and_no_more() -> None:
+    driver = MemoryDriver()
+    session = Session(SessionState(None), lambda: sync_store(driver))
+    session.set("n", 0)
+    session.save()
+    session_id = session.id
+    assert session_id is not None
+    chains = []
+    for n in range(1, 3 * TOKEN_HISTORY):
+        request = Session(SessionState(session_id), lambda: sync_store(driver))
+        request.set("n", n)
+        request.save()
+        record = driver.read(session_id)
+        assert record is not None
+        assert record.token is not None
+        chains.append(record.token.split(" "))
+    for previous, chain in itertools.pairwise(chains):
+        assert len(chain) == min(len(previous) + 1, TOKEN_HISTORY)
+        assert chain[1:] == previous[: TOKEN_HISTORY - 1], "newest first, oldest dropped"
+        assert len(set(chain)) == len(chain)
+    assert len(chains[-1]) == TOKEN_HISTORY

@@ -107,9 +107,20 @@ class MemoryDriver(DriverBase):
 
     def read(self, key: str) -> Record | None:
         """The record, or None when it does not exist or has expired."""
+        # _live() and _now() written out: this runs once for every request that reads
+        now = self.clock()
         with self._lock:
-            entry = self._live(key, self._now())
-        return None if entry is None else Record(*entry)
+            if now >= self._next_sweep:
+                self._sweep(now)
+            records = self._records
+            entry = records.pop(key, None)
+            if entry is None:
+                return None
+            expires_at = entry[2]
+            if expires_at is not None and expires_at <= now:  # drivers.base.is_expired
+                return None
+            records[key] = entry  # to the end of the use order
+        return Record(*entry)
 
     def write(
         self,
@@ -124,16 +135,24 @@ class MemoryDriver(DriverBase):
         ``expected_version``; return the new one. A conflict carries the current record."""
         if self.max_payload_bytes is not None:
             check_size(self.store_name, utf8_length(payload), self.max_payload_bytes)
+        now = self.clock()
         with self._lock:
-            now = self._now()
-            # _live() without its re-insertion: _store() puts the key at the end anyway.
-            current = self._records.get(key)
-            if current is not None and is_expired(current[2], now):
-                current = None
-            if (current[1] if current else None) != expected_version:
+            if now >= self._next_sweep:
+                self._sweep(now)
+            records = self._records
+            current = records.get(key)
+            if current is not None and current[2] is not None and current[2] <= now:
+                current = None  # expired (drivers.base.is_expired): as good as absent
+            if (None if current is None else current[1]) != expected_version:
                 known = None if current is None else Record(*current)
                 raise WriteConflict(key, expected_version, current=known)
-            return self._store(key, payload, expires_at, token)
+            version = str(next(self._versions))
+            records.pop(key, None)  # a rewrite is a use: to the end of the use order
+            records[key] = (payload, version, expires_at, token)
+            bound = self.max_sessions
+            if bound is not None and len(records) > bound:
+                self._evict(len(records) - bound, bound)
+            return version
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Remove the record; with ``expected_version``, only if it still has that version.
@@ -185,18 +204,6 @@ class MemoryDriver(DriverBase):
             return None
         records[key] = entry  # to the end of the use order
         return entry
-
-    def _store(
-        self, key: str, payload: str, expires_at: float | None, token: str | None = None
-    ) -> str:
-        version = str(next(self._versions))
-        records = self._records
-        records.pop(key, None)  # a rewrite is a use: to the end of the use order
-        records[key] = (payload, version, expires_at, token)
-        bound = self.max_sessions
-        if bound is not None and len(records) > bound:
-            self._evict(len(records) - bound, bound)
-        return version
 
     def _evict(self, count: int, bound: int) -> None:
         """Drop the ``count`` least recently used records."""
