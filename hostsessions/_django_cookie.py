@@ -117,17 +117,20 @@ class SessionCookie:
         self._prototype = _FormattedMorsel()
         self._prototype.set(name, "", "")  # raises CookieError for a name no cookie can have
         _fill(self._prototype, self._attributes)
-        self._every_attribute = dict(self._prototype)  # Morsel's whole set, as filled
-        self._state_names = _state_names()
+        every_attribute = dict(self._prototype)  # Morsel's whole set, as filled
+        self._key_name, self._value_name, self._coded_value_name = _state_names()
         self._lasting = self._template({"expires": _EXPIRES, "max-age": _MAX_AGE})
         self._for_the_session = self._template({"expires": ""})
-        # the text after the ID, and the expiry date in it, for one second and max-age
-        self._lasting_end: tuple[int, int, str, str] = (-1, -1, "", "")
+        self._session_attributes = every_attribute | {"expires": ""}
+        self._every_attribute = every_attribute
+        # For the latest second and max-age: the attributes (expiry date included) and the
+        # text after the ID.
+        self._lasting_now: tuple[int, int, dict[str, Any], str] = (-1, -1, {}, "")
 
     def _template(self, expiry: dict[str, str]) -> list[str]:
         """Morsel.OutputString's text for this cookie, cut where the per-response parts go:
         [before the ID, (before the expiry date, before the max-age,) after the last]."""
-        morsel = self._morsel(_VALUE, None)
+        morsel = self._morsel(_VALUE, self._prototype, None)
         _fill(morsel, expiry)
         text = morsel.OutputString()
         pieces = [text]
@@ -137,29 +140,33 @@ class SessionCookie:
                 pieces[-1:] = [before, after]
         return pieces
 
-    def _morsel(self, value: str, text: str | None) -> _FormattedMorsel:
+    def _morsel(
+        self, value: str, attributes: Mapping[str, Any], text: str | None
+    ) -> _FormattedMorsel:
         """A Morsel of this cookie holding ``value``, made as ``Morsel.copy()`` makes one
         (without ``Morsel.__init__``'s loop over every attribute name): its attributes
-        copied from the prototype, and its name and value set without validation (the
-        name was validated with the prototype)."""
+        copied, and its name and value set without validation (the name was validated with
+        the prototype)."""
         morsel = _FormattedMorsel.__new__(_FormattedMorsel)
-        _dict_update(morsel, self._every_attribute)
-        key, value_name, coded_value_name = self._state_names
-        morsel.__dict__ = {key: self.name, value_name: value, coded_value_name: value, "text": text}
+        _dict_update(morsel, attributes)
+        morsel.__dict__ = {
+            self._key_name: self.name,
+            self._value_name: value,
+            self._coded_value_name: value,
+            "text": text,
+        }
         return morsel
 
-    def _end_of_lasting(self, max_age: int) -> tuple[str, str]:
-        """The expiry date ``max_age`` seconds from now as Django's ``http_date`` writes it
-        (``formatdate(..., usegmt=True)``), and the cookie's text after the ID: both made
-        once per second."""
-        second = int(time.time() + max_age)
-        done_second, done_max_age, expires, end = self._lasting_end
-        if done_second != second or done_max_age != max_age:
-            expires = formatdate(second, usegmt=True)
-            _, before_expires, before_max_age, after = self._lasting
-            end = f"{before_expires}{expires}{before_max_age}{max_age}{after}"
-            self._lasting_end = (second, max_age, expires, end)
-        return expires, end
+    def _lasting_for(self, second: int, max_age: int) -> tuple[dict[str, Any], str]:
+        """The attributes of a cookie expiring at ``second`` (the date as Django's
+        ``http_date`` writes it: ``formatdate(..., usegmt=True)``) with ``max_age``, and its
+        text after the ID; kept for the next cookie of the same second."""
+        expires = formatdate(second, usegmt=True)
+        attributes = self._every_attribute | {"expires": expires, "max-age": max_age}
+        _, before_expires, before_max_age, after = self._lasting
+        end = f"{before_expires}{expires}{before_max_age}{max_age}{after}"
+        self._lasting_now = (second, max_age, attributes, end)
+        return attributes, end
 
     def attach(self, cookies: SimpleCookie, session_id: str, max_age: int | None) -> None:
         """Put the cookie pointing at ``session_id`` in ``cookies`` (``response.cookies``), as
@@ -171,13 +178,13 @@ class SessionCookie:
         """
         if max_age is None:
             before, after = self._for_the_session
-            morsel = self._morsel(session_id, before + session_id + after)
-            _dict_set(morsel, "expires", "")
+            morsel = self._morsel(session_id, self._session_attributes, before + session_id + after)
         else:
-            expires, end = self._end_of_lasting(max_age)
-            morsel = self._morsel(session_id, self._lasting[0] + session_id + end)
-            _dict_set(morsel, "expires", expires)
-            _dict_set(morsel, "max-age", max_age)
+            second = int(time.time() + max_age)
+            done_second, done_max_age, attributes, end = self._lasting_now
+            if done_second != second or done_max_age != max_age:
+                attributes, end = self._lasting_for(second, max_age)
+            morsel = self._morsel(session_id, attributes, self._lasting[0] + session_id + end)
         _dict_set(cookies, self.name, morsel)  # dict's own: no re-encoding
 
 

@@ -385,9 +385,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         state = self._state
         if not state.loaded:
             return self._cookie_key is None
-        if state.id is None:
+        session_id = state.id
+        if session_id is None:
             return True
-        if state.id == self._cookie_key:
+        if session_id == self._cookie_key:
             return False
         return not self._core.keys()  # a new session: no read, the data is all local
 
@@ -549,9 +550,12 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def _attach_cookie(self, response: Any) -> None:
         """Django's ``response.set_cookie(...)`` of the session cookie, made at less cost."""
-        (_settings or _session_settings()).cookie.attach(
-            response.cookies, self.session_key, self._cookie_max_age()
-        )
+        conf = _settings or _session_settings()
+        if self._expiry is None and self._own_expiry_rules:  # _cookie_max_age(), inlined
+            max_age = None if conf.expire_at_browser_close else conf.cookie_age
+        else:
+            max_age = self._cookie_max_age()
+        conf.cookie.attach(response.cookies, self.session_key, max_age)
 
     @classmethod
     def clear_expired(cls) -> None:
