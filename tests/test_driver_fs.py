@@ -7,6 +7,7 @@ torn record), locking across processes, unreadable files and permissions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -17,14 +18,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from hostsessions import SessionTooLargeError
 from hostsessions.adapters import build_driver, resolve_driver_name
-from hostsessions.drivers import _files, fs_driver
+from hostsessions.drivers import _files, _fs_records, fs_driver
+from hostsessions.drivers._fs_records import MIN_SLOT_SIZE
 from hostsessions.drivers.base import Record, WriteConflict
 from hostsessions.drivers.fs_driver import (
     DEFAULT_MAX_PAYLOAD_BYTES,
@@ -203,18 +205,35 @@ def test_a_record_lives_in_a_fan_out_folder_under_a_hashed_name(
     assert key not in listing, "a directory listing must not reveal session IDs"
 
 
-def test_a_record_file_is_a_json_header_line_then_the_payload(base: Path, driver: FsDriver) -> None:
+def test_a_record_file_is_two_slots_of_a_json_header_line_then_the_payload(
+    base: Path, driver: FsDriver
+) -> None:
     key = new_key()
     payload = 'Grüße {"a": 1}\nsecond line'
     version = driver.write(key, payload, expires_at=1_900_000_000.5, expected_version=None)
-    header_line, _, body = record_path(base, key).read_bytes().partition(b"\n")
-    assert json.loads(header_line) == {
-        "format": "hostsessions-fs/1",
+    blob = record_path(base, key).read_bytes()
+    assert len(blob) == 2 * MIN_SLOT_SIZE
+    header_line, _, rest = blob.partition(b"\n")
+    header = json.loads(header_line)
+    assert header == {
+        "format": "hostsessions-fs/2",
+        "seq": "0000000000000001",
+        "crc": header["crc"],
         "version": version,
         "expires_at": 1_900_000_000.5,
         "length": len(payload.encode()),
     }
-    assert body.decode() == payload
+    assert rest[: header["length"]].decode() == payload
+    assert blob[MIN_SLOT_SIZE:] == bytes(MIN_SLOT_SIZE), "the second slot is still empty"
+
+    second = driver.write(key, "next", expires_at=None, expected_version=version)
+    blob = record_path(base, key).read_bytes()
+    header_line, _, rest = blob[MIN_SLOT_SIZE:].partition(b"\n")
+    assert json.loads(header_line)["seq"] == "0000000000000002"
+    assert json.loads(header_line)["version"] == second
+    assert rest[:4] == b"next"
+    first_line = blob.partition(b"\n")[0]
+    assert json.loads(first_line)["version"] == version, "the first slot keeps the one before"
 
 
 def test_the_store_folder_is_created_by_the_first_write_only(base: Path) -> None:
@@ -279,14 +298,20 @@ def test_a_write_that_fails_before_the_rename_keeps_the_old_record_and_no_temp_f
     assert [p.name for p in record_path(base, key).parent.iterdir() if p.suffix == ".tmp"] == []
 
 
-CRASH_BETWEEN_STAGING_AND_RENAME = """
+# A writer of a new version of the record sys.argv[2] under sys.argv[1], about to crash.
+CRASHING_WRITER = """
 import os, sys
 import hostsessions.drivers.fs_driver as fs
 driver = fs.FsDriver(sys.argv[1])
 version = driver.read(sys.argv[2]).version
+"""
+CRASH_BETWEEN_STAGING_AND_RENAME = (
+    CRASHING_WRITER
+    + """
 fs._replace = lambda source, target: os._exit(9)   # the process dies right here
 driver.write(sys.argv[2], "new" * 1000, expires_at=None, expected_version=version)
 """
+)
 
 
 @POSIX_ONLY
@@ -317,10 +342,27 @@ from hostsessions.drivers.fs_driver import FsDriver
 driver = FsDriver(sys.argv[1])
 n = 0
 while True:
-    body = str(n) * (1 + n % 3000)
+    body = BODY
     driver.set_item(sys.argv[2], hashlib.sha256(body.encode()).hexdigest() + ":" + body)
     n += 1
 """
+
+
+@contextlib.contextmanager
+def writing_forever(body: str, base: Path, key: str, driver: FsDriver) -> Iterator[None]:
+    """Another process sets ``key`` to "<sha256 of body>:<body>" over and over (``body``: a
+    Python expression of the count ``n``), until the block ends, when it is killed."""
+    script = WRITE_FOREVER.replace("BODY", body)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    writer = subprocess.Popen([sys.executable, "-c", script, str(base), key], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while driver.get_item(key) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        yield
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
 
 
 @POSIX_ONLY
@@ -328,21 +370,156 @@ def test_killing_a_writer_at_any_moment_never_leaves_a_torn_record(
     base: Path, driver: FsDriver
 ) -> None:
     key = new_key()
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     for _ in range(5):
-        writer = subprocess.Popen([sys.executable, "-c", WRITE_FOREVER, str(base), key], env=env)
-        try:
-            deadline = time.monotonic() + 30
-            while driver.get_item(key) is None and time.monotonic() < deadline:
-                time.sleep(0.01)
+        with writing_forever("str(n) * (1 + n % 3000)", base, key, driver):
             time.sleep(secrets.randbelow(200) / 1000)  # let it run on for 0-200 ms
-        finally:
-            writer.send_signal(signal.SIGKILL)
-            writer.wait()
         value = driver.get_item(key)
         assert value is not None, "the writer never wrote (or a kill emptied the record)"
         digest, _, body = value.partition(":")
         assert hashlib.sha256(body.encode()).hexdigest() == digest, "a torn record was read"
+
+
+# Rewriting a record in place: the free slot, never the live one.
+
+CRASH_MID_SLOT_WRITE = (
+    CRASHING_WRITER
+    + """
+real_write = os.write
+
+def half_then_die(fd, data):
+    real_write(fd, bytes(data)[: len(data) // 2])
+    os._exit(9)   # the process dies with the slot half written
+
+os.write = half_then_die
+driver.write(sys.argv[2], "new" * 300, expires_at=None, expected_version=version)
+"""
+)
+
+
+@POSIX_ONLY
+def test_a_process_killed_mid_rewrite_leaves_the_record_before_it(
+    base: Path, driver: FsDriver
+) -> None:
+    key = new_key()
+    first = driver.write(key, "one" * 300, expires_at=None, expected_version=None)
+    version = driver.write(key, "two" * 300, expires_at=None, expected_version=first)
+    before = record_path(base, key).read_bytes()
+
+    died = run_python(CRASH_MID_SLOT_WRITE, str(base), key)
+    assert died.returncode == 9, died.stderr
+
+    after = record_path(base, key).read_bytes()
+    assert after != before, "the dying write should have reached the file"
+    assert driver.read(key) == Record("two" * 300, version, None)
+    newest = driver.write(key, "three", expires_at=None, expected_version=version)
+    assert driver.read(key) == Record("three", newest, None)
+    assert {p.name for p in record_path(base, key).parent.iterdir()} == {
+        ".lock",
+        record_path(base, key).name,
+    }, "a rewrite in place leaves no other file"
+
+
+@POSIX_ONLY
+def test_readers_never_see_a_record_another_process_is_rewriting_half_written(
+    base: Path, driver: FsDriver
+) -> None:
+    key = new_key()
+    seen = set()
+    # 64 KB records of one size, all rewritten in place: copies long enough for reads to
+    # overlap them.
+    with writing_forever('f"{n:08d}" * 8000', base, key, driver):
+        for _ in range(6000):
+            value = driver.get_item(key)
+            assert value is not None, "a record being rewritten read as absent"
+            digest, _, body = value.partition(":")
+            assert hashlib.sha256(body.encode()).hexdigest() == digest, "a torn record was read"
+            seen.add(body[:8])
+    assert len(seen) > 10, "the writer should have rewritten the record while it was read"
+
+
+def test_a_damaged_slot_reads_as_the_record_before_it(base: Path, driver: FsDriver) -> None:
+    """What a power loss in the middle of writing a slot out leaves (with fsync=False)."""
+    key = new_key()
+    first = driver.write(key, "first", expires_at=None, expected_version=None)
+    driver.write(key, "second", expires_at=None, expected_version=first)
+    path = record_path(base, key)
+    blob = bytearray(path.read_bytes())
+    where = blob.index(b"second")
+    blob[where] ^= 0x20
+    path.write_bytes(bytes(blob))
+    assert driver.read(key) == Record("first", first, None)
+
+
+def test_a_record_file_under_another_sessions_name_is_not_read_as_that_session(
+    base: Path, driver: FsDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reader holding a file that an overwrite swapped out and another session's write
+    then reused reads that file's bytes: the checksum covers the record's name."""
+    mine, other = new_key(), new_key()
+    driver.write(mine, "mine", expires_at=None, expected_version=None)
+    driver.write(other, "someone else's", expires_at=None, expected_version=None)
+    record_path(base, mine).write_bytes(record_path(base, other).read_bytes())
+    with caplog.at_level(logging.WARNING, logger="hostsessions.drivers.fs_driver"):
+        assert driver.read(mine) is None
+    assert "unreadable session record" in caplog.text
+    assert driver.get_item(other) == "someone else's"
+
+
+FORMAT_1_RECORD = (
+    b'{"format":"hostsessions-fs/1","version":"v1","expires_at":1900000000.5,'
+    b'"length":9,"token":"t1"}\n'
+    b"old store"
+)
+
+
+def test_records_written_by_earlier_versions_are_read_and_rewritten_in_the_new_format(
+    base: Path, driver: FsDriver
+) -> None:
+    key = new_key()
+    path = record_path(base, key)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(FORMAT_1_RECORD)
+
+    assert driver.read(key) == Record("old store", "v1", 1_900_000_000.5, "t1")
+    with pytest.raises(WriteConflict):
+        driver.write(key, "lost", expires_at=None, expected_version="v0")
+    version = driver.write(key, "new store", expires_at=None, expected_version="v1")
+
+    assert driver.read(key) == Record("new store", version, None)
+    assert path.read_bytes().startswith(b'{"format":"hostsessions-fs/2"')
+
+
+def test_expired_records_written_by_earlier_versions_are_swept(
+    base: Path, driver: FsDriver
+) -> None:
+    key = new_key()
+    path = record_path(base, key)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(FORMAT_1_RECORD)
+    assert driver.sweep(now=1_800_000_000) == 0
+    assert driver.sweep(now=1_900_000_001) == 1
+    assert not path.exists()
+
+
+def test_a_record_that_outgrows_its_slots_moves_to_a_larger_file_and_back(
+    base: Path, driver: FsDriver
+) -> None:
+    key = new_key()
+    path = record_path(base, key)
+    version = driver.write(key, "small", expires_at=None, expected_version=None)
+    version = driver.write(key, "large " * 5000, expires_at=None, expected_version=version)
+    assert driver.read(key) == Record("large " * 5000, version, None)
+    assert path.stat().st_size > 2 * 30_000
+    version = driver.write(key, "small again", expires_at=None, expected_version=version)
+    assert driver.read(key) == Record("small again", version, None)
+    assert path.stat().st_size == 2 * MIN_SLOT_SIZE
+
+
+def test_a_slot_that_does_not_name_its_session_is_never_decoded() -> None:
+    body = _fs_records.slot_body("a" * 64, "v", None, b"payload", None)
+    blob = _fs_records.new_file(body)
+    assert _fs_records.decode(blob, "a" * 64) is not None
+    assert _fs_records.decode(blob, "b" * 64) is None
 
 
 # Conditional writes across processes.
@@ -505,7 +682,14 @@ def test_fsync_false_never_flushes(base: Path, monkeypatch: pytest.MonkeyPatch) 
     assert calls == []
 
 
-# The swap: an overwrite leaves nothing behind, with or without renameat2.
+# The swap: an overwrite that takes a new file leaves nothing behind, with or without
+# renameat2. A record takes a new file when it outgrows its slots or shrinks far below them
+# (and on every write with fsync=True); these payloads alternate, so every write does.
+
+
+def outgrowing(n: int) -> str:
+    """The n-th payload of a record that never fits the file the write before made."""
+    return f"v{n}" * (5000 if n % 2 else 1)
 
 
 @pytest.mark.parametrize("swap", ["exchange", "rename"])
@@ -518,10 +702,8 @@ def test_overwrites_leave_the_record_the_lock_and_at_most_a_few_spare_files(
     key = new_key()
     version = None
     for n in range(20):
-        version = driver.write(
-            key, f"v{n}" * (n % 7 + 1), expires_at=None, expected_version=version
-        )
-    assert driver.read(key) == Record("v19" * 6, version, None)
+        version = driver.write(key, outgrowing(n), expires_at=None, expected_version=version)
+    assert driver.read(key) == Record(outgrowing(19), version, None)
     folder = record_path(base, key).parent
     names = {p.name for p in folder.iterdir()}
     assert {".lock", record_path(base, key).name} <= names
@@ -537,25 +719,31 @@ def test_overwrites_leave_the_record_the_lock_and_at_most_a_few_spare_files(
 def test_a_spare_file_that_is_removed_meanwhile_is_not_missed(base: Path) -> None:
     driver = FsDriver(base)
     key = new_key()
-    version = driver.write(key, "one", expires_at=None, expected_version=None)
-    version = driver.write(key, "two", expires_at=None, expected_version=version)
-    for spare in record_path(base, key).parent.glob("*.tmp"):
+    version = driver.write(key, outgrowing(0), expires_at=None, expected_version=None)
+    version = driver.write(key, outgrowing(1), expires_at=None, expected_version=version)
+    spares = list(record_path(base, key).parent.glob("*.tmp"))
+    assert spares
+    for spare in spares:
         spare.unlink()  # another process's sweep, say
-    version = driver.write(key, "three", expires_at=None, expected_version=version)
-    assert driver.read(key) == Record("three", version, None)
+    version = driver.write(key, outgrowing(2), expires_at=None, expected_version=version)
+    assert driver.read(key) == Record(outgrowing(2), version, None)
 
 
 def test_a_spare_file_rewritten_with_a_shorter_record_holds_only_that_record(
     base: Path,
 ) -> None:
     driver = FsDriver(base)
-    key = new_key()
+    key, neighbour = keys_in_one_folder(2)
     version = None
     for payload in ("long " * 2000, "long " * 2000, "short", "short"):
         version = driver.write(key, payload, expires_at=None, expected_version=version)
         assert driver.read(key) == Record(payload, version, None)
+    # The long record's file is kept; the next new record of the folder is written into it.
+    assert [p.stat().st_size > 4096 for p in record_path(base, key).parent.glob("*.tmp")] == [True]
+    version = driver.write(neighbour, "short too", expires_at=None, expected_version=None)
+    assert driver.read(neighbour) == Record("short too", version, None)
     sizes = {p.stat().st_size for p in record_path(base, key).parent.glob("*.session")}
-    assert len(sizes) == 1
+    assert sizes == {2 * MIN_SLOT_SIZE}
 
 
 # Reads are not writes: the access time of a record is left alone.
@@ -601,8 +789,8 @@ def test_a_record_the_process_may_not_read_without_updating_its_access_time_is_r
 def test_stale_spare_files_are_swept_like_any_temporary_file(base: Path) -> None:
     driver = FsDriver(base)
     key = new_key()
-    version = driver.write(key, "one", expires_at=None, expected_version=None)
-    driver.write(key, "two", expires_at=None, expected_version=version)
+    version = driver.write(key, outgrowing(0), expires_at=None, expected_version=None)
+    driver.write(key, outgrowing(1), expires_at=None, expected_version=version)
     spares = list(record_path(base, key).parent.glob("*.tmp"))
     assert spares
     aged = time.time() - STALE_TEMP_SECONDS - 60
@@ -610,7 +798,7 @@ def test_stale_spare_files_are_swept_like_any_temporary_file(base: Path) -> None
         os.utime(spare, (aged, aged))
     driver.sweep()
     assert list(record_path(base, key).parent.glob("*.tmp")) == []
-    assert driver.get_item(key) == "two"
+    assert driver.get_item(key) == outgrowing(1)
 
 
 @POSIX_ONLY

@@ -12,31 +12,48 @@ A record's file name is the SHA-256 hex digest of its session ID, so no part of 
 ever reaches a path, names have the same length whatever the ID, the 256 folders fill
 evenly, and listing the folder does not reveal any live session ID.
 
-A record file is one header line, a JSON object, then the payload as UTF-8::
+A record file holds two slots of equal size (2 KiB each for a payload of up to about
+1.5 KB; more, in 4 KiB steps, for larger ones), each a header line, a JSON object, then
+the payload as UTF-8::
 
-    {"format":"hostsessions-fs/1","version":"<hex>","expires_at":1767225600.0,"length":1234,
-     "token":"<the core's write token>"}
-    <1234 bytes of payload>
+    {"format":"hostsessions-fs/2","seq":"0000000000000007","crc":"5c0e9a1f","version":"<hex>",
+     "expires_at":1767225600.0,"length":1234,"token":"<the core's write token>"}
+    <1234 bytes of payload><filler up to the end of the slot>
 
-(one line; ``token`` is absent from records written without one)
+(one line; ``token`` is absent from records written without one). The live record is the
+slot with the higher ``seq`` whose ``crc`` holds: a CRC-32 of the file's name, the rest of
+the header and the payload, and ``seq``; the other slot holds the record before it (or
+nothing yet). A read takes the whole file in one system call and never decodes the
+payload. Records written by earlier versions (format ``hostsessions-fs/1``: one header
+line, then the payload to the end of the file) are still read, and their next write
+replaces them with a file of this format. :mod:`hostsessions.drivers._fs_records` is the
+format, byte by byte.
 
-so a read knows the version and expiry without decoding the payload, and ``sweep``
-reads only the header. ``length`` lets a truncated file be told from a whole one.
+A write is conditional on the version it read: under an exclusive ``flock`` on the
+folder's ``.lock`` file, which serialises writers across threads and processes (several
+server workers may share ``base``), it reads the record file again, checks the live
+version, and writes the new record into the *other* slot with the next ``seq`` (one
+``write`` of a few hundred bytes), so a record is always either the old one or the new
+one, never torn or empty, whenever the writing process dies: a slot left half written
+fails its checksum, and the live slot was never touched. A reader overlapping a writer
+takes the live slot likewise; should both slots fail the check as it reads (two writes
+overlapping one read), it reads again under the lock. Nothing but the record file is
+touched: no temporary file, no rename, no folder entry, so a write costs the same whether
+the store holds ten sessions or a hundred thousand.
 
-Writes go to a temporary file in the record's folder, which then takes the record's
-place in one atomic step, so a record is always either the old one or the new one, never
-torn or empty, whenever the writing process dies. The version check and that step of a
-conditional write happen under an exclusive ``flock`` on the folder's ``.lock`` file,
-which serialises writers across threads and processes (several server workers may share
-``base``). The lock is held only for the check and the swap: the payload is written
-before it is taken. On Linux the swap is ``renameat2(RENAME_EXCHANGE)``: on ext4 a plain
-rename over an existing file makes the kernel start writing the new file's data out at
-once (``auto_da_alloc``), which costs more than everything else a request does. The file
-swapped out is kept (a few per folder, for a limited time) and the folder's next record
-is written into it, because freeing a file whose data reached the disk can take
-milliseconds. Elsewhere the swap is :func:`os.replace`. On Windows,
-``msvcrt.locking`` takes the place of ``flock`` (best effort: untested there). ``base``
-must be on a local filesystem: network filesystems may not honour the lock.
+A new record, one that outgrows its slots (or shrinks to a quarter of them), one of the
+earlier format, and every write with ``fsync=True`` take a new file instead: written to a
+temporary file in the record's folder, which then takes the record's place in one atomic
+step under the lock. On Linux that step is ``renameat2(RENAME_EXCHANGE)``: on ext4 a
+plain rename over an existing file makes the kernel start writing the new file's data
+out at once (``auto_da_alloc``), which costs more than everything else a request does.
+The file swapped out is kept (a few per folder, for a limited time) and the folder's next
+new file is written into it, because freeing a file whose data reached the disk can take
+milliseconds; the name in the checksum keeps a reader that opened it before the swap from
+taking it for its own session's record once another session's record is written into it.
+Elsewhere the step is :func:`os.replace`. On Windows, ``msvcrt.locking`` takes the place
+of ``flock`` (best effort: untested there). ``base`` must be on a local filesystem:
+network filesystems may not honour the lock.
 
 Durability against an operating-system crash or a power loss is the ``fsync`` option:
 
@@ -45,16 +62,18 @@ Durability against an operating-system crash or a power loss is the ``fsync`` op
     an acknowledged write is in the kernel's page cache. An OS crash or a power loss may
     lose the writes of the last seconds (the kernel writes them out within about 30 s):
     a session then reads as its older state, or, if the crash caught its record file
-    half written to disk, as absent (a fresh session; never torn data, which the length
-    check in the header refuses).
+    half written to disk, as absent (a fresh session; never torn data, which the
+    checksum refuses).
 ``fsync=True``
-    Each record is flushed to disk (``fsync``) before it replaces the old one, and the
-    folder after, so an acknowledged write survives a power loss. It costs a disk flush
-    per write (hundreds of microseconds on an SSD, milliseconds on other disks).
+    Each record is written to a new file, flushed to disk (``fsync``) before it replaces
+    the old one, and the folder after, so an acknowledged write survives a power loss. It
+    costs a disk flush per write (hundreds of microseconds on an SSD, milliseconds on
+    other disks).
 
-A record file that cannot be read as a header plus a payload of the stated length is
-treated as absent: a read removes it (under the lock) and logs a warning, and a write
-with ``expected_version=None`` replaces it.
+A record file whose slots hold no whole record (in either format) is treated as absent:
+a read removes it (under the lock) and logs a warning, and a write with
+``expected_version=None`` replaces it. Processes of an earlier version sharing ``base``
+count the new format as such a file: upgrade every process that shares a store at once.
 
 ``sweep()`` (what ``hostsessions gc`` runs) removes expired and unreadable records and
 temporary files older than :data:`STALE_TEMP_SECONDS`. The driver also sweeps on its own:
@@ -73,9 +92,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import json
 import logging
-import math
 import os
 import random
 import re
@@ -84,7 +101,7 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any, ClassVar, Final, NamedTuple, TypeVar
 
-from ..checks import is_dict, is_positive_number, is_text
+from ..checks import is_positive_number, is_text
 from ..config import DEFAULT_FS_BASE
 from ..errors import SessionStorageError
 from ._files import fsync_folder as _fsync_folder
@@ -92,6 +109,7 @@ from ._files import lock as _lock
 from ._files import remove as _remove
 from ._files import replace as _replace
 from ._files import unlock as _unlock
+from ._fs_records import SlotBody, Stored, decode, fits_in_place, new_file, slot_body, slot_bytes
 from .base import AsyncDriverBase, DriverBase, Record, WriteConflict, check_size, is_expired, live
 
 __all__ = [
@@ -130,12 +148,9 @@ DEFAULT_LOCK_TIMEOUT: Final = 10.0
 #: What a key must look like to reach the filesystem: the session-ID alphabet.
 SESSION_KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
-_FORMAT: Final = "hostsessions-fs/1"
 _RECORD_SUFFIX: Final = ".session"
 _TEMP_SUFFIX: Final = ".tmp"
 _LOCK_NAME: Final = ".lock"
-# A header is under 400 bytes (with a write token); anything much longer is not one of ours.
-_HEADER_LIMIT: Final = 1024
 # One read takes a whole record of up to this size (almost every record).
 _READ_CHUNK: Final = 65_536
 _FOLDER_NAME: Final = re.compile(r"[0-9a-f]{2}")
@@ -150,25 +165,26 @@ _CREATE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
 _REWRITE_FLAGS: Final = os.O_WRONLY | _BINARY
 
 
-class _Header(NamedTuple):
-    version: str
-    expires_at: float | None
-    length: int
-    token: str | None = None
-
-
 class _Location(NamedTuple):
     folder: str
     path: str
+    name: str  # the file name's digest, which a format-2 record's checksum covers
 
 
-class _Staged(NamedTuple):
-    """A new record written to its temporary file, not yet in place."""
+class _Change(NamedTuple):
+    """A write, checked and encoded, before it touches the disk."""
 
     key: str
     where: _Location
-    temp: str
+    body: SlotBody
     version: str
+
+
+class _Staged(NamedTuple):
+    """A new record file written beside the record, not yet in place."""
+
+    change: _Change
+    temp: str
 
 
 class _Busy(Exception):
@@ -245,11 +261,12 @@ class FsDriver(DriverBase):
             # Not ours to remove (it may hold anything): the session reads as absent.
             logger.warning("a directory stands where session record %s should be", where.path)
             return None
-        record = _decode(blob)
-        if record is None:
-            self._discard_unreadable(where)
-            return None
-        return live(record, time.time())
+        stored = decode(blob, where.name)
+        if stored is None:
+            # Half written as it was read (a writer overlapping this read twice), or
+            # damaged: look again under the lock, where no writer can be mid-write.
+            return self._read_locked_or_discard(where)
+        return live(stored.record, time.time())
 
     def write(
         self,
@@ -267,8 +284,8 @@ class FsDriver(DriverBase):
         Raises :class:`WriteConflict` on a mismatch and :class:`ValueError` for a key
         outside the session-ID alphabet.
         """
-        staged = self._stage(key, payload, expires_at, token)
-        return self._commit_and_sweep(staged, expected_version)
+        change = self._prepare(key, payload, expires_at, token)
+        return self._put_and_sweep(change, expected_version)
 
     def delete(self, key: str, *, expected_version: str | None = None) -> None:
         """Remove the record; with ``expected_version``, only if it still has that version.
@@ -289,15 +306,15 @@ class FsDriver(DriverBase):
         token: str | None = None,
     ) -> str | Callable[[], str]:
         """:meth:`write`, without waiting when it can: the new version; or, when the
-        folder's lock is held or the folder is due for a sweep, a function that finishes
-        this write waiting (for a worker thread). The new record is staged either way."""
-        staged = self._stage(key, payload, expires_at, token)
-        if not self._sweep_due(staged.where.folder, time.time()):
+        folder's lock is held or the folder is due for a sweep, a function that does this
+        write waiting (for a worker thread)."""
+        change = self._prepare(key, payload, expires_at, token)
+        if not self._sweep_due(change.where.folder, time.time()):
             try:
-                return self._commit(staged, expected_version, conditional=True, wait=False)
+                return self._put(change, expected_version, conditional=True, wait=False)
             except _Busy:
                 pass
-        return functools.partial(self._commit_and_sweep, staged, expected_version)
+        return functools.partial(self._put_and_sweep, change, expected_version)
 
     def delete_unless_busy(self, key: str, *, expected_version: str | None = None) -> bool:
         """:meth:`delete` if the folder's lock is free now (True); False, having done
@@ -308,18 +325,18 @@ class FsDriver(DriverBase):
             return False
         return True
 
-    def _commit_and_sweep(self, staged: _Staged, expected_version: str | None) -> str:
-        version = self._commit(staged, expected_version, conditional=True, wait=True)
-        self._sweep_if_due(staged.where.folder)
+    def _put_and_sweep(self, change: _Change, expected_version: str | None) -> str:
+        version = self._put(change, expected_version, conditional=True, wait=True)
+        self._sweep_if_due(change.where.folder)
         return version
 
-    # The minimal protocol: the base derives it, but a file can simply be replaced.
+    # The minimal protocol: the base derives it, but a record can simply be overwritten.
 
     def set_item(self, key: str, value: str) -> None:
         """Store ``value`` whatever is there, with no expiry."""
-        staged = self._stage(key, value, None)
-        self._commit(staged, None, conditional=False, wait=True)
-        self._sweep_if_due(staged.where.folder)
+        change = self._prepare(key, value, None, None)
+        self._put(change, None, conditional=False, wait=True)
+        self._sweep_if_due(change.where.folder)
 
     # Maintenance.
 
@@ -399,13 +416,12 @@ class FsDriver(DriverBase):
         # Defence in depth: the name is hex, but never trust one check alone.
         if not path.startswith(self._base_prefix) or ".." in path[len(self._base_prefix) :]:
             raise ValueError(f"session path {path!r} escapes {self.base!r}")
-        return _Location(folder, path)
+        return _Location(folder, path, name)
 
-    def _stage(
-        self, key: str, payload: str, expires_at: float | None, token: str | None = None
-    ) -> _Staged:
-        """Check and encode a write, and put the new record in a temporary file beside
-        the record (flushed to disk with ``fsync=True``)."""
+    def _prepare(
+        self, key: str, payload: str, expires_at: float | None, token: str | None
+    ) -> _Change:
+        """Check and encode a write."""
         where = self._locate(key)
         if where is None:
             raise ValueError(
@@ -416,13 +432,71 @@ class FsDriver(DriverBase):
         data = payload.encode("utf-8")
         check_size(self.store_name, len(data), self.max_payload_bytes)
         version = os.urandom(16).hex()
-        blob = _encode(version, expires_at, data, token)
+        return _Change(key, where, slot_body(where.name, version, expires_at, data, token), version)
+
+    def _put(
+        self, change: _Change, expected_version: str | None, *, conditional: bool, wait: bool
+    ) -> str:
+        """Write ``change``: into the record file's free slot when it fits there (without
+        ``fsync``), else as a new file that takes the record's place. Returns the version.
+
+        ``conditional``: only if the live record's version is ``expected_version``, else
+        :class:`WriteConflict`. With ``wait=False``, a lock held elsewhere raises
+        :class:`_Busy`, having changed nothing.
+        """
+        if not self.fsync and self._update_in_place(
+            change, expected_version, conditional=conditional, wait=wait
+        ):
+            return change.version
+        staged = self._stage(change)
+        return self._commit(staged, expected_version, conditional=conditional, wait=wait)
+
+    def _update_in_place(
+        self, change: _Change, expected_version: str | None, *, conditional: bool, wait: bool
+    ) -> bool:
+        """Write ``change`` into the free slot of the record file, under the folder's lock.
+
+        False, having written nothing, when it needs a new file instead: there is no
+        record file (or folder), it is of format 1 or unreadable, or the record does not
+        fit its slots. The slot written is the one that does not hold the live record, so
+        a process killed mid-write leaves the live record whole, and readers take the new
+        one only once its checksum holds.
+        """
+        where = change.where
+        with self._locked(where.folder, wait=wait) as held:
+            if not held:
+                return False
+            try:
+                fd = _open_to_read(where.path, os.O_RDWR)
+            except FileNotFoundError:
+                if conditional and expected_version is not None:
+                    raise WriteConflict(change.key, expected_version) from None
+                return False
+            except IsADirectoryError:
+                return False  # the swap decides what to do with it, as before
+            try:
+                stored = decode(_read_all(fd), where.name)
+                if conditional:
+                    current = _live_version(stored, time.time())
+                    if current != expected_version:
+                        raise WriteConflict(change.key, expected_version)
+                if stored is None or not fits_in_place(stored, change.body):
+                    return False
+                os.lseek(fd, stored.free_slot_at, os.SEEK_SET)
+                _write_all(fd, slot_bytes(change.body, stored.seq + 1))
+            finally:
+                os.close(fd)
+        return True
+
+    def _stage(self, change: _Change) -> _Staged:
+        """Write ``change`` as a new record file beside the record (flushed to disk with
+        ``fsync=True``), for :meth:`_commit` to put in the record's place."""
+        where = change.where
+        blob = new_file(change.body)
         fd, temp, reused = self._open_temp(where)
         try:
             try:
-                view = memoryview(blob)
-                while view:
-                    view = view[os.write(fd, view) :]
+                _write_all(fd, blob)
                 # A reused file may have been longer. Truncating only then saves a
                 # metadata update on the common rewrite of a record of the same size.
                 if reused and os.fstat(fd).st_size > len(blob):
@@ -434,7 +508,7 @@ class FsDriver(DriverBase):
         except BaseException:
             _remove(temp)
             raise
-        return _Staged(key, where, temp, version)
+        return _Staged(change, temp)
 
     def _open_temp(self, where: _Location) -> tuple[int, str, bool]:
         """A file beside the record to write the new record into: open, its path, and
@@ -496,34 +570,32 @@ class FsDriver(DriverBase):
     def _commit(
         self, staged: _Staged, expected_version: str | None, *, conditional: bool, wait: bool
     ) -> str:
-        """Put a staged record in place, under the folder's lock.
+        """Put a staged record file in the record's place, under the folder's lock.
 
-        With ``wait=False`` a lock held elsewhere raises :class:`_Busy` and the staged
-        file is kept for another try; on any other failure it is removed.
+        On any failure (a :class:`WriteConflict`, or :class:`_Busy` with ``wait=False``)
+        the staged file is removed.
         """
-        where = staged.where
-        swapped = kept = False
+        change = staged.change
+        where = change.where
+        swapped = False
         try:
             with self._locked(where.folder, wait=wait) as held:
                 if not held:
                     raise FileNotFoundError(f"session folder {where.folder!r} vanished mid-write")
                 if conditional:
-                    current = _current_header(where.path, time.time())
-                    if (current.version if current else None) != expected_version:
-                        raise WriteConflict(staged.key, expected_version)
+                    current = _live_version(_load(where.path, where.name), time.time())
+                    if current != expected_version:
+                        raise WriteConflict(change.key, expected_version)
                 old_at_temp = _replace(staged.temp, where.path)
                 swapped = True
-        except _Busy:
-            kept = True
-            raise
         finally:
-            if not swapped and not kept:
+            if not swapped:
                 _remove(staged.temp)
         if old_at_temp:
             self._keep_spare(where.folder, staged.temp)  # the old record, swapped out
         if self.fsync:
             _fsync_folder(where.folder)
-        return staged.version
+        return change.version
 
     def _delete(self, key: str, expected_version: str | None, *, wait: bool) -> None:
         where = self._locate(key)
@@ -533,8 +605,8 @@ class FsDriver(DriverBase):
             if not held:  # no folder, so no record
                 return
             if expected_version is not None:
-                current = _current_header(where.path, time.time())
-                if current is not None and current.version != expected_version:
+                current = _live_version(_load(where.path, where.name), time.time())
+                if current is not None and current != expected_version:
                     raise WriteConflict(key, expected_version)
             _remove(where.path)
         if self.fsync:
@@ -584,17 +656,21 @@ class FsDriver(DriverBase):
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
 
-    def _discard_unreadable(self, where: _Location) -> None:
+    def _read_locked_or_discard(self, where: _Location) -> Record | None:
+        """Read the record under the folder's lock; remove it, with a warning, if it is
+        unreadable even there."""
         with self._locked(where.folder, wait=True) as held:
             if not held:
-                return
+                return None
             try:
-                if _decode(_read_file(where.path)) is not None:
-                    return  # a writer replaced it meanwhile
-            except FileNotFoundError:
-                return
+                stored = decode(_read_file(where.path), where.name)
+            except (FileNotFoundError, IsADirectoryError):
+                return None
+            if stored is not None:
+                return live(stored.record, time.time())
             _remove(where.path)
         logger.warning("removed unreadable session record %s", where.path)
+        return None
 
 
 class AsyncFsDriver(AsyncDriverBase):
@@ -660,120 +736,65 @@ async def _in_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) -
     return await in_driver_thread(function, *args, **kwargs)
 
 
-def _open_to_read(path: str) -> int:
+def _open_to_read(path: str, access: int = os.O_RDONLY) -> int:
+    """Open a record to read it (``access=os.O_RDWR``: and write it), access time untouched."""
     global _read_flags
     try:
-        return os.open(path, _read_flags)
+        return os.open(path, _read_flags | access)
     except PermissionError:
         if not _read_flags & _NOATIME:
             raise
         _read_flags &= ~_NOATIME  # a store shared with another user: plain reads from now on
-        return os.open(path, _read_flags)
+        return os.open(path, _read_flags | access)
 
 
 def _read_file(path: str) -> bytes:
     """The whole content of the file at ``path``, in as few system calls as possible."""
     fd = _open_to_read(path)
     try:
-        chunk = os.read(fd, _READ_CHUNK)
-        if len(chunk) < _READ_CHUNK:
-            return chunk
-        parts = [chunk]
-        while chunk:
-            chunk = os.read(fd, _READ_CHUNK * 16)
-            parts.append(chunk)
-        return b"".join(parts)
+        return _read_all(fd)
     finally:
         os.close(fd)
 
 
-def _encode(version: str, expires_at: float | None, data: bytes, token: str | None) -> bytes:
-    # The same JSON as json.dumps of the header dict, spelled out: a write is made of
-    # few enough steps that the general encoder's cost shows. The version is hex.
-    if expires_at is None:
-        expiry = "null"
-    elif math.isfinite(expires_at):
-        expiry = repr(float(expires_at))
-    else:
-        expiry = json.dumps(expires_at)
-    tail = "" if token is None else f',"token":{json.dumps(token)}'
-    header = (
-        f'{{"format":"{_FORMAT}","version":"{version}","expires_at":{expiry},'
-        f'"length":{len(data)}{tail}}}\n'
-    )
-    return header.encode("ascii") + data
+def _read_all(fd: int) -> bytes:
+    """The rest of the open file ``fd``: one system call for almost every record."""
+    chunk = os.read(fd, _READ_CHUNK)
+    if len(chunk) < _READ_CHUNK:
+        return chunk
+    parts = [chunk]
+    while chunk:
+        chunk = os.read(fd, _READ_CHUNK * 16)
+        parts.append(chunk)
+    return b"".join(parts)
 
 
-def _parse_header(line: bytes) -> _Header | None:
+def _write_all(fd: int, blob: bytes) -> None:
+    view = memoryview(blob)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _load(path: str, name: str) -> Stored | None:
+    """What the record file at ``path`` holds; None when there is none or it is unreadable."""
     try:
-        header = json.loads(line)
-    except ValueError:
-        return None
-    if not is_dict(header) or header.get("format") != _FORMAT:
-        return None
-    version = header.get("version")
-    expires_at = header.get("expires_at")
-    length = header.get("length")
-    if not isinstance(version, str) or not version:
-        return None
-    if expires_at is not None and (
-        isinstance(expires_at, bool) or not isinstance(expires_at, int | float)
-    ):
-        return None
-    if isinstance(length, bool) or not isinstance(length, int) or length < 0:
-        return None
-    token = header.get("token")
-    if token is not None and not isinstance(token, str):
-        return None
-    return _Header(version, None if expires_at is None else float(expires_at), length, token)
-
-
-def _decode(blob: bytes) -> Record | None:
-    """A record file's content as a Record, or None when it is not a whole record."""
-    end = blob.find(b"\n", 0, _HEADER_LIMIT)
-    header = _parse_header(blob[:end]) if end >= 0 else None
-    if header is None or len(blob) - end - 1 != header.length:
-        return None
-    try:
-        payload = blob[end + 1 :].decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return Record(payload, header.version, header.expires_at, header.token)
-
-
-def _load_header(path: str) -> _Header | None:
-    """The header of a whole record file, None for an unreadable one.
-
-    Raises FileNotFoundError when there is no file.
-    """
-    fd = _open_to_read(path)
-    try:
-        start = os.read(fd, _HEADER_LIMIT)
-        size = os.fstat(fd).st_size
-    finally:
-        os.close(fd)
-    end = start.find(b"\n")
-    header = _parse_header(start[:end]) if end >= 0 else None
-    if header is None or size - end - 1 != header.length:
-        return None
-    return header
-
-
-def _current_header(path: str, now: float) -> _Header | None:
-    """The header of the live record at ``path``; None if absent, expired or unreadable."""
-    try:
-        header = _load_header(path)
+        return decode(_read_file(path), name)
     except (FileNotFoundError, IsADirectoryError):
         return None
-    if header is None or is_expired(header.expires_at, now):
+
+
+def _live_version(stored: Stored | None, now: float) -> str | None:
+    """The version of the live record in ``stored``; None if absent, expired or unreadable."""
+    if stored is None or is_expired(stored.record.expires_at, now):
         return None
-    return header
+    return stored.record.version
 
 
 def _is_dead(path: str, now: float) -> bool:
     """Whether the file at ``path`` is an expired or unreadable record that sweep may remove."""
+    name = os.path.basename(path)[: -len(_RECORD_SUFFIX)]
     try:
-        header = _load_header(path)
+        stored = decode(_read_file(path), name)
     except (FileNotFoundError, IsADirectoryError):
         return False  # a directory is not a record: sweep leaves it alone
-    return header is None or is_expired(header.expires_at, now)
+    return stored is None or is_expired(stored.record.expires_at, now)
