@@ -227,6 +227,7 @@ class SessionState:
         "_own_lifetime",
         "_pending_deletes",
         "_restamp_due",
+        "_touches_held",
         "_view",
         "browser_id",
         "clock",
@@ -278,6 +279,9 @@ class SessionState:
         # named it: changes cannot be saved and the cookie is not this response's to touch.
         self._gone = False
         self._own_lifetime: set[str] = set()  # keys set with their own ttl (see touch)
+        # touch() operations not recorded because they changed nothing: the op list they
+        # belong to, their place in it, their expiry (see touch and _take_held_touches)
+        self._touches_held: list[tuple[list[_Op], int, int]] = []
         self.touched = False
         self.saved_since_cookie = False
 
@@ -378,14 +382,49 @@ class SessionState:
 
         The view this request reads is restamped when it is next read or changed, not at
         once: a touch at the end of a request (Django's save) costs no restamp of it.
+
+        Whole seconds: when every key it would restamp already expires within the second
+        before the new expiry (the session was renewed less than a second ago, or its keys
+        were all set in this request), nothing is recorded, so a save for the touch alone
+        writes nothing, and the keys keep an expiry at most one second short of ``ttl``
+        from now. Should a conflict bring fresher data, the touch is replayed on it in its
+        place among this request's operations, as any other.
         """
         self.touched = True
         expires_ms = self._expiry_ms(ttl)
+        if (
+            expires_ms is not None
+            and self._loaded
+            and self._restamp_due is MISSING
+            and self._renewed(expires_ms)
+        ):
+            self._touches_held.append((self._ops, len(self._ops), expires_ms))
+            return
         self._ops.append(_Op("", None, result=expires_ms, touch=True))
         if self._loaded:
             # A restamp still due is superseded: both stamp the same keys (the keys with a
             # lifetime of their own change only after _restamp_view()).
             self._restamp_due = expires_ms
+
+    def _renewed(self, expires_ms: int) -> bool:
+        """Whether every key of the view that a touch to ``expires_ms`` would restamp
+        already expires within the second before it."""
+        since = expires_ms - 1000
+        own_lifetime = self._own_lifetime
+        for key, slot in self._view.items():
+            expires = slot.expires_ms
+            if (expires is None or not since <= expires <= expires_ms) and key not in own_lifetime:
+                return False
+        return True
+
+    def _take_held_touches(self) -> None:
+        """Record, in their places, the touches :meth:`touch` held back (before a replay on
+        fresher data, where they may change something); held touches of an op list since
+        written or dropped are done with."""
+        held = [(place, expires) for ops, place, expires in self._touches_held if ops is self._ops]
+        self._touches_held = []
+        for place, expires_ms in reversed(held):
+            self._ops.insert(place, _Op("", None, result=expires_ms, touch=True))
 
     def _restamp_view(self) -> None:
         """Apply the restamp :meth:`touch` left due to the view."""
@@ -637,6 +676,8 @@ class SessionState:
 
     def _replay(self) -> None:
         """Apply this request's own changes over what the store holds: local changes win."""
+        if self._touches_held:
+            self._take_held_touches()  # fresher data: they may change something now
         for op in self._ops:
             if op.update is not None:
                 self._apply_update(op)

@@ -220,6 +220,28 @@ def test_save_every_request_renews_without_changes(store: MemoryDriver) -> None:
             assert client.get("/dump").json()["items"] == {"a": True}
 
 
+@pytest.mark.parametrize("middleware", [DJANGO_MIDDLEWARE, HOSTSESSIONS_MIDDLEWARE])
+def test_save_every_request_writes_nothing_within_a_second_of_the_last_renewal(
+    middleware: str,
+) -> None:
+    # the whole second is the renewal's unit: a request that changes nothing, less than a
+    # second after the session's last save, has nothing to renew
+    driver = CountingDriver()
+    with override_settings(
+        HOSTSESSIONS={"driver": driver},
+        SESSION_SAVE_EVERY_REQUEST=True,
+        MIDDLEWARE=with_session_middleware(middleware),
+    ):
+        client = Client()
+        client.get("/set/a")
+        driver.reset()
+        assert client.get("/dump").json()["items"] == {"a": True}
+        assert driver.calls == {"read": 1}
+        time.sleep(1.05)
+        client.get("/dump")
+        assert driver.calls == {"read": 2, "write": 1}, "a second later, the save renews"
+
+
 def test_expiry_in_the_past_ends_the_session(store: MemoryDriver) -> None:
     session = SessionStore()
     session["a"] = 1

@@ -9,6 +9,7 @@ from hostsessions.drivers.memory_driver import MemoryDriver
 from hostsessions.session import Session
 from hostsessions.state import SessionState, decode_entries
 from hostsessions.storage import sync_store
+from tests.helpers import CountingDriver
 
 
 def open_session(store: object, session_id: str | None) -> Session:
@@ -116,3 +117,80 @@ def test_a_key_set_after_a_touch_keeps_the_lifetime_it_was_set_with() -> None:
     assert session.get("own") == 3
     session.update("counter", lambda n: (n or 0) + 1)  # after the touch, saved at once
     assert (expiries(store, session.id or "")["after"] or 0) == int((clock.now + 50) * 1000)
+
+
+def clocked(store: object, clock: Clock, session_id: str | None) -> Session:
+    return Session(SessionState(session_id, default_ttl=60, clock=clock), lambda: sync_store(store))
+
+
+def renewed_session(clock: Clock) -> tuple[CountingDriver, str]:
+    """A stored session of two keys that a touch(3600) has just renewed."""
+    driver = CountingDriver(MemoryDriver(clock=clock))
+    first = clocked(driver, clock, None)
+    first.set("a", 1)
+    first.set("b", 2)
+    first._state.touch(3600)
+    first.save()
+    driver.reset()
+    return driver, first.id or ""
+
+
+def read_later(driver: CountingDriver, clock: Clock, sid: str, seconds: float) -> Session:
+    """The session ``seconds`` later, read."""
+    clock.now += seconds
+    session = clocked(driver, clock, sid)
+    assert session.get("a") == 1
+    return session
+
+
+def test_a_touch_within_a_second_of_the_last_renewal_writes_nothing_and_keeps_the_expiry() -> None:
+    clock = Clock()
+    driver, sid = renewed_session(clock)
+    renewed_at = clock.now
+    session = read_later(driver, clock, sid, 0.6)
+    session._state.touch(3600)
+    session.save()
+    assert driver.calls == {"read": 1}, "nothing to write: the session was renewed 0.6 s ago"
+    assert set(expiries(driver.inner, sid).values()) == {int((renewed_at + 3600) * 1000)}
+
+
+def test_a_touch_a_second_or_more_after_the_last_renewal_renews() -> None:
+    clock = Clock()
+    driver, sid = renewed_session(clock)
+    session = read_later(driver, clock, sid, 1.5)
+    session._state.touch(3600)
+    session.save()
+    assert driver.calls["write"] == 1
+    assert set(expiries(driver.inner, sid).values()) == {int((clock.now + 3600) * 1000)}
+
+
+def test_a_touch_within_the_second_keeps_keys_set_with_it_to_their_own_lifetimes() -> None:
+    clock = Clock()
+    driver, sid = renewed_session(clock)
+    renewed_at = clock.now
+    session = read_later(driver, clock, sid, 0.3)
+    session.set("otp", "123456", ttl=5)
+    session.set("c", 3, ttl=3600)  # its own lifetime, the touch's too
+    session._state.touch(3600)
+    session.save()
+    found = expiries(driver.inner, sid)
+    assert found["otp"] == int((clock.now + 5) * 1000)
+    assert found["c"] == int((clock.now + 3600) * 1000)
+    assert found["a"] == found["b"] == int((renewed_at + 3600) * 1000)
+
+
+def test_a_touch_held_back_is_replayed_in_its_place_when_a_conflict_brings_fresher_data() -> None:
+    clock = Clock()
+    driver, sid = renewed_session(clock)
+    late = read_later(driver, clock, sid, 0.5)  # read before the other request writes
+    other = clocked(driver, clock, sid)
+    other.set("z", 26)  # the default lifetime: 60 s
+    other.save()
+    late._state.touch(3600)  # nothing to renew in what this request read: held back
+    late.set("after", 2)  # set after the touch: keeps the default lifetime
+    late.save()  # conflicts: the touch is replayed on the fresh data, in its place
+    found = expiries(driver.inner, sid)
+    renewed = int((clock.now + 3600) * 1000)
+    assert found["z"] == found["a"] == renewed, "the other request's key is renewed too"
+    assert found["after"] == int((clock.now + 60) * 1000)
+    assert dict(clocked(driver, clock, sid).items()) == {"a": 1, "b": 2, "z": 26, "after": 2}
