@@ -9,7 +9,7 @@ directly. No I/O.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from . import codec
 from .errors import SessionSerializationError, SessionTooLargeError
@@ -48,35 +48,30 @@ IMMUTABLE = PRIMITIVES | {
 class Slot:
     """One key's value and expiry.
 
-    ``encoded`` is the value's devalue form (:class:`codec.Encoded`): the slots of the
-    stored record for a value read from the store, the encoding made at ``set`` for a
-    value set in this request. A save copies it into the new record, so a value is never
-    encoded twice, an entry nobody changed is written back exactly as it was stored, and
-    what the app did in place to an object it got never reaches the store (changes are
-    made with ``set``). A value set in this request is decoded only if it is read, so a
-    write-only request never decodes anything. Primitives and other immutable values are
-    their own snapshot and may have no ``encoded`` form.
+    ``stored`` is what a save writes for the value: its devalue form
+    (:class:`codec.Encoded`: the slots of the stored record for a value read from the
+    store, the encoding made at ``set`` for a value set in this request), or the value
+    itself when it is a primitive or another immutable value (a plain value read from a
+    record of plain values, a str or an int set in this request). A save copies it
+    into the new record, so a value is never encoded twice, an entry nobody changed is
+    written back exactly as it was stored, and what the app did in place to an object it
+    got never reaches the store (changes are made with ``set``). A value set in this
+    request is decoded only if it is read, so a write-only request never decodes anything.
+    A Slot made with ``encoded`` None holds an immutable value (a mutable one always has
+    its encoded form).
     """
 
-    __slots__ = ("_value", "encoded", "expires_ms")
+    __slots__ = ("_value", "expires_ms", "stored")
 
     def __init__(self, value: Any, encoded: codec.Encoded | None, expires_ms: int | None) -> None:
         self._value = value
-        self.encoded = encoded
+        self.stored: Any = value if encoded is None else encoded
         self.expires_ms = expires_ms
 
     @property
     def value(self) -> Any:
         if self._value is MISSING:
-            assert self.encoded is not None
-            self._value = codec.decode(self.encoded)
-        return self._value
-
-    def stored_form(self) -> Any:
-        """What a save writes: the encoded form, or the immutable value itself."""
-        if self.encoded is not None:
-            return self.encoded
-        assert type(self._value) in IMMUTABLE, "a mutable value always has its encoded form"
+            self._value = codec.decode(self.stored)
         return self._value
 
     def expired(self, now_ms: int) -> bool:
@@ -84,7 +79,9 @@ class Slot:
 
     def with_expiry(self, expires_ms: int | None) -> Slot:
         """The same value, expiring at ``expires_ms``."""
-        return Slot(self._value, self.encoded, expires_ms)
+        twin = Slot(self._value, None, expires_ms)
+        twin.stored = self.stored
+        return twin
 
 
 def encode_value(key: str, value: Any) -> codec.Encoded:
@@ -100,23 +97,9 @@ def encode_value(key: str, value: Any) -> codec.Encoded:
 def decode_entries(payload: str) -> dict[str, Slot] | None:
     """The stored map of key -> {data, expires}, or None when the payload is not one."""
     try:
-        stored = codec.parse_record_entries(payload)
+        return codec.parse_entries(payload, Slot)
     except SessionSerializationError:
         return None
-    if stored is None:
-        return None
-    entries: dict[str, Slot] = {}
-    for key, data, encoded, expires in stored:
-        if expires is None or expires is codec.UNDEFINED:
-            # Astro writes {data, expires: undefined} for a key without TTL
-            entries[key] = Slot(data, encoded, None)
-        elif type(expires) is int:
-            entries[key] = Slot(data, encoded, expires)
-        elif isinstance(expires, int | float) and not isinstance(expires, bool):
-            entries[key] = Slot(data, encoded, int(expires))
-        else:
-            return None
-    return entries
 
 
 def latest_expiry(payload: str) -> float | None:
@@ -129,10 +112,8 @@ def latest_expiry(payload: str) -> float | None:
     return max(slot.expires_ms for slot in entries.values() if slot.expires_ms is not None) / 1000
 
 
-def encode_entries(entries: dict[str, Slot]) -> str:
-    return codec.stringify_record(
-        [(key, slot.stored_form(), slot.expires_ms) for key, slot in entries.items()]
-    )
+#: The payload of ``entries`` (a dict of :class:`Slot`), ready to store.
+encode_entries: Final = codec.stringify_entries
 
 
 #: The payload of a session with no keys (a new session that ends up empty is not stored).

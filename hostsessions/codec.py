@@ -13,6 +13,20 @@ agree (one JS number type, millisecond Dates), are described in ``docs/codec.md`
 Decoding never executes anything: it is :func:`json.loads` plus a walk over plain lists
 and dicts, bounded in input size and nesting depth. Every failure, in either direction,
 is a :class:`~hostsessions.errors.SessionSerializationError`.
+
+A session record is ``Map(key -> {data, expires})``. Most hold only plain values (user
+IDs, counters, flags: str, int, float, bool, None) with int expiries, and a store reads
+and writes one on every request, so such records have paths of their own:
+:func:`stringify_entries` writes their JSON text straight from the entries, without the
+slot list and the JSON encoder, and :func:`parse_entries` reads them in one pass over the
+parsed slots, without the general decoder. Each gives exactly what the general path
+gives, byte for byte: the same slots in devalue's order (the Map, then per entry its key,
+its ``{data, expires}`` object, the data, the expiry), equal primitives shared by value
+(a key and an equal str value are one slot, an expiry and an equal int value are one
+slot; ``True``, ``1`` and ``1.0`` are three), the same escapes (``<``, U+2028/U+2029,
+lone surrogates) and the same length limit and error. Anything else (a list or dict
+value, a big int, NaN, the infinities, -0.0, a non-int expiry, a record that is not
+well formed) goes to the general path, which writes or refuses it as always.
 """
 
 from __future__ import annotations
@@ -24,10 +38,10 @@ import json
 import math
 import re
 import reprlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, TypeGuard, TypeVar
 
 from .checks import is_dict, is_text
 from .errors import SessionSerializationError, SessionTooLargeError
@@ -49,12 +63,15 @@ __all__ = [
     "JSRegExp",
     "JSUndefined",
     "RecordEntry",
+    "StoredEntry",
     "decode",
     "encode",
     "parse",
+    "parse_entries",
     "parse_record",
     "parse_record_entries",
     "stringify",
+    "stringify_entries",
     "stringify_record",
 ]
 
@@ -404,7 +421,11 @@ def stringify(
 
 def _finish(flattener: _Flattener, max_length: int) -> str:
     """The devalue string of what ``flattener`` wrote."""
-    text = _encode_slots(flattener.slots)
+    return _escaped(_encode_slots(flattener.slots), max_length)
+
+
+def _escaped(text: str, max_length: int) -> str:
+    """The JSON of the slots, ``text``, with devalue's escapes, checked against ``max_length``."""
     if "<" in text:
         # So that a payload placed inside an HTML <script> tag cannot close it (devalue does this).
         text = text.replace("<", "\\u003C")
@@ -450,6 +471,126 @@ def _write_record(flattener: _Flattener, entries: Iterable[tuple[str, Any, int |
         wrapper["data"] = flatten(data, 3)
         if expires is not None:
             wrapper["expires"] = flatten(expires, 3)
+
+
+class StoredEntry(Protocol):
+    """One entry of a session record as :func:`stringify_entries` reads it."""
+
+    @property
+    def stored(self) -> Any:
+        """The entry's data: the value itself, or its :class:`Encoded` form."""
+
+    @property
+    def expires_ms(self) -> int | None:
+        """When the entry expires, in epoch milliseconds; None: it never does."""
+
+
+def stringify_entries(
+    entries: Mapping[str, StoredEntry],
+    *,
+    max_depth: int = MAX_DEPTH,
+    max_length: int = MAX_INPUT_CHARS,
+) -> str:
+    """A session record from its entries: :func:`stringify_record` of the ``(key,
+    entry.stored, entry.expires_ms)`` triples, and the same string, byte for byte.
+
+    A record whose data are all plain values (str, bool, None, an int within
+    :data:`MAX_SAFE_INTEGER`, a float, or the :class:`Encoded` form of one) and whose
+    expiries are such ints is written straight as text, without the general writer.
+    """
+    text = _plain_record_text(entries)
+    if text is None:
+        return stringify_record(
+            [(key, entry.stored, entry.expires_ms) for key, entry in entries.items()],
+            max_depth=max_depth,
+            max_length=max_length,
+        )
+    return _escaped(text, max_length)
+
+
+_quote: Final = json.encoder.encode_basestring  # how the slot encoder writes a str
+
+
+def _plain_record_text(entries: Mapping[str, StoredEntry]) -> str | None:
+    """The JSON text of a record of plain values (see :func:`stringify_entries`), or None.
+
+    The slots and their order are :func:`_write_record`'s (the Map, then for each entry
+    its key, its ``{data, expires}`` object, the data, the expiry), primitives are shared
+    by value as :meth:`_Flattener.flatten` and :meth:`_Flattener.copy` share them, and
+    each slot is spelled as the JSON encoder spells it (``int.__repr__``,
+    ``float.__repr__``). Whatever they would write differently (a zero or an infinite
+    float inside an ``Encoded``, a big int, anything else) makes it answer None.
+    """
+    texts: list[str] = []  # slots 1, 2, ...: slot i is texts[i - 1]
+    refs: list[str] = []  # the Map's "key,object" index pairs
+    shared: dict[str | bool | None, int] = {}  # as _Flattener.plain, .ints and .floats
+    ints: dict[int, int] = {}
+    floats: dict[float, int] = {}
+    ref: int | None
+    for key, entry in entries.items():
+        key_ref = shared.get(key)
+        if key_ref is None:
+            if _class_of(key) is not str:
+                return None
+            texts.append(_quote(key))
+            key_ref = shared[key] = len(texts)
+        texts.append("")  # the {data, expires} object, written below
+        wrapper_ref = len(texts)
+        data = entry.stored
+        kind = _class_of(data)
+        if kind is Encoded:
+            if data.index < 0:
+                data = _SPECIALS.get(data.index, _MISSING)
+            else:
+                data = data.slots[data.index]
+                if _class_of(data) is float and (data == 0.0 or not math.isfinite(data)):
+                    return None  # copy() keeps these in a slot of their own, unshared
+            kind = _class_of(data)
+        if kind is str:
+            ref = shared.get(data)
+            if ref is None:
+                texts.append(_quote(data))
+                ref = shared[data] = len(texts)
+        elif kind is int:
+            ref = ints.get(data)
+            if ref is None:
+                if not -_MAX_SAFE_INTEGER <= data <= _MAX_SAFE_INTEGER:
+                    return None
+                texts.append(int.__repr__(data))
+                ref = ints[data] = len(texts)
+        elif kind is bool or data is None:
+            ref = shared.get(data)
+            if ref is None:
+                texts.append("null" if data is None else "true" if data else "false")
+                ref = shared[data] = len(texts)
+        elif kind is float:
+            if not math.isfinite(data) or (data == 0.0 and math.copysign(1.0, data) < 0.0):
+                return None  # NaN, the infinities and -0.0 have indices of their own
+            ref = floats.get(data)
+            if ref is None:
+                texts.append(float.__repr__(data))
+                ref = floats[data] = len(texts)
+        elif data is UNDEFINED:
+            ref = _UNDEFINED
+        else:
+            return None
+        expires = entry.expires_ms
+        if expires is None:
+            texts[wrapper_ref - 1] = f'{{"data":{ref}}}'
+        else:
+            if _class_of(expires) is not int:
+                return None
+            expires_ref = ints.get(expires)
+            if expires_ref is None:
+                if not -_MAX_SAFE_INTEGER <= expires <= _MAX_SAFE_INTEGER:
+                    return None
+                texts.append(int.__repr__(expires))
+                expires_ref = ints[expires] = len(texts)
+            texts[wrapper_ref - 1] = f'{{"data":{ref},"expires":{expires_ref}}}'
+        refs.append(f"{key_ref},{wrapper_ref}")
+    if not refs:
+        return '[["Map"]]'
+    return f'[["Map",{",".join(refs)}],{",".join(texts)}]'
 
 
 class EncodedTooLongError(SessionTooLargeError, SessionSerializationError):
@@ -1027,6 +1168,119 @@ def parse_record_entries(
     return entries
 
 
+def parse_entries(
+    text: str,
+    entry: Callable[[Any, Encoded | None, int | None], T],
+    *,
+    max_depth: int = MAX_DEPTH,
+    max_length: int = MAX_INPUT_CHARS,
+) -> dict[str, T] | None:
+    """The entries of a session record, each made by ``entry(data, stored, expires_ms)``,
+    or None when ``text`` is devalue data but not a session record. Raises as
+    :func:`parse` does.
+
+    ``data`` is the entry's value, ``stored`` its :class:`Encoded` form in the parsed
+    slots (None for a plain value, which is its own stored form) and ``expires_ms`` its
+    expiry in epoch milliseconds (None when it has none, or ``undefined``, as Astro
+    writes a key without TTL). An expiry that is not a finite number makes the record
+    not a session record. What a session store reads on every request: a record whose
+    data are all JSON scalars and whose expiries are ints is read in one pass over its
+    slots, without the general decoder.
+    """
+    loaded: Any = _MISSING
+    if _class_of(text) is str and len(text) <= max_length:
+        try:
+            scanned, end = _scan_json(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            pass  # _load_slots below reads it again, and words the error
+        else:
+            if end == len(text):
+                if _class_of(scanned) is list and scanned:
+                    plain = _plain_entries(scanned, entry)
+                    if plain is not None:
+                        return plain
+                loaded = scanned
+    if loaded is _MISSING:
+        loaded = _load_slots(text, max_length)
+    value, encoded = _general_record(loaded, len(text), max_depth, max_length)
+    if not is_dict(value):
+        return None
+    entries: dict[str, T] = {}
+    for key, item in value.items():
+        if type(key) is not str or not is_dict(item) or "data" not in item:
+            return None
+        expires = item.get("expires")
+        if expires is None or expires is UNDEFINED:
+            expires_ms = None
+        elif isinstance(expires, int | float) and not isinstance(expires, bool):
+            if isinstance(expires, float) and not math.isfinite(expires):
+                return None  # NaN or an infinity: no moment at all
+            expires_ms = int(expires)
+        else:
+            return None
+        entries[key] = entry(item["data"], encoded.get(key), expires_ms)
+    return entries
+
+
+def _plain_entries(
+    slots: list[Any], entry: Callable[[Any, Encoded | None, int | None], T]
+) -> dict[str, T] | None:
+    """:func:`parse_entries` of a record of JSON scalars with int expiries, read straight
+    from its slots; None for anything else (which the general decoder then reads, or
+    refuses, as always)."""
+    root = slots[0]
+    if _class_of(root) is not list or len(root) % 2 != 1 or root[0] != "Map":
+        return None
+    entries: dict[str, T] = {}
+    scalars = _SCALARS
+    largest = _MAX_SAFE_INTEGER
+    # A reference that is not an int fails on its own: a str, None, a list or a float
+    # cannot index the slots or be compared with 0 (TypeError). Only a bool can, so
+    # `true` is refused by name; `false` reaches the root, which is no key and no object.
+    try:
+        for position in range(1, len(root), 2):
+            key_ref = root[position]
+            wrapper_ref = root[position + 1]
+            if key_ref < 0 or wrapper_ref < 0 or key_ref is True or wrapper_ref is True:
+                return None
+            key = slots[key_ref]
+            wrapper = slots[wrapper_ref]
+            if _class_of(key) is not str or _class_of(wrapper) is not dict:
+                return None
+            data_ref = wrapper["data"]
+            if len(wrapper) == 1:
+                expires = None
+            else:
+                expires_ref = wrapper["expires"]
+                if len(wrapper) != 2 or _class_of(expires_ref) is not int:
+                    return None
+                if expires_ref >= 0:
+                    expires = slots[expires_ref]
+                    if _class_of(expires) is not int or not -largest <= expires <= largest:
+                        return None
+                elif expires_ref == _UNDEFINED:  # as Astro writes a key without TTL
+                    expires = None
+                else:
+                    return None
+            if _class_of(data_ref) is not int:
+                return None
+            if data_ref >= 0:
+                data = slots[data_ref]
+                kind = _class_of(data)
+                if kind is not str and (
+                    kind not in scalars or (kind is int and not -largest <= data <= largest)
+                ):
+                    return None
+            else:
+                data = _SPECIALS.get(data_ref, _MISSING)
+                if data is _MISSING:
+                    return None
+            entries[key] = entry(data, None, expires)
+    except (IndexError, KeyError, TypeError):
+        return None
+    return entries
+
+
 def _general_record(
     loaded: Any, chars: int, max_depth: int, max_length: int
 ) -> tuple[Any, dict[str, Encoded]]:
@@ -1044,7 +1298,10 @@ def _general_record(
         return value, {}
     entries: dict[str, Encoded] = {}
     for key_ref, wrapper_ref in pairs:
-        key = slots[key_ref] if _class_of(root) is list else key_ref
+        if _class_of(root) is dict:
+            key = key_ref
+        else:  # a Map: a reference, or a special index (NaN, Infinity...) for a key
+            key = slots[key_ref] if type(key_ref) is int and key_ref >= 0 else _MISSING
         wrapper = slots[wrapper_ref] if type(wrapper_ref) is int and wrapper_ref >= 0 else _MISSING
         if type(key) is str and _class_of(wrapper) is dict and type(wrapper.get("data")) is int:
             entries[key] = Encoded(slots, wrapper["data"])

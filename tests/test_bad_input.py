@@ -200,6 +200,8 @@ BAD_RECORDS: list[tuple[str, bytes]] = [
     ("devalue that is not a session map", fs_record(b"[[1,2],3,4]")),
     ("session map with entries of the wrong shape", fs_record(b'[["Map",1,2],"cart",5]')),
     ("devalue with an unknown type tag", fs_record(b'[["Pickle","x"]]')),
+    ("a key expiring at NaN", fs_record(b'[["Map",1,2],"n",{"data":3,"expires":-3},1]')),
+    ("a key expiring at Infinity", fs_record(b'[["Map",1,2],"n",{"data":3,"expires":-4},1]')),
     (
         "devalue nested past the depth bound",
         fs_record(("[" + ",".join(f"[{i + 1}]" for i in range(50_000)) + ",[]]").encode()),
