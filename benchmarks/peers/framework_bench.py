@@ -12,6 +12,8 @@ Factories (``run.sh --extra KEY=wsgi:framework_bench:FACTORY``, with
     make_django_floor        Django, no session middleware (its /a is the Django floor; its /b
                              counts in a plain cookie, for the harness's checks)
     make_django_core         Django wrapped in hostsessions.wsgi.SessionMiddleware, memory
+    make_django_core_rules   the same, configured with Django's rules: keys live
+                             SESSION_COOKIE_AGE, the cookie re-sent with Max-Age on each save
     make_django_engine       Django SessionMiddleware + SESSION_ENGINE="hostsessions.django", memory
     make_django_middleware   the same engine under hostsessions.django.SessionMiddleware
     make_django_cache        Django SessionMiddleware + Django's cache backend (LocMemCache)
@@ -68,6 +70,7 @@ def make_flask_interface() -> Any:
 # --------------------------------------------------------------------------------- Django
 
 _ENGINE_COUNTER: Counter | None = None
+_DATABASE_FOLDER: tempfile.TemporaryDirectory[str] | None = None
 
 
 def _django_settings() -> Counter:
@@ -78,10 +81,13 @@ def _django_settings() -> Counter:
     import django
     from django.conf import settings
 
+    global _DATABASE_FOLDER
     config, counter = _config("memory")
     state = os.environ.get("PEERBENCH_STATE") or tempfile.gettempdir()
     os.makedirs(state, exist_ok=True)
-    database = os.path.join(tempfile.mkdtemp(prefix="django_db-", dir=state), "db.sqlite3")
+    # removed when the process exits (the folder's finalizer), not left behind per run
+    _DATABASE_FOLDER = tempfile.TemporaryDirectory(prefix="django_db-", dir=state)
+    database = os.path.join(_DATABASE_FOLDER.name, "db.sqlite3")
     settings.configure(
         DEBUG=False,
         SECRET_KEY="peer-benchmark-" + "x" * 40,
@@ -183,6 +189,25 @@ def make_django_core() -> Any:
     _django_settings()
     config, counter = _config("memory")
     app = SessionMiddleware(_django_handler(None), config)
+    app.peer_counter = counter  # type: ignore[attr-defined]
+    return app
+
+
+def make_django_core_rules() -> Any:
+    """The core's WSGI middleware around Django, configured with Django's session rules as
+    far as the core has them: every key lives ``SESSION_COOKIE_AGE`` (``ttl``) and the
+    cookie is sent again with its ``Max-Age`` after every save (``CookieOptions(max_age=)``).
+    What the engine adds over this is its own cost (and the whole-session renewal)."""
+    from django.conf import settings
+
+    from hostsessions import CookieOptions, SessionConfig
+    from hostsessions.wsgi import SessionMiddleware
+
+    _django_settings()
+    config, counter = _config("memory")
+    age = settings.SESSION_COOKIE_AGE
+    rules = SessionConfig(driver=config.driver, ttl=age, cookie=CookieOptions(max_age=age))
+    app = SessionMiddleware(_django_handler(None), rules)
     app.peer_counter = counter  # type: ignore[attr-defined]
     return app
 
