@@ -46,7 +46,7 @@ from hostsessions.asgi import SessionMiddleware as AsgiSessionMiddleware
 from hostsessions.cookies import session_id_from_cookie_header
 from hostsessions.ids import new_session_id
 from hostsessions.manager import SessionManager
-from hostsessions.plans import run_async
+from hostsessions.plans import Running, drive_async
 from hostsessions.session import AsyncSession, Session
 from hostsessions.storage import async_store
 from hostsessions.wsgi import ENVIRON_KEY
@@ -278,13 +278,13 @@ def building_blocks(stats: pstats.Stats, n: int, number: int, cart: int) -> None
         yield
 
     async def run_empty() -> None:
-        await run_async(empty_program(), _never)
+        await Running(drive_async(empty_program(), _never))
 
     async def one_step() -> None:
         await AsyncSession(state.SessionState(session_id), lambda: immediate).get("n")
 
     async_blocks: list[tuple[str, Callable[[], Awaitable[object]], int, str]] = [
-        ("run_async(empty program)", run_empty, number, per_request("plans", "run_async")),
+        ("drive_async(empty program)", run_empty, number, per_request("plans", "drive_async")),
         (
             "AsyncSession.get with its read (memory, on the loop)",
             one_step,

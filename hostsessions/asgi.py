@@ -175,11 +175,21 @@ class SessionMiddleware:
                 started = True
                 # A session the app never used (and no dict view) adds nothing to the response.
                 if view is not None or state.touched:
-                    ready = await self._respond(scope, message, state, session, view, send)
-                    if ready is None:
-                        replaced = True
-                        return
-                    message = ready
+                    # Saved before the response starts, so that the client's next request
+                    # reads what this one wrote.
+                    if view is not None:
+                        view.record_in_place_changes()
+                    if state.dirty:
+                        try:
+                            await session.run_program(state.save())
+                        except SessionGoneError:
+                            if kind != "http.response.start":
+                                raise
+                            replaced = True
+                            await send(_gone_response_start())
+                            await send({"type": "http.response.body", "body": GONE_BODY})
+                            return
+                    message = self._with_cookie(scope, message, state)
             elif (
                 (kind == "http.response.body" and not message.get("more_body", False))
                 or kind == "websocket.close"
@@ -191,29 +201,10 @@ class SessionMiddleware:
         if started and (view is not None or state.dirty):
             await _late_save(session, view)
 
-    async def _respond(
-        self,
-        scope: Scope,
-        message: Message,
-        state: SessionState,
-        session: AsyncSession,
-        view: SessionMapping | None,
-        send: Send,
-    ) -> Message | None:
-        """The start of the response, once the session is saved: with its Set-Cookie and
-        ``Vary: Cookie``. None when the save found the session gone and a 409 went out."""
-        if view is not None:
-            view.record_in_place_changes()
-        if state.dirty:
-            try:
-                await session.run_program(state.save())
-            except SessionGoneError:
-                if message["type"] != "http.response.start":
-                    raise
-                await send(_gone_response_start())
-                await send({"type": "http.response.body", "body": GONE_BODY})
-                return None
-        decision = self.manager.cookie_decision(state)
+    def _with_cookie(self, scope: Scope, message: Message, state: SessionState) -> Message:
+        """The start of the response, the session saved: with its Set-Cookie, if the
+        cookie must change, and ``Vary: Cookie``, if the session was used."""
+        decision = state.cookie_action(refresh=self.manager.rolling)
         if decision is None and not state.touched:
             return message
         if decision is None:  # the usual response of a known session: Vary only

@@ -61,6 +61,10 @@ class SessionManager:
         self._async_driver: AnyDriver | None = None  # its async twin, if it has one
         self._sync_store: SyncStore | None = None
         self._async_store: AsyncStore | None = None
+        #: Whether the cookie has a lifetime of its own (``Max-Age``), so that it is sent
+        #: again after each save, its lifetime rolling: :meth:`cookie_decision`'s
+        #: ``refresh`` when no ``max_age`` stands in.
+        self.rolling = self.config.cookie.max_age is not None
 
     def driver(self) -> AnyDriver:
         """The driver object, built on first use."""
@@ -122,8 +126,7 @@ class SessionManager:
         Flask session marked ``permanent``): a cookie with a ``Max-Age`` is sent again
         after each save, so that its lifetime rolls.
         """
-        rolling = max_age is not None or self.config.cookie.max_age is not None
-        return state.cookie_action(refresh=rolling)
+        return state.cookie_action(refresh=max_age is not None or self.rolling)
 
     def cookie_header(
         self,

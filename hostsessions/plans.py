@@ -13,8 +13,9 @@ Rules of this module: a *plan* is a generator that yields *steps* and returns a 
   and cancellation are not thrown in: they end the run at once.)
 - What the plan returns is what the runner returns.
 
-:func:`run_sync` performs steps with a blocking function and :func:`run_async` with a
-coroutine function; they are the only two runners in hostsessions, as httpx drives its
+:func:`run_sync` performs steps with a blocking function and :func:`drive_async` (awaited
+as it is, or through :func:`run_async`) with a coroutine function; they are the only two
+runners in hostsessions, as httpx drives its
 one auth-flow generator with one function per flavour. So an operation that has a sync
 and an async flavour is written once, and its two flavours cannot drift apart.
 """
@@ -22,9 +23,9 @@ and an async flavour is written once, and its two flavours cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
-__all__ = ["LATER", "Plan", "run_async", "run_sync"]
+__all__ = ["LATER", "Plan", "Running", "drive_async", "run_async", "run_sync"]
 
 StepT = TypeVar("StepT")
 ResultT = TypeVar("ResultT")
@@ -53,17 +54,19 @@ def run_sync(plan: Plan[StepT, ResultT], perform: Callable[[StepT], object]) -> 
             result, error = None, failure
 
 
-async def run_async(
+def drive_async(
     plan: Plan[StepT, ResultT],
     perform: Callable[[StepT], Awaitable[object]],
     perform_now: Callable[[StepT], object] | None = None,
-) -> ResultT:
-    """Run ``plan`` to its end, awaiting ``perform`` for each step it yields.
+) -> Generator[Any, None, ResultT]:
+    """The async runner itself: runs ``plan`` to its end as the iterator that an awaitable's
+    ``__await__`` returns (what ``await`` drives), awaiting ``perform`` for each step.
 
     ``perform_now``, when given, is tried first: it performs a step that needs no waiting
     at once (a call to a store that never waits on I/O) and returns its result, or returns
     :data:`LATER` for a step that must be awaited, which then goes to ``perform``. Its
-    failures are thrown in like ``perform``'s. A step done at once costs no coroutine.
+    failures are thrown in like ``perform``'s. A step done at once costs no coroutine, and
+    a plan whose steps are all done at once runs inside the ``await`` that started it.
     """
     result: object = None
     error: Exception | None = None
@@ -76,9 +79,32 @@ async def run_async(
             if perform_now is not None:
                 result = perform_now(step)
                 if result is LATER:
-                    result = await perform(step)
+                    result = yield from perform(step).__await__()
             else:
-                result = await perform(step)
+                result = yield from perform(step).__await__()
             error = None
         except Exception as failure:
             result, error = None, failure
+
+
+class Running(Generic[ResultT]):
+    """An awaitable that runs a plan with :func:`drive_async` when it is awaited (once);
+    what :func:`run_async` awaits, and what a shell hands out without a coroutine."""
+
+    __slots__ = ("_steps",)
+
+    def __init__(self, steps: Generator[Any, None, ResultT]) -> None:
+        self._steps = steps
+
+    def __await__(self) -> Generator[Any, None, ResultT]:
+        return self._steps
+
+
+async def run_async(
+    plan: Plan[StepT, ResultT],
+    perform: Callable[[StepT], Awaitable[object]],
+    perform_now: Callable[[StepT], object] | None = None,
+) -> ResultT:
+    """Run ``plan`` to its end, awaiting ``perform`` for each step (``perform_now``: as
+    for :func:`drive_async`, which this awaits)."""
+    return await Running(drive_async(plan, perform, perform_now))

@@ -4,12 +4,12 @@ the programs of :mod:`hostsessions.state` against a store."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Generic, TypeVar, overload
 
 from .keys import KeyedValue, SessionKey, key_name
 from .pending import NO_ARGUMENT, PendingCall, PendingChange
-from .plans import LATER, run_async, run_sync
+from .plans import LATER, Running, drive_async, run_sync
 from .state import UNKNOWN, Program, Read, Retire, SessionState, Sleep, Step, Write
 from .storage import AsyncStore, SyncStore
 
@@ -248,21 +248,20 @@ class AsyncSession(_SessionBase[AsyncStore]):
             )
         return await store.delete(step.key, expected_version=step.expected_version)
 
-    def _run(self, program: Program[T]) -> Coroutine[Any, Any, T]:
-        return run_async(program, self._execute, self._perform_now)
-
-    def run_program(self, program: Program[T]) -> Coroutine[Any, Any, T]:
+    def run_program(self, program: Program[T]) -> Awaitable[T]:
         """Run a program of this session's :attr:`state` against its store (await it; for
         integrations: the middleware saves with it, a framework layer runs its own)."""
-        return self._run(program)
+        return Running(drive_async(program, self._execute, self._perform_now))
 
     def _await_program(self, program: Program[T]) -> Generator[Any, None, T]:
-        return self._run(program).__await__()
+        # No coroutine: the runner is the awaitable's iterator, and a store that never waits
+        # (the memory driver) has every step done inside the await that started it.
+        return drive_async(program, self._execute, self._perform_now)
 
     def _await_get(self, name: str, default: Any) -> Generator[Any, None, Any]:
         value = self._state.known_value(name, default)
         if value is UNKNOWN:  # the first read of the request: read, then answer
-            return self._run(self._state.value_after_read(name, default)).__await__()
+            return self._await_program(self._state.value_after_read(name, default))
         return _ready(value)
 
     @overload

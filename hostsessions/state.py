@@ -490,7 +490,7 @@ class SessionState:
                 self._restamp_view()
             slot = self._view.get(key)
         else:
-            slot = self._local_slot(key)
+            slot = self._local_slot(key) if self._ops else MISSING
             if slot is MISSING:
                 return UNKNOWN
         if slot is None or (slot.expires_ms is not None and slot.expires_ms <= self._now_ms()):
@@ -666,12 +666,7 @@ class SessionState:
         self._base_version = record.version
         self._base_token = record.token
         self._base_entries = entries
-        now_ms = self._now_ms()
-        self._view = {
-            key: slot
-            for key, slot in entries.items()
-            if slot.expires_ms is None or slot.expires_ms > now_ms
-        }
+        self._view = _unexpired(entries, int(self.clock() * 1000))
         self._restamp_due = MISSING  # a replay restamps
 
     def _replay(self) -> None:
@@ -692,35 +687,30 @@ class SessionState:
 
     # ---- saving ----------------------------------------------------------------------------
 
-    def _record_expires_at(self, entries: dict[str, Slot]) -> float | None:
-        if not entries:
-            ttl_ms = self._expiry_ms(None)
-            return None if ttl_ms is None else ttl_ms / 1000
-        latest = 0
-        for slot in entries.values():
-            if slot.expires_ms is None:
-                return None
-            latest = max(latest, slot.expires_ms)
-        return latest / 1000
-
     def _compose(self) -> tuple[str, float | None, dict[str, Slot]]:
-        """The payload to store: the stored data, with this request's changes."""
-        now_ms = self._now_ms()
-        entries = {
-            key: slot
-            for key, slot in self._base_entries.items()
-            if slot.expires_ms is None or slot.expires_ms > now_ms
-        }
+        """The payload to store (the stored data, with this request's changes), the record's
+        expiry (the latest of its keys'; None when a key never expires) and its entries."""
+        now_ms = int(self.clock() * 1000)
+        entries = _unexpired(self._base_entries, now_ms)
         for op in self._ops:
             if op.touch:
                 entries = _restamped(entries, op.result, self._own_lifetime)
                 continue
             slot = op.slot
-            if slot is None or slot.expired(now_ms):
+            if slot is None or (slot.expires_ms is not None and slot.expires_ms <= now_ms):
                 entries.pop(op.key, None)
             else:
                 entries[op.key] = slot
-        return encode_entries(entries), self._record_expires_at(entries), entries
+        if not entries:
+            ttl_ms = self._expiry_ms(None)
+            return encode_entries(entries), None if ttl_ms is None else ttl_ms / 1000, entries
+        latest = 0
+        for slot in entries.values():
+            if slot.expires_ms is None:
+                return encode_entries(entries), None, entries
+            if slot.expires_ms > latest:
+                latest = slot.expires_ms
+        return encode_entries(entries), latest / 1000, entries
 
     def _is_own_write(self, current: Record | None, token: str, payload: str) -> bool:
         """Whether ``current``, met by a conflict, is this request's own write (landed, its
@@ -927,8 +917,7 @@ class SessionState:
             self._moved_from = None
         elif self._base_version is None:
             self._id = None  # nothing stored under it: no cookie for it
-        now_ms = self._now_ms()
-        self._view = {k: s for k, s in self._base_entries.items() if not s.expired(now_ms)}
+        self._view = _unexpired(self._base_entries, self._now_ms())
         self._restamp_due = MISSING
 
 
@@ -954,6 +943,16 @@ def _is_live_session(record: Record | None, now_ms: int) -> bool:
     """A record that holds a session: neither absent, undecodable nor a tombstone."""
     entries = _decoded_entries(record)
     return entries is not None and not _is_tombstone(entries)
+
+
+def _unexpired(entries: dict[str, Slot], now_ms: int) -> dict[str, Slot]:
+    """A copy of ``entries`` without the keys expired at ``now_ms`` (a copy and a loop: no
+    comprehension call, for the one or two entries of a usual session)."""
+    live = entries.copy()
+    for key, slot in entries.items():
+        if slot.expires_ms is not None and slot.expires_ms <= now_ms:
+            del live[key]
+    return live
 
 
 def _restamped(entries: dict[str, Slot], expires_ms: int | None, keep: set[str]) -> dict[str, Slot]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from hostsessions import SessionConfig, SessionTooLargeError
 from hostsessions.asgi import SessionMiddleware
+from hostsessions.drivers.base import Record, make_record
 from hostsessions.drivers.memory_driver import (
     DEFAULT_MAX_SESSIONS,
     DEFAULT_SWEEP_INTERVAL,
@@ -252,3 +254,20 @@ async def _call(app: Any) -> None:
 
     await app(scope, receive, send)
     assert sent[0]["status"] == 200
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [("p", "1", None, None), ("p", "2", 1.5, "tok"), ("", "v", 0.0, "a b c")],
+)
+def test_the_fast_record_is_the_same_record(
+    fields: tuple[str, str, float | None, str | None],
+) -> None:
+    made = make_record(*fields)
+    built = Record(*fields)
+    assert type(made) is Record
+    assert made == built
+    assert hash(made) == hash(built)
+    assert repr(made) == repr(built)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.payload = "changed"  # type: ignore[misc]

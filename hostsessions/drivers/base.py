@@ -55,6 +55,7 @@ __all__ = [
     "check_version",
     "is_expired",
     "live",
+    "make_record",
     "reports_expiry",
     "utf8_length",
     "whole_seconds",
@@ -95,6 +96,29 @@ class Record:
     version: str
     expires_at: float | None = None
     token: str | None = None
+
+
+_new_object = object.__new__
+_record_slots: dict[str, Any] = dict(vars(Record))  # the fields' slot descriptors
+_set_payload = _record_slots["payload"].__set__
+_set_version = _record_slots["version"].__set__
+_set_expires_at = _record_slots["expires_at"].__set__
+_set_token = _record_slots["token"].__set__
+
+
+def make_record(
+    payload: str, version: str, expires_at: float | None = None, token: str | None = None
+) -> Record:
+    """``Record(payload, version, expires_at, token)`` at about half the cost, for a
+    driver's read path: a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``; this sets the slots directly (``Record`` has nothing else to
+    run at construction)."""
+    record: Record = _new_object(Record)
+    _set_payload(record, payload)
+    _set_version(record, version)
+    _set_expires_at(record, expires_at)
+    _set_token(record, token)
+    return record
 
 
 # ---- the protocols ----------------------------------------------------------------------

@@ -33,6 +33,7 @@ from .base import (
     WriteConflict,
     check_size,
     is_expired,
+    make_record,
     utf8_length,
 )
 
@@ -120,7 +121,7 @@ class MemoryDriver(DriverBase):
             if expires_at is not None and expires_at <= now:  # drivers.base.is_expired
                 return None
             records[key] = entry  # to the end of the use order
-        return Record(*entry)
+        return make_record(*entry)
 
     def write(
         self,
