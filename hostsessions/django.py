@@ -330,9 +330,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     # every request's path, so they call it directly. Until the app has held a mutable
     # value (which the dict view must watch for in-place changes), a value of an immutable
     # type goes straight to and from the core: nothing to watch.
+    # (The core's get and set mark its state touched, which ``accessed`` reads: these paths
+    # need not set the flag themselves.)
     def get(self, key: str, default: Any = None) -> Any:
         if self._dict is None:
-            self._accessed = True
             value = self._core.get(key, _UNKNOWN)
             if value is _UNKNOWN:
                 return default
@@ -347,7 +348,6 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     def __setitem__(self, key: str, value: Any) -> None:
         immutable = type(value) in IMMUTABLE
         if self._dict is None and immutable and type(key) is str and key != EXPIRY_KEY:
-            self._accessed = True
             self._state.set(key, value, None)  # Session.set(key, value), inlined
         else:
             self._get_session()[key] = value
@@ -426,7 +426,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         except SessionGoneError as gone:
             # Django's own answer to a session deleted mid-request: the middleware's 400
             raise UpdateError(str(gone)) from gone
-        self._check_not_deleted(before)
+        if before is not None and state.id is None and before == self._cookie_key:
+            raise _deleted_meanwhile(before)
 
     async def asave(self, must_create: bool = False) -> None:
         await self._aload_expiry()
@@ -436,7 +437,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             await self._acore.run_program(self._save_program())
         except SessionGoneError as gone:
             raise UpdateError(str(gone)) from gone
-        self._check_not_deleted(before)
+        if before is not None and state.id is None and before == self._cookie_key:
+            raise _deleted_meanwhile(before)
 
     def _save_program(self) -> Program[None]:
         """The program a save runs (what the save needs without storage is done now)."""
@@ -450,10 +452,6 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             # Django renews a session's expiry at every save: every key gets its lifetime.
             state.touch(self._lifetime())
         return state.save()
-
-    def _check_not_deleted(self, before: str | None) -> None:
-        if before is not None and before == self._cookie_key and self._state.id is None:
-            raise UpdateError(f"session {before[:8]}... was deleted by another request")
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None or session_key == self._state.id:
@@ -679,6 +677,10 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]
         store: SessionStore = self.SessionStore._for_checked_id(cookie_id)
         request.session = store
         return store
+
+
+def _deleted_meanwhile(session_id: str) -> UpdateError:
+    return UpdateError(f"session {session_id[:8]}... was deleted by another request")
 
 
 def _interrupted() -> SessionInterrupted:

@@ -281,7 +281,7 @@ class SessionState:
         self._own_lifetime: set[str] = set()  # keys set with their own ttl (see touch)
         # touch() operations not recorded because they changed nothing: the op list they
         # belong to, their place in it, their expiry (see touch and _take_held_touches)
-        self._touches_held: list[tuple[list[_Op], int, int]] = []
+        self._touches_held: list[tuple[list[_Op], int, int]] | None = None  # made when needed
         self.touched = False
         self.saved_since_cookie = False
 
@@ -398,6 +398,8 @@ class SessionState:
             and self._restamp_due is MISSING
             and self._renewed(expires_ms)
         ):
+            if self._touches_held is None:
+                self._touches_held = []
             self._touches_held.append((self._ops, len(self._ops), expires_ms))
             return
         self._ops.append(_Op("", None, result=expires_ms, touch=True))
@@ -421,8 +423,8 @@ class SessionState:
         """Record, in their places, the touches :meth:`touch` held back (before a replay on
         fresher data, where they may change something); held touches of an op list since
         written or dropped are done with."""
-        held = [(place, expires) for ops, place, expires in self._touches_held if ops is self._ops]
-        self._touches_held = []
+        touches, self._touches_held = self._touches_held or [], None
+        held = [(place, expires) for ops, place, expires in touches if ops is self._ops]
         for place, expires_ms in reversed(held):
             self._ops.insert(place, _Op("", None, result=expires_ms, touch=True))
 
