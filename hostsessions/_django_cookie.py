@@ -5,7 +5,7 @@ the session, through ``HttpResponse.set_cookie``: ``SimpleCookie`` validation, a
 formatted with ``email.utils``, then ``Morsel.OutputString`` sorting and formatting every
 attribute when the handler writes the headers. That is several microseconds per request,
 for a text that only differs in the session ID and the expiry. Here the text is made from a
-template built once per settings, by ``Morsel.OutputString`` itself, so it is the same text
+template built once per settings, by ``Morsel.output`` itself, so it is the same text
 byte for byte; the cookie is still a ``Morsel`` in ``response.cookies``, where Django's test
 client and other middleware look for it.
 """
@@ -42,49 +42,51 @@ class _FormattedMorsel(Morsel[str]):
     """A Morsel whose Set-Cookie text was made with it; any change made to it afterwards
     drops the text, and it is formatted as any Morsel is."""
 
-    text: str | None = None
+    # Morsel.output()'s text after the header: a space, then OutputString()'s. Django's WSGI
+    # handler writes each cookie with output(header=""), which then returns it as it is.
+    line: str | None = None
 
     def OutputString(self, attrs: Container[str] | None = None) -> str:
-        if attrs is None and self.text is not None:
-            return self.text
+        if attrs is None and self.line is not None:
+            return self.line[1:]
         return super().OutputString(attrs)
 
     def output(self, attrs: Container[str] | None = None, header: str = "Set-Cookie:") -> str:
-        text = self.text
-        if attrs is None and text is not None:
-            return f"{header} {text}"  # Morsel.output's format
+        line = self.line
+        if attrs is None and line is not None:
+            return header + line  # Morsel.output's "%s %s" % (header, OutputString())
         return super().output(attrs, header)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.text = None
+        self.line = None
         super().__setitem__(key, value)
 
     def __delitem__(self, key: str) -> None:
-        self.text = None
+        self.line = None
         super().__delitem__(key)
 
     def setdefault(self, key: str, val: str | None = None) -> str:
-        self.text = None
+        self.line = None
         return super().setdefault(key, val)
 
     def update(self, values: Mapping[str, str]) -> None:  # type: ignore[override]
-        self.text = None
+        self.line = None
         super().update(values)
 
     def set(self, key: str, val: str, coded_val: str) -> None:
-        self.text = None
+        self.line = None
         super().set(key, val, coded_val)
 
     def pop(self, key: str, *default: Any) -> Any:
-        self.text = None
+        self.line = None
         return super().pop(key, *default)
 
     def popitem(self) -> tuple[str, Any]:
-        self.text = None
+        self.line = None
         return super().popitem()
 
     def clear(self) -> None:
-        self.text = None
+        self.line = None
         super().clear()
 
 
@@ -119,6 +121,7 @@ class SessionCookie:
         _fill(self._prototype, self._attributes)
         every_attribute = dict(self._prototype)  # Morsel's whole set, as filled
         self._key_name, self._value_name, self._coded_value_name = _state_names()
+        # the pieces of output()'s line (its leading space included)
         self._lasting = self._template({"expires": _EXPIRES, "max-age": _MAX_AGE})
         self._for_the_session = self._template({"expires": ""})
         self._session_attributes = every_attribute | {"expires": ""}
@@ -128,11 +131,12 @@ class SessionCookie:
         self._lasting_now: tuple[int, int, dict[str, Any], str] = (-1, -1, {}, "")
 
     def _template(self, expiry: dict[str, str]) -> list[str]:
-        """Morsel.OutputString's text for this cookie, cut where the per-response parts go:
-        [before the ID, (before the expiry date, before the max-age,) after the last]."""
+        """Morsel.output's line for this cookie (without the header), cut where the
+        per-response parts go: [before the ID, (before the expiry date, before the
+        max-age,) after the last]."""
         morsel = self._morsel(_VALUE, self._prototype, None)
         _fill(morsel, expiry)
-        text = morsel.OutputString()
+        text = morsel.output(header="")
         pieces = [text]
         for marker in (_VALUE, _EXPIRES, _MAX_AGE):
             if marker in pieces[-1]:
@@ -141,7 +145,7 @@ class SessionCookie:
         return pieces
 
     def _morsel(
-        self, value: str, attributes: Mapping[str, Any], text: str | None
+        self, value: str, attributes: Mapping[str, Any], line: str | None
     ) -> _FormattedMorsel:
         """A Morsel of this cookie holding ``value``, made as ``Morsel.copy()`` makes one
         (without ``Morsel.__init__``'s loop over every attribute name): its attributes
@@ -153,7 +157,7 @@ class SessionCookie:
             self._key_name: self.name,
             self._value_name: value,
             self._coded_value_name: value,
-            "text": text,
+            "line": line,
         }
         return morsel
 
