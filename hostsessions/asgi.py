@@ -163,45 +163,92 @@ class SessionMiddleware:
             scope[_DICT_KEY] = view = SessionMapping(loaded_session(state))
         if self.scope_key not in scope:
             scope[self.scope_key] = session if view is None else view
-        started = False
-        replaced = False  # the app's response was replaced by a 409 (see GONE_STATUS)
-
-        async def send_with_session(message: Message) -> None:
-            nonlocal started, replaced
-            if replaced:
-                return  # the rest of the app's response: already answered
-            kind = message["type"]
-            if kind in _START_MESSAGES:
-                started = True
-                # A session the app never used (and no dict view) adds nothing to the response.
-                if view is not None or state.touched:
-                    # Saved before the response starts, so that the client's next request
-                    # reads what this one wrote.
-                    if view is not None:
-                        view.record_in_place_changes()
-                    if state.dirty:
-                        try:
-                            await session.run_program(state.save())
-                        except SessionGoneError:
-                            if kind != "http.response.start":
-                                raise
-                            replaced = True
-                            await send(_gone_response_start())
-                            await send({"type": "http.response.body", "body": GONE_BODY})
-                            return
-                    message = self._with_cookie(scope, message, state)
-            elif (
-                (kind == "http.response.body" and not message.get("more_body", False))
-                or kind == "websocket.close"
-            ) and (view is not None or state.dirty):
-                await _late_save(session, view)
-            await send(message)
-
-        await self.app(scope, receive, send_with_session)
-        if started and (view is not None or state.dirty):
+        sending = _Sending(manager, scope, state, session, view, send)
+        await self.app(scope, receive, sending.send)
+        # Changes made after the last body message went out (or with none sent): saved now.
+        if sending.started and (view is not None or (state.touched and state.dirty)):
             await _late_save(session, view)
 
-    def _with_cookie(self, scope: Scope, message: Message, state: SessionState) -> Message:
+    def _closing_on_shutdown(self, send: Send) -> Send:
+        """Close the driver's connections when the server shuts down."""
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await self.manager.aclose()
+            await send(message)
+
+        return send_closing
+
+
+class _Sending:
+    """The send of one request: saves the session when the response starts (before the
+    client can see it, so that its next request reads what this one wrote) and adds the
+    cookie and ``Vary: Cookie``; saves again after the last body message if the app changed
+    the session while streaming. (An object with slots, not a closure: one allocation per
+    request instead of a cell per captured name.)"""
+
+    __slots__ = (
+        "manager",
+        "replaced",
+        "scope",
+        "send_next",
+        "session",
+        "started",
+        "state",
+        "view",
+    )
+
+    def __init__(
+        self,
+        manager: SessionManager,
+        scope: Scope,
+        state: SessionState,
+        session: AsyncSession,
+        view: SessionMapping | None,
+        send_next: Send,
+    ) -> None:
+        self.manager = manager
+        self.scope = scope
+        self.state = state
+        self.session = session
+        self.view = view
+        self.send_next = send_next
+        self.started = False
+        self.replaced = False  # the app's response was replaced by a 409 (see GONE_STATUS)
+
+    async def send(self, message: Message) -> None:
+        if self.replaced:
+            return  # the rest of the app's response: already answered
+        kind = message["type"]
+        state = self.state
+        view = self.view
+        if kind in _START_MESSAGES:
+            self.started = True
+            # A session the app never used (and no dict view) adds nothing to the response.
+            if view is not None or state.touched:
+                if view is not None:
+                    view.record_in_place_changes()
+                if state.dirty:
+                    try:
+                        await self.session.run_program(state.save())
+                    except SessionGoneError:
+                        if kind != "http.response.start":
+                            raise
+                        self.replaced = True
+                        await self.send_next(_gone_response_start())
+                        await self.send_next({"type": "http.response.body", "body": GONE_BODY})
+                        return
+                message = self._with_cookie(message, state)
+        elif (
+            (kind == "http.response.body" and not message.get("more_body", False))
+            or kind == "websocket.close"
+        ) and (view is not None or (state.touched and state.dirty)):
+            # (Every change the app makes touches the state first: an untouched state is
+            # clean, and that test is cheaper than dirty's.)
+            await _late_save(self.session, view)
+        await self.send_next(message)
+
+    def _with_cookie(self, message: Message, state: SessionState) -> Message:
         """The start of the response, the session saved: with its Set-Cookie, if the
         cookie must change, and ``Vary: Cookie``, if the session was used."""
         decision = state.cookie_action(refresh=self.manager.rolling)
@@ -209,6 +256,7 @@ class SessionMiddleware:
             return message
         if decision is None:  # the usual response of a known session: Vary only
             return {**message, "headers": [*(message.get("headers") or ()), _VARY_COOKIE]}
+        scope = self.scope
         request = _request_headers(scope)
         set_cookie = self.manager.cookie_header(
             decision,
@@ -223,16 +271,6 @@ class SessionMiddleware:
             _VARY_COOKIE,
         ]
         return {**message, "headers": headers}
-
-    def _closing_on_shutdown(self, send: Send) -> Send:
-        """Close the driver's connections when the server shuts down."""
-
-        async def send_closing(message: Message) -> None:
-            if message["type"] == "lifespan.shutdown.complete":
-                await self.manager.aclose()
-            await send(message)
-
-        return send_closing
 
 
 def _gone_response_start() -> Message:

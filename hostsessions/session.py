@@ -259,9 +259,16 @@ class AsyncSession(_SessionBase[AsyncStore]):
         return drive_async(program, self._execute, self._perform_now)
 
     def _await_get(self, name: str, default: Any) -> Generator[Any, None, Any]:
-        value = self._state.known_value(name, default)
+        state = self._state
+        value = state.known_value(name, default)
         if value is UNKNOWN:  # the first read of the request: read, then answer
-            return self._await_program(self._state.value_after_read(name, default))
+            store = self._get_store().immediate
+            key = state.key_to_load()
+            if store is None or key is None:
+                return self._await_program(state.value_after_read(name, default))
+            # A store that answers at once (memory): the program's one Read, made here.
+            state.take_record(key, store.read(key))
+            value = state.known_value(name, default)
         return _ready(value)
 
     @overload

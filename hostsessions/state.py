@@ -517,7 +517,7 @@ class SessionState:
         if not self._loaded:
             key_read = self._claimed_id
             assert key_read is not None
-            self._on_record(key_read, (yield Read(key_read)))  # load_current, inlined
+            self.take_record(key_read, (yield Read(key_read)))  # load_current, inlined
         return self.known_value(key, default)
 
     def live_items(self) -> Program[list[tuple[str, Any]]]:
@@ -628,10 +628,18 @@ class SessionState:
         key = self._claimed_id
         assert key is not None
         record = yield Read(key)
-        self._on_record(key, record)
+        self.take_record(key, record)
 
-    def _on_record(self, key: str, record: Record | None) -> None:
-        """Take in the record this request's cookie names (read for the first time)."""
+    def key_to_load(self) -> str | None:
+        """The key :meth:`load_current` reads (the record the cookie names) while the stored
+        session is not loaded; None once it is, or when there is nothing to load."""
+        return None if self._loaded else self._claimed_id
+
+    def take_record(self, key: str, record: Record | None) -> None:
+        """Take in the record read for :meth:`key_to_load` (None: there is none), as
+        :meth:`load_current` does with its :class:`Read`'s result. For a shell whose store
+        answers at once, which may make that one read itself instead of running a program
+        (the rules are all here and in :meth:`known_value`)."""
         entries = None if record is None else decode_entries(record.payload)
         self._loaded = True
         # the usual case: a live session (_is_tombstone written out)
