@@ -16,17 +16,19 @@ is a :class:`~hostsessions.errors.SessionSerializationError`.
 
 A session record is ``Map(key -> {data, expires})``. Most hold only plain values (user
 IDs, counters, flags: str, int, float, bool, None) with int expiries, and a store reads
-and writes one on every request, so such records have paths of their own:
-:func:`stringify_entries` writes their JSON text straight from the entries, without the
-slot list and the JSON encoder, and :func:`parse_entries` reads them in one pass over the
-parsed slots, without the general decoder. Each gives exactly what the general path
-gives, byte for byte: the same slots in devalue's order (the Map, then per entry its key,
-its ``{data, expires}`` object, the data, the expiry), equal primitives shared by value
-(a key and an equal str value are one slot, an expiry and an equal int value are one
-slot; ``True``, ``1`` and ``1.0`` are three), the same escapes (``<``, U+2028/U+2029,
-lone surrogates) and the same length limit and error. Anything else (a list or dict
-value, a big int, NaN, the infinities, -0.0, a non-int expiry, a record that is not
-well formed) goes to the general path, which writes or refuses it as always.
+and writes one on every request, so such values have paths of their own.
+:func:`stringify_entries` writes the JSON text of plain data and expiries straight from
+the entries, without the slot list and the JSON encoder; any other value (a list, a dict,
+a big int, NaN, the infinities, -0.0...) is written by the general writer, sharing the
+same memos, and the JSON encoder writes only its slots. :func:`parse_entries` reads a
+record of JSON scalars with int expiries in one pass over the parsed slots, without the
+general decoder; any other record (a container value, a float expiry, a record that is
+not well formed) goes to the general decoder, which reads or refuses it as always. Both
+give exactly what the general path gives, byte for byte: the same slots in devalue's
+order (the Map, then per entry its key, its ``{data, expires}`` object, the data, the
+expiry), equal primitives shared by value (a key and an equal str value are one slot, an
+expiry and an equal int value are one slot; ``True``, ``1`` and ``1.0`` are three), the
+same escapes (``<``, U+2028/U+2029, lone surrogates) and the same length limit and error.
 """
 
 from __future__ import annotations
@@ -494,11 +496,12 @@ def stringify_entries(
     """A session record from its entries: :func:`stringify_record` of the ``(key,
     entry.stored, entry.expires_ms)`` triples, and the same string, byte for byte.
 
-    A record whose data are all plain values (str, bool, None, an int within
-    :data:`MAX_SAFE_INTEGER`, a float, or the :class:`Encoded` form of one) and whose
-    expiries are such ints is written straight as text, without the general writer.
+    Plain data (str, bool, None, an int within :data:`MAX_SAFE_INTEGER`, a finite float
+    other than -0.0, ``UNDEFINED``, or the :class:`Encoded` form of one) and int expiries
+    are written straight as JSON text; only the other values go through the general
+    writer, and the JSON encoder then writes only their slots.
     """
-    text = _plain_record_text(entries)
+    text = _record_text(entries, max_depth)
     if text is None:
         return stringify_record(
             [(key, entry.stored, entry.expires_ms) for key, entry in entries.items()],
@@ -511,21 +514,25 @@ def stringify_entries(
 _quote: Final = json.encoder.encode_basestring  # how the slot encoder writes a str
 
 
-def _plain_record_text(entries: Mapping[str, StoredEntry]) -> str | None:
-    """The JSON text of a record of plain values (see :func:`stringify_entries`), or None.
+def _record_text(entries: Mapping[str, StoredEntry], max_depth: int) -> str | None:
+    """The JSON text of a session record (see :func:`stringify_entries`); None when a key
+    is not a str.
 
     The slots and their order are :func:`_write_record`'s (the Map, then for each entry
     its key, its ``{data, expires}`` object, the data, the expiry), primitives are shared
     by value as :meth:`_Flattener.flatten` and :meth:`_Flattener.copy` share them, and
     each slot is spelled as the JSON encoder spells it (``int.__repr__``,
-    ``float.__repr__``). Whatever they would write differently (a zero or an infinite
-    float inside an ``Encoded``, a big int, anything else) makes it answer None.
+    ``float.__repr__``). A value written differently (a container, a big int, a zero or an
+    infinite float inside an ``Encoded``, NaN...) is handed to one :class:`_Flattener`
+    that shares the same memos, so it lands in the same slots as in the general writer.
     """
-    texts: list[str] = []  # slots 1, 2, ...: slot i is texts[i - 1]
+    texts: list[str] = []  # JSON of the slots after the root, in order (one or several each)
+    count = 1  # slots so far, the root included
     refs: list[str] = []  # the Map's "key,object" index pairs
     shared: dict[str | bool | None, int] = {}  # as _Flattener.plain, .ints and .floats
     ints: dict[int, int] = {}
     floats: dict[float, int] = {}
+    general: _Flattener | None = None
     ref: int | None
     for key, entry in entries.items():
         key_ref = shared.get(key)
@@ -533,9 +540,12 @@ def _plain_record_text(entries: Mapping[str, StoredEntry]) -> str | None:
             if _class_of(key) is not str:
                 return None
             texts.append(_quote(key))
-            key_ref = shared[key] = len(texts)
+            key_ref = shared[key] = count
+            count += 1
+        wrapper_ref = count
+        count += 1
+        wrapper_at = len(texts)
         texts.append("")  # the {data, expires} object, written below
-        wrapper_ref = len(texts)
         data = entry.stored
         kind = _class_of(data)
         if kind is Encoded:
@@ -544,53 +554,83 @@ def _plain_record_text(entries: Mapping[str, StoredEntry]) -> str | None:
             else:
                 data = data.slots[data.index]
                 if _class_of(data) is float and (data == 0.0 or not math.isfinite(data)):
-                    return None  # copy() keeps these in a slot of their own, unshared
+                    data = _MISSING  # copy() keeps these in a slot of their own, unshared
             kind = _class_of(data)
+        ref = None
         if kind is str:
             ref = shared.get(data)
             if ref is None:
                 texts.append(_quote(data))
-                ref = shared[data] = len(texts)
+                ref = shared[data] = count
+                count += 1
         elif kind is int:
             ref = ints.get(data)
-            if ref is None:
-                if not -_MAX_SAFE_INTEGER <= data <= _MAX_SAFE_INTEGER:
-                    return None
+            if ref is None and -_MAX_SAFE_INTEGER <= data <= _MAX_SAFE_INTEGER:
                 texts.append(int.__repr__(data))
-                ref = ints[data] = len(texts)
+                ref = ints[data] = count
+                count += 1
         elif kind is bool or data is None:
             ref = shared.get(data)
             if ref is None:
                 texts.append("null" if data is None else "true" if data else "false")
-                ref = shared[data] = len(texts)
+                ref = shared[data] = count
+                count += 1
         elif kind is float:
-            if not math.isfinite(data) or (data == 0.0 and math.copysign(1.0, data) < 0.0):
-                return None  # NaN, the infinities and -0.0 have indices of their own
-            ref = floats.get(data)
-            if ref is None:
-                texts.append(float.__repr__(data))
-                ref = floats[data] = len(texts)
+            # NaN, the infinities and -0.0 have indices of their own: the general writer's
+            if math.isfinite(data) and (data != 0.0 or math.copysign(1.0, data) > 0.0):
+                ref = floats.get(data)
+                if ref is None:
+                    texts.append(float.__repr__(data))
+                    ref = floats[data] = count
+                    count += 1
         elif data is UNDEFINED:
             ref = _UNDEFINED
-        else:
-            return None
+        if ref is None:
+            general = general or _sharing(_Flattener(max_depth), shared, ints, floats)
+            ref, count = _flatten_into(general, entry.stored, count, texts)
         expires = entry.expires_ms
         if expires is None:
-            texts[wrapper_ref - 1] = f'{{"data":{ref}}}'
+            texts[wrapper_at] = f'{{"data":{ref}}}'
+            refs.append(f"{key_ref},{wrapper_ref}")
+            continue
+        expires_ref = ints.get(expires) if _class_of(expires) is int else None
+        if expires_ref is not None:
+            pass
+        elif _class_of(expires) is int and -_MAX_SAFE_INTEGER <= expires <= _MAX_SAFE_INTEGER:
+            texts.append(int.__repr__(expires))
+            expires_ref = ints[expires] = count
+            count += 1
         else:
-            if _class_of(expires) is not int:
-                return None
-            expires_ref = ints.get(expires)
-            if expires_ref is None:
-                if not -_MAX_SAFE_INTEGER <= expires <= _MAX_SAFE_INTEGER:
-                    return None
-                texts.append(int.__repr__(expires))
-                expires_ref = ints[expires] = len(texts)
-            texts[wrapper_ref - 1] = f'{{"data":{ref},"expires":{expires_ref}}}'
+            general = general or _sharing(_Flattener(max_depth), shared, ints, floats)
+            expires_ref, count = _flatten_into(general, expires, count, texts)
+        texts[wrapper_at] = f'{{"data":{ref},"expires":{expires_ref}}}'
         refs.append(f"{key_ref},{wrapper_ref}")
     if not refs:
         return '[["Map"]]'
     return f'[["Map",{",".join(refs)}],{",".join(texts)}]'
+
+
+def _sharing(
+    general: _Flattener,
+    shared: dict[str | bool | None, int],
+    ints: dict[int, int],
+    floats: dict[float, int],
+) -> _Flattener:
+    """``general``, sharing primitives through the memos of the text writer."""
+    general.plain, general.ints, general.floats = shared, ints, floats
+    return general
+
+
+def _flatten_into(general: _Flattener, value: Any, count: int, texts: list[str]) -> tuple[int, int]:
+    """Write ``value`` with the general writer as the next slots of a record of ``count``
+    slots whose JSON is ``texts``: its index, and the new count of slots."""
+    slots = general.slots
+    slots += [None] * (count - len(slots))  # stand-ins for the slots written as text
+    index = _encoding(general.flatten, value, 3)
+    if len(slots) > count:
+        texts.append(_encode_slots(slots[count:])[1:-1])
+        count = len(slots)
+    return index, count
 
 
 class EncodedTooLongError(SessionTooLargeError, SessionSerializationError):
