@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import zlib
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeAlias
 
 from ..checks import is_dict
 from .base import Record
@@ -63,6 +64,13 @@ _CRC_AT: Final = _SEQ_AT + _SEQ_DIGITS + len(_AFTER_SEQ)
 _AFTER_CRC: Final = b'",'
 _BODY_AT: Final = _CRC_AT + 8 + len(_AFTER_CRC)
 _V1_PREFIX: Final = b'{"format":"' + FORMAT_1.encode() + b'"'
+# The rest of a header as slot_body writes it (a finite expiry, a token without escapes),
+# read without the JSON decoder, which would cost more than the rest of a read. Any other
+# header goes through json.loads and the checks of format 1.
+_FIELDS: Final = re.compile(
+    rb'"version":"([0-9a-f]{1,64})","expires_at":(null|-?[0-9][0-9.e+-]{0,30}),'
+    rb'"length":([0-9]{1,10})(?:,"token":"([A-Za-z0-9_.~-]{0,256})")?}\n'
+)
 
 
 class Stored(NamedTuple):
@@ -170,12 +178,12 @@ def _decode_slot(blob: bytes, start: int, size: int, seed: int) -> tuple[Record,
     """The record in the slot at ``start`` and its sequence number, if the slot is whole."""
     if not blob.startswith(_PREFIX, start):
         return None
-    end = blob.find(b"\n", start, start + min(size, HEADER_LIMIT))
-    if end < 0:
-        return None
-    fields = _parse_header(blob[start:end], FORMAT_2)
+    fields, end = _read_fields(blob, start)
     if fields is None:
-        return None
+        end = blob.find(b"\n", start, start + min(size, HEADER_LIMIT))
+        fields = _parse_header(blob[start:end], FORMAT_2) if end >= 0 else None
+        if fields is None:
+            return None
     version, expires_at, length, token = fields
     stop = end + 1 + length
     if stop > start + size:
@@ -193,6 +201,34 @@ def _decode_slot(blob: bytes, start: int, size: int, seed: int) -> tuple[Record,
     return Record(payload, version, expires_at, token), seq
 
 
+_Fields: TypeAlias = tuple[str, float | None, int, str | None]  # version, expiry, length, token
+
+
+def _read_fields(blob: bytes, start: int) -> tuple[_Fields | None, int]:
+    """The header of the slot at ``start`` as slot_body writes it, and where its line
+    ends; (None, -1) when it is written otherwise (the JSON decoder then reads it)."""
+    if not (
+        blob.startswith(_AFTER_SEQ, start + _SEQ_AT + _SEQ_DIGITS)
+        and blob.startswith(_AFTER_CRC, start + _CRC_AT + 8)
+    ):
+        return None, -1
+    found = _FIELDS.match(blob, start + _BODY_AT)
+    if found is None:
+        return None, -1
+    version, expiry, length, token = found.groups()
+    try:
+        expires_at = None if expiry == b"null" else float(expiry)
+    except ValueError:
+        return None, -1
+    fields = (
+        version.decode("ascii"),
+        expires_at,
+        int(length),
+        None if token is None else token.decode("ascii"),
+    )
+    return fields, found.end() - 1
+
+
 def _decode_format_1(blob: bytes) -> Record | None:
     end = blob.find(b"\n", 0, HEADER_LIMIT)
     fields = _parse_header(blob[:end], FORMAT_1) if end >= 0 else None
@@ -208,9 +244,7 @@ def _decode_format_1(blob: bytes) -> Record | None:
     return Record(payload, version, expires_at, token)
 
 
-def _parse_header(
-    line: bytes, expected_format: str
-) -> tuple[str, float | None, int, str | None] | None:
+def _parse_header(line: bytes, expected_format: str) -> _Fields | None:
     try:
         header = json.loads(line)
     except ValueError:
