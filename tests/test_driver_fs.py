@@ -35,6 +35,7 @@ from hostsessions.drivers.fs_driver import (
     AsyncFsDriver,
     FsDriver,
 )
+from hostsessions.state import TOKEN_HISTORY, new_write_token
 from hostsessions.testing import (
     AsyncDriverConformance,
     DriverConformance,
@@ -424,7 +425,7 @@ def test_readers_never_see_a_record_another_process_is_rewriting_half_written(
     base: Path, driver: FsDriver
 ) -> None:
     key = new_key()
-    seen = set()
+    seen: set[str] = set()
     # 64 KB records of one size, all rewritten in place: copies long enough for reads to
     # overlap them.
     with writing_forever('f"{n:08d}" * 8000', base, key, driver):
@@ -517,7 +518,13 @@ def test_a_record_that_outgrows_its_slots_moves_to_a_larger_file_and_back(
 
 @pytest.mark.parametrize(
     ("expires_at", "token"),
-    [(None, None), (1_900_000_000.25, "plain-token_1"), (float("inf"), 'tök\\en"x'), (-1e300, "")],
+    [
+        (None, None),
+        (1_900_000_000.25, "plain-token_1"),
+        (1_900_000_000.25, " ".join(f"Zq3-x_token{n:x}" for n in range(TOKEN_HISTORY))),
+        (float("inf"), 'tök\\en"x'),
+        (-1e300, ""),
+    ],
 )
 def test_every_header_a_write_makes_reads_back(
     driver: FsDriver, expires_at: float | None, token: str | None
@@ -537,6 +544,17 @@ def test_every_header_a_write_makes_reads_back(
         else:
             assert driver.read(key) == Record(payload, version, expires_at, token)
     assert record_path(Path(driver.base), key).stat().st_size == 2 * MIN_SLOT_SIZE
+
+
+def test_the_headers_the_core_makes_are_read_without_the_json_decoder() -> None:
+    """The fast reader takes a full token history (json.loads would cost more than the
+    rest of a read); it is the same record either way."""
+    history = " ".join(new_write_token() for _ in range(TOKEN_HISTORY))
+    body = _fs_records.slot_body("a" * 64, "0f" * 16, 1_900_000_000.5, b"data", history)
+    blob = _fs_records.new_file(body)
+    fields, end = _fs_records.read_fields(blob, 0)
+    assert fields == ("0f" * 16, 1_900_000_000.5, 4, history)
+    assert blob[end : end + 5] == b"\ndata"
 
 
 def test_a_slot_that_does_not_name_its_session_is_never_decoded() -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "decode",
     "fits_in_place",
     "new_file",
+    "read_fields",
     "slot_body",
     "slot_bytes",
 ]
@@ -64,12 +65,13 @@ _CRC_AT: Final = _SEQ_AT + _SEQ_DIGITS + len(_AFTER_SEQ)
 _AFTER_CRC: Final = b'",'
 _BODY_AT: Final = _CRC_AT + 8 + len(_AFTER_CRC)
 _V1_PREFIX: Final = b'{"format":"' + FORMAT_1.encode() + b'"'
-# The rest of a header as slot_body writes it (a finite expiry, a token without escapes),
-# read without the JSON decoder, which would cost more than the rest of a read. Any other
-# header goes through json.loads and the checks of format 1.
+# The rest of a header as slot_body writes it (a finite expiry; a token, or the core's
+# space-separated history of them, without escapes), read without the JSON decoder, which
+# would cost more than the rest of a read. Any other header goes through json.loads and
+# the checks of format 1.
 _FIELDS: Final = re.compile(
     rb'"version":"([0-9a-f]{1,64})","expires_at":(null|-?[0-9][0-9.e+-]{0,30}),'
-    rb'"length":([0-9]{1,10})(?:,"token":"([A-Za-z0-9_.~-]{0,256})")?}\n'
+    rb'"length":([0-9]{1,10})(?:,"token":"([A-Za-z0-9_.~ -]{0,512})")?}\n'
 )
 
 
@@ -178,7 +180,7 @@ def _decode_slot(blob: bytes, start: int, size: int, seed: int) -> tuple[Record,
     """The record in the slot at ``start`` and its sequence number, if the slot is whole."""
     if not blob.startswith(_PREFIX, start):
         return None
-    fields, end = _read_fields(blob, start)
+    fields, end = read_fields(blob, start)
     if fields is None:
         end = blob.find(b"\n", start, start + min(size, HEADER_LIMIT))
         fields = _parse_header(blob[start:end], FORMAT_2) if end >= 0 else None
@@ -204,7 +206,7 @@ def _decode_slot(blob: bytes, start: int, size: int, seed: int) -> tuple[Record,
 _Fields: TypeAlias = tuple[str, float | None, int, str | None]  # version, expiry, length, token
 
 
-def _read_fields(blob: bytes, start: int) -> tuple[_Fields | None, int]:
+def read_fields(blob: bytes, start: int) -> tuple[_Fields | None, int]:
     """The header of the slot at ``start`` as slot_body writes it, and where its line
     ends; (None, -1) when it is written otherwise (the JSON decoder then reads it)."""
     if not (
