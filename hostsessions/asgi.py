@@ -230,7 +230,7 @@ class _Sending:
                     view.record_in_place_changes()
                 if state.dirty:
                     try:
-                        await self.session.run_program(state.save())
+                        await self.session.run_save()
                     except SessionGoneError:
                         if kind != "http.response.start":
                             raise
@@ -290,7 +290,7 @@ async def _late_save(session: AsyncSession, view: SessionMapping | None) -> None
     state = session.state
     if state.dirty:
         warn_if_cookie_lost(state)
-        await session.run_program(state.save())
+        await session.run_save()
 
 
 def _cookie_header(scope: Scope) -> str | None:

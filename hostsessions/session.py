@@ -253,6 +253,22 @@ class AsyncSession(_SessionBase[AsyncStore]):
         integrations: the middleware saves with it, a framework layer runs its own)."""
         return Running(drive_async(program, self._execute, self._perform_now))
 
+    def run_save(self) -> Awaitable[None]:
+        """Write the session's changes (await it): :meth:`save` for integrations (the
+        middleware saves with it when the response starts), with nothing to warn about
+        when it is dropped unawaited."""
+        return Running(self._await_save())
+
+    def _await_save(self) -> Generator[Any, None, None]:
+        state = self._state
+        if not state.dirty:
+            return
+        immediate = self._get_store().immediate
+        # A store that answers at once takes a plain save's one write directly (no program).
+        program = state.save() if immediate is None else state.save_at_once(self._perform_now)
+        if program is not None:
+            yield from self._await_program(program)
+
     def _await_program(self, program: Program[T]) -> Generator[Any, None, T]:
         # No coroutine: the runner is the awaitable's iterator, and a store that never waits
         # (the memory driver) has every step done inside the await that started it.
@@ -365,8 +381,7 @@ class AsyncSession(_SessionBase[AsyncStore]):
 
     def save(self) -> PendingChange[None]:
         """Write pending changes now (the middleware does this when the response starts)."""
-        program = self._state.save()
-        return PendingChange(self._await_program, (program,), "save", NO_ARGUMENT)
+        return PendingChange(self._await_save, (), "save", NO_ARGUMENT)
 
 
 def _ready(value: T) -> Generator[Any, None, T]:

@@ -172,8 +172,10 @@ if hasattr(os, "register_at_fork"):  # a forked worker must not repeat its paren
     os.register_at_fork(after_in_child=_new_token_prefix)
 
 
-def _token_chain(token: str, previous: str | None) -> str:
-    """``token``, then the newest tokens of ``previous``: TOKEN_HISTORY in all."""
+def _new_token_chain(previous: str | None) -> str:
+    """A new write token (:func:`new_write_token`), then the newest tokens of ``previous``:
+    TOKEN_HISTORY in all. The new token is the chain's first word."""
+    token = f"{_token_prefix}{next(_token_count):x}"  # new_write_token(), written out
     if not previous:
         return token
     spaces = previous.count(" ")
@@ -343,7 +345,7 @@ class SessionState:
             pass  # the usual case, checked without a call (NaN and infinities fail it)
         elif not is_positive_number(ttl) or ttl >= 1e10:
             raise ValueError(f"ttl must be a positive, finite number of seconds, not {ttl!r}")
-        return self._now_ms() + int(ttl * 1000)
+        return int(self.clock() * 1000) + int(ttl * 1000)  # _now_ms(), written out
 
     def _ensure_id(self) -> None:
         if self._id is None and self._loaded and not self._gone:
@@ -495,7 +497,9 @@ class SessionState:
             slot = self._local_slot(key) if self._ops else MISSING
             if slot is MISSING:
                 return UNKNOWN
-        if slot is None or (slot.expires_ms is not None and slot.expires_ms <= self._now_ms()):
+        if slot is None or (
+            slot.expires_ms is not None and slot.expires_ms <= int(self.clock() * 1000)
+        ):
             return default
         return slot.value
 
@@ -743,8 +747,50 @@ class SessionState:
         """
         if not self.dirty:
             return
+        yield from self._finish_save(None)
+
+    def save_at_once(self, write_now: Callable[[Write], str]) -> Program[None] | None:
+        """:meth:`save`, for a shell whose store answers at once (the memory driver).
+
+        A plain save (changes made to a loaded session with ``set``/``delete``/``update``;
+        nothing to regenerate, retire or remove) makes its one conditional write by calling
+        ``write_now`` (which returns the new version or raises as a store does), with no
+        program. Returns None when the save is done; otherwise the program that finishes it
+        (after a write conflict, or for any other save), to run as :meth:`save` is run.
+        Raises what :meth:`save` raises, with the same rules: it is the same save.
+        """
+        if not self.dirty:
+            return None
+        if (
+            not self._loaded
+            or self._force_write
+            or self._moved_from is not None
+            or self._destroying
+            or self._pending_deletes
+        ):
+            return self._finish_save(None)
         try:
-            yield from self._write_changes(self.clock() + self.retry_budget)
+            planned = self._next_write()
+            if planned is None:
+                return None
+            write, entries = planned
+            try:
+                version = write_now(write)
+            except WriteConflict as conflict:
+                return self._finish_save((write, entries, conflict))
+            self._saved(write, entries, version)
+        except Exception:
+            self._abandon_changes()
+            raise
+        return None
+
+    def _finish_save(
+        self, first: tuple[Write, dict[str, Slot], WriteConflict] | None
+    ) -> Program[None]:
+        """The save's writes (``first``: a write already made, and the conflict it met),
+        then the removals it owes."""
+        try:
+            yield from self._write_changes(self.clock() + self.retry_budget, first)
         except Exception:
             self._abandon_changes()
             raise
@@ -757,49 +803,74 @@ class SessionState:
                     yield Delete(key, version)
             self._pending_deletes = []
 
-    def _write_changes(self, deadline: float) -> Program[None]:
+    def _next_write(self) -> tuple[Write, dict[str, Slot]] | None:
+        """The conditional write a save of the loaded session makes next, and the entries
+        it stores. None when there is nothing to store (no ID is left, or a new session
+        ended up empty), the changes then dropped. Raises SessionGoneError."""
+        if self._gone:
+            raise SessionGoneError(
+                "the session was destroyed or given a new ID by another request while "
+                "this one was using it; this request's changes were not saved"
+            )
+        if self._id is None:  # nothing left to create
+            self._ops = []
+            return None
+        payload, expires_at, entries = self._compose()
+        if self._base_version is None and not self._force_write and payload == EMPTY_PAYLOAD:
+            self._ops = []  # a new session that ended up empty is not worth a record
+            self._id = None
+            return None
+        chain = _new_token_chain(self._base_token)
+        return Write(self._id, payload, expires_at, self._base_version, chain), entries
+
+    def _saved(self, write: Write, entries: dict[str, Slot], version: str) -> None:
+        """``write`` landed as ``version``: it is what the store holds now."""
+        self._base_version = version
+        self._base_token = write.token
+        self._base_entries = entries
+        self._ops = []
+        self._force_write = False
+        self.saved_since_cookie = True
+
+    def _write_changes(
+        self, deadline: float, first: tuple[Write, dict[str, Slot], WriteConflict] | None
+    ) -> Program[None]:
         attempt = 0
         while self._ops or self._force_write:
-            if not self._loaded:
-                yield from self.load_current()
-            if self._gone:
-                raise SessionGoneError(
-                    "the session was destroyed or given a new ID by another request while "
-                    "this one was using it; this request's changes were not saved"
-                )
-            if self._id is None:  # nothing left to create
-                self._ops = []
-                break
-            payload, expires_at, entries = self._compose()
-            if self._base_version is None and not self._force_write and payload == EMPTY_PAYLOAD:
-                self._ops = []  # a new session that ended up empty is not worth a record
-                self._id = None
-                break
-            key = self._id
-            token = new_write_token()
-            chain = _token_chain(token, self._base_token)
-            try:
-                version = yield Write(key, payload, expires_at, self._base_version, chain)
-            except WriteConflict as conflict:
+            conflict: WriteConflict | None = None
+            version: str | None = None
+            if first is None:
+                if not self._loaded:
+                    yield from self.load_current()
+                planned = self._next_write()
+                if planned is None:
+                    break
+                write, entries = planned
+                try:
+                    version = yield write
+                except WriteConflict as met:
+                    conflict = met
+            else:
+                (write, entries, conflict), first = first, None
+            if conflict is not None:
+                token = (write.token or "").partition(" ")[0]  # the chain's first: this write's
                 current, attempt = yield from self._current_after(
-                    conflict, token, payload, deadline, attempt
+                    conflict, token, write.payload, deadline, attempt
                 )
-                if not self._is_own_write(current, token, payload):
-                    self._on_conflict(key, current)
+                if not self._is_own_write(current, token, write.payload):
+                    self._on_conflict(write.key, current)
                     continue
                 assert current is not None
                 version = current.version  # it landed; only the reply was lost
-            self._base_version = version
-            self._base_token = chain
-            self._base_entries = entries
+            assert version is not None
             if self._moved_from is not None:
-                moved = yield from self._retire_moved(deadline, attempt)
-                if not moved:
+                self._base_version = version
+                self._base_token = write.token
+                self._base_entries = entries
+                if not (yield from self._retire_moved(deadline, attempt)):
                     attempt += 1
                     continue  # the old record had changes: written again with them
-            self._ops = []
-            self._force_write = False
-            self.saved_since_cookie = True
+            self._saved(write, entries, version)
         if self._destroying:
             for key, version in self._destroying:
                 yield from self._retire_destroyed(key, version, deadline)

@@ -17,6 +17,7 @@ import pytest
 
 from hostsessions import AsyncSession, Session
 from hostsessions.drivers import MemoryDriver, Record, WriteConflict
+from hostsessions.errors import SessionGoneError
 from hostsessions.state import TOKEN_HISTORY, SessionState
 from hostsessions.storage import async_store, sync_store
 
@@ -212,3 +213,82 @@ def test_the_stored_token_history_keeps_the_newest_writes_and_no_more() -> None:
         assert chain[1:] == previous[: TOKEN_HISTORY - 1], "newest first, oldest dropped"
         assert len(set(chain)) == len(chain)
     assert len(chains[-1]) == TOKEN_HISTORY
+
+
+# The async shell writes a plain save to a store that answers at once (the memory driver)
+# without a program (SessionState.save_at_once); a conflict hands the save to the program
+# at that point. The same outcomes, and the same store calls, as the program's.
+
+
+def _async_set_and_save(driver: MemoryDriver, session_id: str, **values: Any) -> None:
+    async def scenario() -> None:
+        store = async_store(driver)
+        assert store.immediate is not None, "the direct path is the one under test"
+        session = AsyncSession(SessionState(session_id), lambda: store)
+        await session.get("n")
+        for key, value in values.items():
+            session.set(key, value)
+        await session.save()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("returns_current", [True, False], ids=["conflict-with-record", "read"])
+def test_an_async_save_whose_reply_was_lost_is_written_once(returns_current: bool) -> None:
+    driver = LostReplies(returns_current=returns_current)
+    session_id = _stored_session(driver, n=41)
+    _async_set_and_save(driver, session_id, n=42)
+    assert _n(driver, session_id) == 42
+    assert driver.calls["write"] == 1, "its own write, found by its token: not written again"
+
+
+def test_an_async_save_whose_reply_was_lost_under_others_writes_keeps_theirs() -> None:
+    driver = LostReplies(others=TOKEN_HISTORY - 1, returns_current=False)
+    session_id = _stored_session(driver, n=0)
+    _async_set_and_save(driver, session_id, seen=True)
+    state = Session(SessionState(session_id), lambda: sync_store(_Plain(driver)))
+    assert state.get("seen") is True
+    assert state.get("n") == TOKEN_HISTORY - 1, "the other requests' increments stay"
+    assert driver.calls["write"] == 1
+
+
+def test_an_async_save_that_meets_a_newer_record_replays_on_it_in_one_more_write() -> None:
+    driver = LostReplies(lose=0)
+    session_id = _stored_session(driver, n=0, a=1)
+
+    async def scenario() -> None:
+        store = async_store(driver)
+        first = AsyncSession(SessionState(session_id), lambda: store)
+        second = AsyncSession(SessionState(session_id), lambda: store)
+        await first.get("n")
+        await second.get("n")
+        first.set("a", 2)
+        await first.save()
+        driver.calls.clear()
+        second.set("b", 3)
+        await second.save()
+
+    asyncio.run(scenario())
+    assert driver.calls == {"write": 2}, "the conflict, then one write: no read"
+    session = Session(SessionState(session_id), lambda: sync_store(_Plain(driver)))
+    assert (session.get("a"), session.get("b"), session.get("n")) == (2, 3, 0)
+
+
+def test_an_async_save_after_another_request_destroyed_the_session_raises_gone() -> None:
+    driver = MemoryDriver()
+    session_id = _stored_session(driver, n=1)
+
+    async def scenario() -> None:
+        store = async_store(driver)
+        late = AsyncSession(SessionState(session_id), lambda: store)
+        assert await late.get("n") == 1
+        ender = AsyncSession(SessionState(session_id), lambda: store)
+        ender.destroy()
+        await ender.save()
+        late.set("n", 2)
+        with pytest.raises(SessionGoneError):
+            await late.save()
+        assert not late.state.dirty, "the changes it could not write are dropped"
+
+    asyncio.run(scenario())
+    assert Session(SessionState(session_id), lambda: sync_store(driver)).get("n") is None
