@@ -524,7 +524,9 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         conf = _settings or _session_settings()
         state = self._state
         accessed = self._accessed or state.touched
-        if self.is_empty():
+        session_id = state.id
+        # the usual case first: the session the cookie names, read and alive, is not empty
+        if (session_id is None or session_id != self._cookie_key) and self.is_empty():
             if conf.cookie_name in request.COOKIES:
                 response.delete_cookie(
                     conf.cookie_name,
@@ -553,7 +555,9 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             max_age = None if conf.expire_at_browser_close else conf.cookie_age
         else:
             max_age = self._cookie_max_age()
-        conf.cookie.attach(response.cookies, self.session_key, max_age)
+        session_id = self._state.id  # after a save the state is loaded: the session key
+        if session_id is not None:
+            conf.cookie.attach(response.cookies, session_id, max_age)
 
     @classmethod
     def clear_expired(cls) -> None:
