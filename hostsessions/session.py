@@ -261,7 +261,7 @@ class AsyncSession(_SessionBase[AsyncStore]):
 
     def _await_save(self) -> Generator[Any, None, None]:
         state = self._state
-        if not state.dirty:
+        if not state.dirty:  # (no store built for a save with nothing to write)
             return
         immediate = self._get_store().immediate
         # A store that answers at once takes a plain save's one write directly (no program).
