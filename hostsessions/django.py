@@ -277,7 +277,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         """Read what set_expiry() stored the async way, so that the sync methods that need
         it (get_expiry_age, ...) make no storage call on the event loop."""
         if self._expiry is _UNKNOWN:
-            self._expiry = await self._acore.get(EXPIRY_KEY)
+            expiry = self._state.known_value(EXPIRY_KEY, None)  # no await when it is read
+            if expiry is UNKNOWN:
+                expiry = await self._acore.get(EXPIRY_KEY)
+            self._expiry = expiry
 
     def _lifetime(self) -> float:
         """The session's lifetime from now, in seconds, as Django computes it."""
