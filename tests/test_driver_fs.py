@@ -828,6 +828,27 @@ def test_a_record_the_process_may_not_read_without_updating_its_access_time_is_r
     assert driver.get_item(key) == "two"
 
 
+def test_a_record_file_the_process_may_not_write_is_replaced_by_a_new_one(
+    base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing in place needs write permission on the record file, replacing it only on
+    its folder (a record file made read-only, or one another user owns in a shared store)."""
+    driver = FsDriver(base)
+    key = new_key()
+    version = driver.write(key, "one", expires_at=None, expected_version=None)
+    real_open = os.open
+
+    def read_only_files(path: str, flags: int, *args: int, **kwargs: int) -> int:
+        if path.endswith(".session") and flags & os.O_RDWR:
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(fs_driver, "_read_flags", fs_driver._read_flags)  # restored after
+    monkeypatch.setattr(os, "open", read_only_files)
+    version = driver.write(key, "two", expires_at=None, expected_version=version)
+    assert driver.read(key) == Record("two", version, None)
+
+
 def test_stale_spare_files_are_swept_like_any_temporary_file(base: Path) -> None:
     driver = FsDriver(base)
     key = new_key()

@@ -474,6 +474,8 @@ class FsDriver(DriverBase):
                 return False
             except IsADirectoryError:
                 return False  # the swap decides what to do with it, as before
+            except PermissionError:
+                return False  # a file this process may not write: a new file replaces it
             try:
                 stored = decode(_read_all(fd), where.name)
                 if conditional:
