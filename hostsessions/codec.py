@@ -553,7 +553,10 @@ def _record_text(entries: Mapping[str, StoredEntry], max_depth: int) -> str | No
                 data = _SPECIALS.get(data.index, _MISSING)
             else:
                 data = data.slots[data.index]
-                if _class_of(data) is float and (data == 0.0 or not math.isfinite(data)):
+                kind = _class_of(data)
+                if (kind is float and (data == 0.0 or not math.isfinite(data))) or (
+                    kind is int and not -_MAX_SAFE_INTEGER <= data <= _MAX_SAFE_INTEGER
+                ):
                     data = _MISSING  # copy() keeps these in a slot of their own, unshared
             kind = _class_of(data)
         ref = None
@@ -1224,8 +1227,8 @@ def parse_entries(
     expiry in epoch milliseconds (None when it has none, or ``undefined``, as Astro
     writes a key without TTL). An expiry that is not a finite number makes the record
     not a session record. What a session store reads on every request: a record whose
-    data are all JSON scalars and whose expiries are ints is read in one pass over its
-    slots, without the general decoder.
+    keys are strings and whose expiries are ints is read in one pass over its slots; a
+    value that is not a JSON scalar is revived alone by the general decoder.
     """
     loaded: Any = _MISSING
     if _class_of(text) is str and len(text) <= max_length:
@@ -1235,10 +1238,10 @@ def parse_entries(
             pass  # _load_slots below reads it again, and words the error
         else:
             if end == len(text):
-                if _class_of(scanned) is list and scanned:
-                    plain = _plain_entries(scanned, entry)
-                    if plain is not None:
-                        return plain
+                if _class_of(scanned) is list and scanned and max_depth >= 2:
+                    found = _entries_in_one_pass(scanned, entry, len(text), max_depth, max_length)
+                    if found is not None:
+                        return found
                 loaded = scanned
     if loaded is _MISSING:
         loaded = _load_slots(text, max_length)
@@ -1262,18 +1265,27 @@ def parse_entries(
     return entries
 
 
-def _plain_entries(
-    slots: list[Any], entry: Callable[[Any, Encoded | None, int | None], T]
+def _entries_in_one_pass(
+    slots: list[Any],
+    entry: Callable[[Any, Encoded | None, int | None], T],
+    chars: int,
+    max_depth: int,
+    max_length: int,
 ) -> dict[str, T] | None:
-    """:func:`parse_entries` of a record of JSON scalars with int expiries, read straight
-    from its slots; None for anything else (which the general decoder then reads, or
-    refuses, as always)."""
+    """:func:`parse_entries` of a record with str keys and int expiries, read straight from
+    its slots of ``chars`` characters: a JSON scalar is its own value and stored form, any
+    other value is revived alone, at the depth where the general decoder meets it, by one
+    :class:`_Reviver` (so values shared between entries stay shared; a value that refers
+    back to the record gets the reviver's own copy of it, alike). None for anything else,
+    or for a value the reviver refuses: the general decoder then reads, or refuses, the
+    whole record as always."""
     root = slots[0]
     if _class_of(root) is not list or len(root) % 2 != 1 or root[0] != "Map":
         return None
     entries: dict[str, T] = {}
     scalars = _SCALARS
     largest = _MAX_SAFE_INTEGER
+    reviver: _Reviver | None = None
     # A reference that is not an int fails on its own: a str, None, a list or a float
     # cannot index the slots or be compared with 0 (TypeError). Only a bool can, so
     # `true` is refused by name; `false` reaches the root, which is no key and no object.
@@ -1304,19 +1316,24 @@ def _plain_entries(
                     return None
             if _class_of(data_ref) is not int:
                 return None
+            stored = None
             if data_ref >= 0:
                 data = slots[data_ref]
                 kind = _class_of(data)
                 if kind is not str and (
                     kind not in scalars or (kind is int and not -largest <= data <= largest)
                 ):
-                    return None
+                    # a container, or a JS double past 2**53 (not a Python int)
+                    if reviver is None:
+                        reviver = _Reviver(slots, max_depth, max_length, chars)
+                    data = reviver.value(data_ref, 3)  # the Map is 1 deep, each {data} 2
+                    stored = Encoded(slots, data_ref)
             else:
                 data = _SPECIALS.get(data_ref, _MISSING)
                 if data is _MISSING:
                     return None
-            entries[key] = entry(data, None, expires)
-    except (IndexError, KeyError, TypeError):
+            entries[key] = entry(data, stored, expires)
+    except Exception:  # (a bad reference, a value the reviver refuses)
         return None
     return entries
 

@@ -126,7 +126,7 @@ def takes_fast_path(entries: dict[str, Entry]) -> bool:
     )
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(records())
 def test_the_fast_writer_writes_what_the_general_writer_writes(
     entries: dict[str, Entry],
@@ -135,7 +135,7 @@ def test_the_fast_writer_writes_what_the_general_writer_writes(
     assert codec.stringify_entries(entries) == expected
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(records())
 def test_the_general_writer_is_not_called_for_a_whole_record(
     entries: dict[str, Entry],
@@ -150,8 +150,12 @@ def decoded(stored: Any) -> Any:
     return codec.decode(stored) if type(stored) is Encoded else stored
 
 
-def read(text: str) -> dict[str, tuple[Any, Encoded | None, int | None]] | None:
-    return codec.parse_entries(text, lambda data, stored, expires: (data, stored, expires))
+def read(
+    text: str, max_depth: int = codec.MAX_DEPTH
+) -> dict[str, tuple[Any, Encoded | None, int | None]] | None:
+    return codec.parse_entries(
+        text, lambda data, stored, expires: (data, stored, expires), max_depth=max_depth
+    )
 
 
 @settings(max_examples=500, deadline=None)
@@ -169,16 +173,21 @@ def test_a_record_reads_back_as_it_was_written(entries: dict[str, Entry]) -> Non
     if takes_fast_path(entries):
         # read in one pass: plain values are their own stored form
         assert all(stored is None for _, stored, _ in got.values())
+    for data, stored, _ in got.values():
+        if isinstance(data, list | dict | set | bytes | datetime):
+            assert stored is not None  # written back by copying its slots
 
 
 # ------------------------------------------------------------- the reader against the general one
 
 
-def general_reader(text: str) -> dict[str, tuple[str, int | None]] | str:
+def general_reader(
+    text: str, max_depth: int = codec.MAX_DEPTH
+) -> dict[str, tuple[str, int | None]] | str:
     """What a session store reads from ``text`` by the general decoder alone: each key's
     data (by repr) and expiry, "not a record", or "refused"."""
     try:
-        value = codec.parse(text)
+        value = codec.parse(text, max_depth=max_depth)
     except SessionSerializationError:
         return "refused"
     if not isinstance(value, dict):
@@ -200,9 +209,11 @@ def general_reader(text: str) -> dict[str, tuple[str, int | None]] | str:
     return entries
 
 
-def fast_reader(text: str) -> dict[str, tuple[str, int | None]] | str:
+def fast_reader(
+    text: str, max_depth: int = codec.MAX_DEPTH
+) -> dict[str, tuple[str, int | None]] | str:
     try:
-        got = read(text)
+        got = read(text, max_depth)
     except SessionSerializationError:
         return "refused"
     if got is None:
@@ -217,7 +228,7 @@ REPLACEMENTS = ["true", "false", "null", "-1", "-2", "-3", "-4", "-6", "-7", "-8
 
 
 @settings(max_examples=600, deadline=None)
-@given(records(plain_only=True), st.data())
+@given(records(), st.data())
 def test_a_damaged_record_reads_as_the_general_decoder_reads_it(
     entries: dict[str, Entry], data: st.DataObject
 ) -> None:
@@ -267,6 +278,15 @@ RECORDS = [
     '[["Map",1,2],"x",{"data":-2}]',
     '[["Map",1,2],"x",{"data":-7}]',
     '[["Map",0,0]]',
+    # values that hold the record itself, or an entry's object: read as the general reader does
+    '[["Map",1,2],"x",{"data":0}]',
+    '[["Map",1,2],"x",{"data":3},[0]]',
+    '[["Map",1,2],"x",{"data":2}]',
+    '[["Map",1,2,4,5],"x",{"data":3},[5],"y",{"data":6},7]',
+    '[["Map",1,2],"x",{"data":3},[3]]',  # a list holding itself
+    '[["Map",1,2],"x",{"data":3},{"__proto__":1}]',  # refused by the reviver
+    '[["Map",1,2,4,5],"x",{"data":3},[6,7],"y",{"data":3},1,2.5]',  # one list, two keys
+    '[["Map",1,2],"x",{"data":3,"expires":4},["Set",5],1800000000000,"a"]',
     '[["Map",1,2],"x",{"data":3,"expires":4},1,["BigInt","5"]]',
     '[["Map",1,2],"x",{"data":3,"expires":4},1,["BigInt","1' + "0" * 400 + '"]]',
     '[{"x":1},{"data":2},5]',  # a plain object for the map
@@ -312,3 +332,47 @@ def test_a_record_over_the_length_limit_is_refused_by_the_fast_writer_too() -> N
         codec.stringify_record([("cart", "x" * 100, None)], max_length=limit)
     assert str(fast.value) == str(general.value)
     assert isinstance(fast.value, SessionSerializationError)
+
+
+def test_a_value_two_keys_share_is_one_object_as_the_general_decoder_gives_it() -> None:
+    text = '[["Map",1,2,4,5],"a",{"data":3},[6,7],"b",{"data":3},1,2.5]'
+    got = read(text)
+    general = codec.parse(text)
+    assert got is not None
+    assert got["a"][0] is got["b"][0]
+    assert general["a"]["data"] is general["b"]["data"]
+    assert got["a"][0] == [1, 2.5]
+    assert got["a"][1] is not None  # stored form: the parsed slots, copied when saved
+
+
+@pytest.mark.parametrize("max_depth", [1, 2, 3, 5])
+@pytest.mark.parametrize("nested", [0, 1, 2, 3, 4])
+def test_the_depth_bound_counts_from_the_record_as_in_the_general_decoder(
+    max_depth: int, nested: int
+) -> None:
+    # "x" holds `nested` lists, each inside the one before: the Map is 1 deep, {data} 2
+    lists = [f"[{4 + i}]" for i in range(nested - 1)] + ["[]"] if nested else ["5"]
+    text = '[["Map",1,2],"x",{"data":3},' + ",".join(lists) + "]"
+    assert fast_reader(text, max_depth) == general_reader(text, max_depth)
+
+
+ZERO_AND_BIG = [0.0, 2**60]  # slots of a parsed record: a Python-written 0.0, a JS double
+
+
+@pytest.mark.parametrize(
+    "stored_forms",
+    [
+        [Encoded(ZERO_AND_BIG, 0), 0.0],  # copied: a slot of its own; written: shared
+        [0.0, Encoded(ZERO_AND_BIG, 0), Encoded(ZERO_AND_BIG, 0)],  # one slot copied once
+        [Encoded(ZERO_AND_BIG, 1), 2**60, Encoded(ZERO_AND_BIG, 1)],  # digits, BigInt
+        [2**60, Encoded(ZERO_AND_BIG, 1)],  # the BigInt's slot is not the double's
+        [-0.0, codec.encode(-0.0), math.nan, codec.encode(math.inf), UNDEFINED],
+        [True, 1, 1.0, codec.encode(True), codec.encode(1), codec.encode(1.0)],
+    ],
+    ids=["zero copied", "zero copied once", "big int", "BigInt first", "specials", "true 1 1.0"],
+)
+def test_values_that_share_differently_when_copied_are_written_as_the_general_writer_does(
+    stored_forms: list[Any],
+) -> None:
+    entries = {f"k{i}": Entry(form, None) for i, form in enumerate(stored_forms)}
+    assert codec.stringify_entries(entries) == general_writer(entries)
