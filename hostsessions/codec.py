@@ -21,10 +21,11 @@ and writes one on every request, so such values have paths of their own.
 the entries, without the slot list and the JSON encoder; any other value (a list, a dict,
 a big int, NaN, the infinities, -0.0...) is written by the general writer, sharing the
 same memos, and the JSON encoder writes only its slots. :func:`parse_entries` reads a
-record of JSON scalars with int expiries in one pass over the parsed slots, without the
-general decoder; any other record (a container value, a float expiry, a record that is
-not well formed) goes to the general decoder, which reads or refuses it as always. Both
-give exactly what the general path gives, byte for byte: the same slots in devalue's
+record with str keys and int expiries in one pass over the parsed slots: a JSON scalar is
+taken as it is, and any other value is revived alone by the general decoder; any other
+record (a float expiry, a record that is not well formed) goes to the general decoder,
+which reads or refuses it as always. Both give what the general path gives (the writer
+byte for byte): the same slots in devalue's
 order (the Map, then per entry its key, its ``{data, expires}`` object, the data, the
 expiry), equal primitives shared by value (a key and an equal str value are one slot, an
 expiry and an equal int value are one slot; ``True``, ``1`` and ``1.0`` are three), the
