@@ -167,7 +167,9 @@ class SessionMiddleware:
         sending = _Sending(manager, scope, state, session, view, send)
         await self.app(scope, receive, sending.send)
         # Changes made after the last body message went out (or with none sent): saved now.
-        if sending.started and (view is not None or (state.touched and state.dirty)):
+        if sending.started and (
+            (view is not None and view.watching) or (state.touched and state.dirty)
+        ):
             await _late_save(session, view)
 
     def _closing_on_shutdown(self, send: Send) -> Send:
@@ -243,7 +245,7 @@ class _Sending:
         elif (
             (kind == "http.response.body" and not message.get("more_body", False))
             or kind == "websocket.close"
-        ) and (view is not None or (state.touched and state.dirty)):
+        ) and ((view is not None and view.watching) or (state.touched and state.dirty)):
             # (Every change the app makes touches the state first: an untouched state is
             # clean, and that test is cheaper than dirty's.)
             await _late_save(self.session, view)

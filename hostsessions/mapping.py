@@ -151,6 +151,13 @@ class SessionMapping(MutableMapping[str, Any]):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} id={self.session.id and self.session.id[:8] + '...'!r}>"
 
+    @property
+    def watching(self) -> bool:
+        """Whether the app holds a mutable value of this mapping, which it may change in
+        place: then :meth:`record_in_place_changes` has something to check. (Any other
+        change, a set, delete, clear, regenerate or destroy, makes the state dirty.)"""
+        return bool(self._tracked)
+
     def record_in_place_changes(self) -> None:
         """Set again each mutable value the app holds that it changed in place."""
         if not self._tracked:

@@ -5,7 +5,7 @@ TestClient and a real uvicorn server."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -92,6 +92,26 @@ async def cart_in_place(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+async def in_place_while_streaming(request: Request) -> Response:
+    cart = request.session.get("cart")
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"first "
+        cart.append("fork")  # changed in place after the response started
+        yield b"last"
+
+    return StreamingResponse(body())
+
+
+async def set_while_streaming(request: Request) -> Response:
+    async def body() -> AsyncIterator[bytes]:
+        yield b"first "
+        request.session["streamed"] = True  # set after the response started
+        yield b"last"
+
+    return StreamingResponse(body())
+
+
 async def nothing(request: Request) -> Response:
     return PlainTextResponse("ok")
 
@@ -116,6 +136,8 @@ ROUTES = [
     Route("/missing", missing_item),
     Route("/unstorable", unstorable),
     Route("/cart-in-place", cart_in_place),
+    Route("/in-place-while-streaming", in_place_while_streaming),
+    Route("/set-while-streaming", set_while_streaming),
     Route("/nothing", nothing),
     Route("/login", login),
     Route("/logout", logout),
@@ -176,6 +198,16 @@ def test_values_changed_in_place_are_saved(client: httpx.Client, driver: Countin
     client.get("/ops")
     client.get("/cart-in-place")
     assert client.get("/dump").json()["items"]["cart"] == ["tea", "mug", "spoon"]
+
+
+def test_changes_made_while_the_response_streams_are_saved(
+    client: httpx.Client, driver: CountingDriver
+) -> None:
+    client.get("/ops")
+    assert client.get("/in-place-while-streaming").text == "first last"
+    assert client.get("/dump").json()["items"]["cart"] == ["tea", "mug", "fork"]
+    assert client.get("/set-while-streaming").text == "first last"
+    assert client.get("/dump").json()["items"]["streamed"] is True
 
 
 def test_clear_empties_the_session(client: httpx.Client) -> None:
