@@ -96,11 +96,16 @@ class SessionMapping(MutableMapping[str, Any]):
         read of the session, so a key that expires meanwhile cannot be half-listed)."""
         return [(key, self.hand_out(key, value)) for key, value in self.session.items()]
 
+    # get, __setitem__ and set run on most requests: an immutable value while nothing is
+    # watched (the usual case) takes no more than the session's own call.
     def get(self, key: str, default: Any = None) -> Any:
         value = self.session.get(key, _MISSING)
         if value is _MISSING:
-            self._tracked.pop(key, None)
+            if self._tracked:
+                self._tracked.pop(key, None)
             return default
+        if type(value) in IMMUTABLE and not self._tracked:
+            return value
         return self.hand_out(key, value)
 
     def __setitem__(self, key: str, value: Any) -> None:
@@ -109,10 +114,10 @@ class SessionMapping(MutableMapping[str, Any]):
     def set(self, key: str, value: Any, *, ttl: float | None = None) -> None:
         """``session[key] = value`` with this key's own lifetime in seconds."""
         self.session.set(key, value, ttl=ttl)
-        if type(value) in IMMUTABLE:
-            self._tracked.pop(key, None)
-        else:
+        if type(value) not in IMMUTABLE:
             self._tracked[key] = _Tracked(value, codec.stringify(value), None)
+        elif self._tracked:
+            self._tracked.pop(key, None)
 
     def __delitem__(self, key: str) -> None:
         if not self.session.has(key):
