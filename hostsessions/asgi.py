@@ -160,7 +160,7 @@ class SessionMiddleware:
         view: SessionMapping | None = None
         if self.dict_session:
             # dict operations cannot await: read the stored session now, once
-            await session.run_program(state.load_current())
+            await session.run_load()
             scope[_DICT_KEY] = view = SessionMapping(loaded_session(state))
         if self.scope_key not in scope:
             scope[self.scope_key] = session if view is None else view

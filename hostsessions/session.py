@@ -253,6 +253,23 @@ class AsyncSession(_SessionBase[AsyncStore]):
         integrations: the middleware saves with it, a framework layer runs its own)."""
         return Running(drive_async(program, self._execute, self._perform_now))
 
+    def run_load(self) -> Awaitable[None]:
+        """Read the stored session now, once (await it): ``run_program(state.load_current())``
+        for integrations that need the session loaded before the app runs (the dict-style
+        session), with a store that answers at once read directly (no program)."""
+        return Running(self._await_load())
+
+    def _await_load(self) -> Generator[Any, None, None]:
+        state = self._state
+        key = state.key_to_load()
+        if key is None:
+            return
+        store = self._get_store().immediate
+        if store is None:
+            yield from self._await_program(state.load_current())
+        else:
+            state.take_record(key, store.read(key))
+
     def run_save(self) -> Awaitable[None]:
         """Write the session's changes (await it): :meth:`save` for integrations (the
         middleware saves with it when the response starts), with nothing to warn about

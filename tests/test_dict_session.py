@@ -237,6 +237,26 @@ def test_one_read_with_a_cookie_none_without(client: httpx.Client, driver: Count
     assert driver.calls == {"read": 1, "write": 1}
 
 
+class BlockingCountingDriver(CountingDriver):
+    """A store whose calls may block (as a network client's do): the core runs them in
+    its worker threads, not at once on the event loop."""
+
+    blocking = True
+
+
+def test_a_store_that_blocks_is_read_once_before_the_endpoint_too() -> None:
+    driver = BlockingCountingDriver()
+    with asgi_client(dict_app(driver), "testclient") as client:
+        client.get("/ops")
+        driver.reset()
+        assert client.get("/dump").json()["items"] == {
+            "user": "ada",
+            "theme": "dark",
+            "cart": ["tea", "mug"],
+        }
+        assert driver.calls == {"read": 1}
+
+
 def test_regenerate_and_destroy(client: httpx.Client, driver: CountingDriver) -> None:
     client.get("/ops")
     ids = client.get("/login").json()
