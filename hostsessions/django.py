@@ -48,7 +48,7 @@ from .ids import is_valid_session_id
 from .manager import SessionManager
 from .mapping import SessionMapping
 from .session import AsyncSession, Session
-from .state import UNKNOWN, Program
+from .state import UNKNOWN, Program, Write
 
 __all__ = ["SessionMiddleware", "SessionStore", "get_async_session", "get_session"]
 
@@ -337,13 +337,26 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     # need not set the flag themselves.)
     def get(self, key: str, default: Any = None) -> Any:
         if self._dict is None:
-            value = self._core.get(key, _UNKNOWN)
+            value = self._state.known_value(key, _UNKNOWN) if type(key) is str else UNKNOWN
+            if value is UNKNOWN:
+                value = self._first_read(key)
             if value is _UNKNOWN:
                 return default
             if type(value) in IMMUTABLE:
                 return value
             return self._get_session().hand_out(key, value)
         return self._get_session().get(key, default)
+
+    def _first_read(self, key: str) -> Any:
+        """``key``'s value (``_UNKNOWN`` when absent) at the request's first read: the stored
+        session read here, one call on the sync store, as a shell whose store answers at
+        once reads it (no program)."""
+        state = self._state
+        load_key = state.key_to_load()
+        if load_key is None or type(key) is not str:
+            return self._core.get(key, _UNKNOWN)
+        state.take_record(load_key, self._manager.sync_store().read(load_key))
+        return state.known_value(key, _UNKNOWN)
 
     def __getitem__(self, key: str) -> Any:
         return self._get_session()[key]
@@ -425,35 +438,60 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         state = self._state
         before = state.id
         try:
-            self._core.run_program(self._save_program())
+            self._prepare_save()
+            if state.loaded and state.id is not None:
+                # A plain save of a read session: its one conditional write made here, as a
+                # shell whose store answers at once makes it (a conflict, or any other kind
+                # of save, is run as the program it is).
+                program = state.save_at_once(self._write_now)
+            else:
+                program = self._save_program()
+            if program is not None:
+                self._core.run_program(program)
         except SessionGoneError as gone:
             # Django's own answer to a session deleted mid-request: the middleware's 400
             raise UpdateError(str(gone)) from gone
         if before is not None and state.id is None and before == self._cookie_key:
             raise _deleted_meanwhile(before)
 
+    def _write_now(self, write: Write) -> str:
+        """Make ``write`` on the store (a sync store's call returns when it is done)."""
+        return self._manager.sync_store().write(
+            write.key,
+            write.payload,
+            expires_at=write.expires_at,
+            expected_version=write.expected_version,
+            token=write.token,
+        )
+
     async def asave(self, must_create: bool = False) -> None:
         await self._aload_expiry()
         state = self._state
         before = state.id
         try:
+            self._prepare_save()
             await self._acore.run_program(self._save_program())
         except SessionGoneError as gone:
             raise UpdateError(str(gone)) from gone
         if before is not None and state.id is None and before == self._cookie_key:
             raise _deleted_meanwhile(before)
 
-    def _save_program(self) -> Program[None]:
-        """The program a save runs (what the save needs without storage is done now)."""
+    def _prepare_save(self) -> None:
+        """What a save does before storage: the dict's in-place changes recorded, and
+        Django's renewal of the whole session (every key gets its lifetime)."""
         if self._dict is not None:
             self._dict.record_in_place_changes()
         state = self._state
-        dirty = state.dirty
-        if not dirty and self.session_key is None:
-            return state.create()  # Django's test client saves empty sessions for a key
-        if dirty or (_settings or _session_settings()).save_every_request:
-            # Django renews a session's expiry at every save: every key gets its lifetime.
+        if state.dirty or (
+            (_settings or _session_settings()).save_every_request and self.session_key is not None
+        ):
             state.touch(self._lifetime())
+
+    def _save_program(self) -> Program[None]:
+        """The program a save runs, after :meth:`_prepare_save`."""
+        state = self._state
+        if not state.dirty and self.session_key is None:
+            return state.create()  # Django's test client saves empty sessions for a key
         return state.save()
 
     def delete(self, session_key: str | None = None) -> None:
