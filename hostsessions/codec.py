@@ -597,8 +597,8 @@ def _record_text(entries: Mapping[str, StoredEntry], max_depth: int) -> str | No
             texts[wrapper_at] = f'{{"data":{ref}}}'
             refs.append(f"{key_ref},{wrapper_ref}")
             continue
-        expires_ref = ints.get(expires) if _class_of(expires) is int else None
-        if expires_ref is not None:
+        expires_ref = ints.get(expires)
+        if expires_ref is not None and _class_of(expires) is int:
             pass
         elif _class_of(expires) is int and -_MAX_SAFE_INTEGER <= expires <= _MAX_SAFE_INTEGER:
             texts.append(int.__repr__(expires))
@@ -1305,14 +1305,14 @@ def _entries_in_one_pass(
                 expires = None
             else:
                 expires_ref = wrapper["expires"]
-                if len(wrapper) != 2 or _class_of(expires_ref) is not int:
+                if len(wrapper) != 2 or expires_ref is True:
                     return None
-                if expires_ref >= 0:
+                if expires_ref >= 0:  # (a float cannot index the slots either)
                     expires = slots[expires_ref]
                     if _class_of(expires) is not int or not -largest <= expires <= largest:
                         return None
-                elif expires_ref == _UNDEFINED:  # as Astro writes a key without TTL
-                    expires = None
+                elif expires_ref == _UNDEFINED and _class_of(expires_ref) is int:
+                    expires = None  # as Astro writes a key without TTL
                 else:
                     return None
             if _class_of(data_ref) is not int:

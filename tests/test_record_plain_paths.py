@@ -260,6 +260,9 @@ RECORDS = [
     '[["Map",2,true],{"data":3},"x",1]',
     '[["Map",1,2],"x",{"data":true},1]',
     '[["Map",1,2],"x",{"data":3,"expires":true},1]',
+    '[["Map",2,3],5,"x",{"data":1,"expires":true}]',  # `true` would reach an int slot
+    '[["Map",1,2],"x",{"data":3,"expires":-1.0},1]',  # a float for undefined
+    '[["Map",1,2],"x",{"data":3,"expires":3.0},1]',
     '[["Map",1,2],"x",{"data":1.0},1]',  # a float for a reference
     '[["Map",-1,2],"x",{"data":3},1]',
     '[["Map",-4,1],{"data":-1}]',  # Infinity for a key, in a record of two slots
@@ -375,4 +378,15 @@ def test_values_that_share_differently_when_copied_are_written_as_the_general_wr
     stored_forms: list[Any],
 ) -> None:
     entries = {f"k{i}": Entry(form, None) for i, form in enumerate(stored_forms)}
+    assert codec.stringify_entries(entries) == general_writer(entries)
+
+
+def test_an_expiry_equal_to_an_int_but_of_another_type_gets_a_slot_of_its_own() -> None:
+    # expires_ms is an int; a bool or a float in its place is written as the general
+    # writer writes it (true, 5.0), never as the int it equals
+    entries = {
+        "a": Entry(1, 5),
+        "b": Entry("x", True),
+        "c": Entry("y", 5.0),  # type: ignore[arg-type]
+    }
     assert codec.stringify_entries(entries) == general_writer(entries)
