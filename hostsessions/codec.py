@@ -597,16 +597,15 @@ def _record_text(entries: Mapping[str, StoredEntry], max_depth: int) -> str | No
             texts[wrapper_at] = f'{{"data":{ref}}}'
             refs.append(f"{key_ref},{wrapper_ref}")
             continue
-        expires_ref = ints.get(expires)
-        if expires_ref is not None and _class_of(expires) is int:
-            pass
-        elif _class_of(expires) is int and -_MAX_SAFE_INTEGER <= expires <= _MAX_SAFE_INTEGER:
-            texts.append(int.__repr__(expires))
-            expires_ref = ints[expires] = count
-            count += 1
-        else:
-            general = general or _sharing(_Flattener(max_depth), shared, ints, floats)
-            expires_ref, count = _flatten_into(general, expires, count, texts)
+        expires_ref = ints.get(expires) if _class_of(expires) is int else None
+        if expires_ref is None:
+            if _class_of(expires) is int and -_MAX_SAFE_INTEGER <= expires <= _MAX_SAFE_INTEGER:
+                texts.append(int.__repr__(expires))
+                expires_ref = ints[expires] = count
+                count += 1
+            else:
+                general = general or _sharing(_Flattener(max_depth), shared, ints, floats)
+                expires_ref, count = _flatten_into(general, expires, count, texts)
         texts[wrapper_at] = f'{{"data":{ref},"expires":{expires_ref}}}'
         refs.append(f"{key_ref},{wrapper_ref}")
     if not refs:

@@ -382,11 +382,12 @@ def test_values_that_share_differently_when_copied_are_written_as_the_general_wr
 
 
 def test_an_expiry_equal_to_an_int_but_of_another_type_gets_a_slot_of_its_own() -> None:
-    # expires_ms is an int; a bool or a float in its place is written as the general
-    # writer writes it (true, 5.0), never as the int it equals
+    # expires_ms is an int; a bool, a float or a list in its place is written as the
+    # general writer writes it (true, 5.0, [5]), never as the int it equals
     entries = {
         "a": Entry(1, 5),
         "b": Entry("x", True),
         "c": Entry("y", 5.0),  # type: ignore[arg-type]
+        "d": Entry("z", [5]),  # type: ignore[arg-type]
     }
     assert codec.stringify_entries(entries) == general_writer(entries)
