@@ -48,7 +48,7 @@ from .ids import is_valid_session_id
 from .manager import SessionManager
 from .mapping import SessionMapping
 from .session import AsyncSession, Session
-from .state import UNKNOWN, Program, Write
+from .state import UNKNOWN, Program
 
 __all__ = ["SessionMiddleware", "SessionStore", "get_async_session", "get_session"]
 
@@ -443,7 +443,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
                 # A plain save of a read session: its one conditional write made here, as a
                 # shell whose store answers at once makes it (a conflict, or any other kind
                 # of save, is run as the program it is).
-                program = state.save_at_once(self._write_now)
+                program = state.save_at_once(self._manager.sync_store().write)
             else:
                 program = self._save_program()
             if program is not None:
@@ -453,16 +453,6 @@ class SessionStore(SessionBase):  # type: ignore[misc]
             raise UpdateError(str(gone)) from gone
         if before is not None and state.id is None and before == self._cookie_key:
             raise _deleted_meanwhile(before)
-
-    def _write_now(self, write: Write) -> str:
-        """Make ``write`` on the store (a sync store's call returns when it is done)."""
-        return self._manager.sync_store().write(
-            write.key,
-            write.payload,
-            expires_at=write.expires_at,
-            expected_version=write.expected_version,
-            token=write.token,
-        )
 
     async def asave(self, must_create: bool = False) -> None:
         await self._aload_expiry()

@@ -282,7 +282,7 @@ class AsyncSession(_SessionBase[AsyncStore]):
             return
         immediate = self._get_store().immediate
         # A store that answers at once takes a plain save's one write directly (no program).
-        program = state.save() if immediate is None else state.save_at_once(self._perform_now)
+        program = state.save() if immediate is None else state.save_at_once(immediate.write)
         if program is not None:
             yield from self._await_program(program)
 

@@ -186,6 +186,11 @@ def _new_token_chain(previous: str | None) -> str:
     return " ".join([token, *previous.split()[: TOKEN_HISTORY - 1]])
 
 
+#: What SessionState._next_write plans: a Write's fields (key, payload, expires_at,
+#: expected_version, token chain), then the entries the write stores.
+_PlannedWrite: TypeAlias = "tuple[str, str, float | None, str | None, str, dict[str, Slot]]"
+
+
 # A destroyed or regenerated session's record is replaced, for GONE_SECONDS, by a
 # tombstone: a session holding only this key. Requests still in flight with the old ID
 # then know the session was ended or moved (they report it rather than start a new session
@@ -749,15 +754,16 @@ class SessionState:
             return
         yield from self._finish_save(None)
 
-    def save_at_once(self, write_now: Callable[[Write], str]) -> Program[None] | None:
+    def save_at_once(self, write_now: Callable[..., str]) -> Program[None] | None:
         """:meth:`save`, for a shell whose store answers at once (the memory driver).
 
         A plain save (changes made to a loaded session with ``set``/``delete``/``update``;
         nothing to regenerate, retire or remove) makes its one conditional write by calling
-        ``write_now`` (which returns the new version or raises as a store does), with no
-        program. Returns None when the save is done; otherwise the program that finishes it
-        (after a write conflict, or for any other save), to run as :meth:`save` is run.
-        Raises what :meth:`save` raises, with the same rules: it is the same save.
+        ``write_now(key, payload, expires_at=, expected_version=, token=)`` (a versioned
+        store's ``write``: it returns the new version or raises), with no program or step.
+        Returns None when the save is done; otherwise the program that finishes it (after
+        a write conflict, or for any other save), to run as :meth:`save` is run. Raises
+        what :meth:`save` raises, with the same rules: it is the same save.
         """
         if not self.dirty:
             return None
@@ -773,12 +779,15 @@ class SessionState:
             planned = self._next_write()
             if planned is None:
                 return None
-            write, entries = planned
+            key, payload, expires_at, expected, chain, entries = planned
             try:
-                version = write_now(write)
+                version = write_now(
+                    key, payload, expires_at=expires_at, expected_version=expected, token=chain
+                )
             except WriteConflict as conflict:
+                write = Write(key, payload, expires_at, expected, chain)
                 return self._finish_save((write, entries, conflict))
-            self._saved(write, entries, version)
+            self._saved(chain, entries, version)
         except Exception:
             self._abandon_changes()
             raise
@@ -803,10 +812,11 @@ class SessionState:
                     yield Delete(key, version)
             self._pending_deletes = []
 
-    def _next_write(self) -> tuple[Write, dict[str, Slot]] | None:
-        """The conditional write a save of the loaded session makes next, and the entries
-        it stores. None when there is nothing to store (no ID is left, or a new session
-        ended up empty), the changes then dropped. Raises SessionGoneError."""
+    def _next_write(self) -> _PlannedWrite | None:
+        """The conditional write a save of the loaded session makes next (a :class:`Write`'s
+        fields: a plain tuple, no step object for a write made at once) and the entries it
+        stores. None when there is nothing to store (no ID is left, or a new session ended
+        up empty), the changes then dropped. Raises SessionGoneError."""
         if self._gone:
             raise SessionGoneError(
                 "the session was destroyed or given a new ID by another request while "
@@ -821,12 +831,13 @@ class SessionState:
             self._id = None
             return None
         chain = _new_token_chain(self._base_token)
-        return Write(self._id, payload, expires_at, self._base_version, chain), entries
+        return self._id, payload, expires_at, self._base_version, chain, entries
 
-    def _saved(self, write: Write, entries: dict[str, Slot], version: str) -> None:
-        """``write`` landed as ``version``: it is what the store holds now."""
+    def _saved(self, chain: str, entries: dict[str, Slot], version: str) -> None:
+        """The write of ``entries`` with the tokens ``chain`` landed as ``version``: it is
+        what the store holds now."""
         self._base_version = version
-        self._base_token = write.token
+        self._base_token = chain
         self._base_entries = entries
         self._ops = []
         self._force_write = False
@@ -845,7 +856,8 @@ class SessionState:
                 planned = self._next_write()
                 if planned is None:
                     break
-                write, entries = planned
+                entries = planned[5]
+                write = Write(planned[0], planned[1], planned[2], planned[3], planned[4])
                 try:
                     version = yield write
                 except WriteConflict as met:
@@ -870,7 +882,7 @@ class SessionState:
                 if not (yield from self._retire_moved(deadline, attempt)):
                     attempt += 1
                     continue  # the old record had changes: written again with them
-            self._saved(write, entries, version)
+            self._saved(write.token or "", entries, version)
         if self._destroying:
             for key, version in self._destroying:
                 yield from self._retire_destroyed(key, version, deadline)
