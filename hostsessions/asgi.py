@@ -231,16 +231,17 @@ class _Sending:
             if view is not None or state.touched:
                 if view is not None:
                     view.record_in_place_changes()
-                if state.dirty:
-                    try:
-                        await self.session.run_save()
-                    except SessionGoneError:
-                        if kind != "http.response.start":
-                            raise
-                        self.replaced = True
-                        await self.send_next(_gone_response_start())
-                        await self.send_next({"type": "http.response.body", "body": GONE_BODY})
-                        return
+                try:
+                    pending = self.session.start_save()  # (None: saved, or nothing to save)
+                    if pending is not None:
+                        await pending
+                except SessionGoneError:
+                    if kind != "http.response.start":
+                        raise
+                    self.replaced = True
+                    await self.send_next(_gone_response_start())
+                    await self.send_next({"type": "http.response.body", "body": GONE_BODY})
+                    return
                 message = self._with_cookie(message, state)
         elif (
             (kind == "http.response.body" and not message.get("more_body", False))

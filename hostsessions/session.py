@@ -276,33 +276,29 @@ class AsyncSession(_SessionBase[AsyncStore]):
         when it is dropped unawaited."""
         return Running(self._await_save())
 
-    def _await_save(self) -> Generator[Any, None, None]:
+    def start_save(self) -> Awaitable[None] | None:
+        """:meth:`run_save`, done at once where it can be: None when the save is over (a
+        session with nothing to write, or a plain save to a store that answers at once,
+        made with its one write here), otherwise the awaitable that finishes it (await
+        it). What the middleware calls when the response starts: no awaitable, no
+        generator for the usual save of the memory driver."""
         state = self._state
         if not state.dirty:  # (no store built for a save with nothing to write)
-            return
+            return None
         immediate = self._get_store().immediate
         # A store that answers at once takes a plain save's one write directly (no program).
         program = state.save() if immediate is None else state.save_at_once(immediate.write)
-        if program is not None:
-            yield from self._await_program(program)
+        return None if program is None else Running(self._await_program(program))
+
+    def _await_save(self) -> Generator[Any, None, None]:
+        pending = self.start_save()
+        if pending is not None:
+            yield from pending.__await__()
 
     def _await_program(self, program: Program[T]) -> Generator[Any, None, T]:
         # No coroutine: the runner is the awaitable's iterator, and a store that never waits
         # (the memory driver) has every step done inside the await that started it.
         return drive_async(program, self._execute, self._perform_now)
-
-    def _await_get(self, name: str, default: Any) -> Generator[Any, None, Any]:
-        state = self._state
-        value = state.known_value(name, default)
-        if value is UNKNOWN:  # the first read of the request: read, then answer
-            store = self._get_store().immediate
-            key = state.key_to_load()
-            if store is None or key is None:
-                return self._await_program(state.value_after_read(name, default))
-            # A store that answers at once (memory): the program's one Read, made here.
-            state.take_record(key, store.read(key))
-            value = state.known_value(name, default)
-        return _ready(value)
 
     @overload
     def get(self, key: SessionKey[T]) -> PendingCall[T | None]: ...
@@ -319,7 +315,7 @@ class AsyncSession(_SessionBase[AsyncStore]):
     def get(self, key: str | SessionKey[Any], default: Any = None) -> PendingCall[Any]:
         """The value of ``key``, or ``default`` when it is absent or expired (await it)."""
         name = key if type(key) is str else key_name(key)
-        return PendingCall(self._await_get, (name, default), "get", name)
+        return _PendingGet(self, self._state, self._get_store, name, default)
 
     def has(self, key: str | SessionKey[Any]) -> PendingCall[bool]:
         """Whether ``key`` holds a live value (await it)."""
@@ -401,11 +397,48 @@ class AsyncSession(_SessionBase[AsyncStore]):
         return PendingChange(self._await_save, (), "save", NO_ARGUMENT)
 
 
-def _ready(value: T) -> Generator[Any, None, T]:
-    """An awaitable's iterator that is done at once, with ``value``: an answer known
-    without storage costs no coroutine."""
-    return value
-    yield  # a generator function: finished at its first step
+class _PendingGet(PendingCall[Any]):
+    """What :meth:`AsyncSession.get` returns: a :class:`PendingCall` whose ``await`` runs
+    the read itself (no bound method and argument tuple per call, one generator in all).
+    """
+
+    __slots__ = ("_default", "_get_store", "_session", "_state")
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        state: SessionState,
+        get_store: Callable[[], AsyncStore],
+        name: str,
+        default: Any,
+    ) -> None:
+        self._session = session
+        self._state = state
+        self._get_store = get_store
+        self._argument = name
+        self._default = default
+        self._method = "get"
+        self._started = False
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        # A generator function: ``await`` calls it and runs it at once, so the check below
+        # still fails at the second ``await`` itself.
+        if self._started:
+            raise RuntimeError(f"{self._call()} was already awaited; call it again")
+        self._started = True
+        name, default = self._argument, self._default
+        state = self._state
+        value = state.known_value(name, default)
+        if value is UNKNOWN:  # the first read of the request: read, then answer
+            store = self._get_store().immediate
+            key = state.key_to_load()
+            if store is None or key is None:
+                program = state.value_after_read(name, default)
+                return (yield from self._session.run_program(program).__await__())
+            # A store that answers at once (memory): the program's one Read, made here.
+            state.take_record(key, store.read(key))
+            value = state.known_value(name, default)
+        return value
 
 
 def _keys(items: Program[list[tuple[str, Any]]]) -> Program[list[str]]:
