@@ -337,26 +337,13 @@ class SessionStore(SessionBase):  # type: ignore[misc]
     # need not set the flag themselves.)
     def get(self, key: str, default: Any = None) -> Any:
         if self._dict is None:
-            value = self._state.known_value(key, _UNKNOWN) if type(key) is str else UNKNOWN
-            if value is UNKNOWN:
-                value = self._first_read(key)
+            value = self._core.get(key, _UNKNOWN)
             if value is _UNKNOWN:
                 return default
             if type(value) in IMMUTABLE:
                 return value
             return self._get_session().hand_out(key, value)
         return self._get_session().get(key, default)
-
-    def _first_read(self, key: str) -> Any:
-        """``key``'s value (``_UNKNOWN`` when absent) at the request's first read: the stored
-        session read here, one call on the sync store, as a shell whose store answers at
-        once reads it (no program)."""
-        state = self._state
-        load_key = state.key_to_load()
-        if load_key is None or type(key) is not str:
-            return self._core.get(key, _UNKNOWN)
-        state.take_record(load_key, self._manager.sync_store().read(load_key))
-        return state.known_value(key, _UNKNOWN)
 
     def __getitem__(self, key: str) -> Any:
         return self._get_session()[key]
@@ -383,7 +370,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]
 
     def load(self) -> SessionMapping:
         """Read the stored session (once per request); an unknown ID gets a fresh session."""
-        self._core.run_program(self._state.load_current())
+        self._core.run_load()
         self._session_cache = self._mapping
         return self._mapping
 
@@ -439,15 +426,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         before = state.id
         try:
             self._prepare_save()
-            if state.loaded and state.id is not None:
-                # A plain save of a read session: its one conditional write made here, as a
-                # shell whose store answers at once makes it (a conflict, or any other kind
-                # of save, is run as the program it is).
-                program = state.save_at_once(self._manager.sync_store().write)
+            if self._saves_empty():
+                self._core.run_program(state.create())
             else:
-                program = self._save_program()
-            if program is not None:
-                self._core.run_program(program)
+                self._core.save()
         except SessionGoneError as gone:
             # Django's own answer to a session deleted mid-request: the middleware's 400
             raise UpdateError(str(gone)) from gone
@@ -460,7 +442,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         before = state.id
         try:
             self._prepare_save()
-            await self._acore.run_program(self._save_program())
+            if self._saves_empty():
+                await self._acore.run_program(state.create())
+            else:
+                await self._acore.run_save()
         except SessionGoneError as gone:
             raise UpdateError(str(gone)) from gone
         if before is not None and state.id is None and before == self._cookie_key:
@@ -477,12 +462,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]
         ):
             state.touch(self._lifetime())
 
-    def _save_program(self) -> Program[None]:
-        """The program a save runs, after :meth:`_prepare_save`."""
-        state = self._state
-        if not state.dirty and self.session_key is None:
-            return state.create()  # Django's test client saves empty sessions for a key
-        return state.save()
+    def _saves_empty(self) -> bool:
+        """Whether a save must store an empty session, for a key (Django's test client
+        saves one): the core itself never stores a session with nothing in it."""
+        return not self._state.dirty and self.session_key is None
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None or session_key == self._state.id:

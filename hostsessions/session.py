@@ -77,23 +77,41 @@ class _SessionBase(Generic[StoreT]):
 
 
 class Session(_SessionBase[SyncStore]):
-    """A request's session under WSGI: every method is synchronous."""
+    """A request's session under WSGI: every method is synchronous.
+
+    A sync store's call has answered when it returns, whatever the store (memory, files,
+    Redis, an async driver run on the loop thread): so the first read and a plain save
+    make their one store call directly (:meth:`SessionState.load_at_once`,
+    :meth:`SessionState.save_at_once`), as the async shell does for a store that never
+    waits. The call is the very one the program's step would make; everything else (a
+    conflict's retries and their pauses, regenerate, destroy, update) runs as a program.
+    """
 
     __slots__ = ()
+
+    def _store(self) -> SyncStore:
+        """The store, for a call made directly (built at the first call that needs it)."""
+        return self._get_store()
 
     def _execute(self, step: Step) -> Any:
         if isinstance(step, Sleep):
             time.sleep(step.seconds)
             return None
-        return _execute_on(self._get_store(), step)
+        return _execute_on(self._store(), step)
 
     def _run(self, program: Program[T]) -> T:
         return run_sync(program, self._execute)
 
     def run_program(self, program: Program[T]) -> T:
         """Run a program of this session's :attr:`state` against its store (for
-        integrations: the middlewares save with it, a framework layer runs its own)."""
+        integrations: a framework layer runs its own)."""
         return self._run(program)
+
+    def run_load(self) -> None:
+        """Read the stored session now, once: ``run_program(state.load_current())`` for
+        integrations that need it loaded (Django's ``load()``), made directly."""
+        if not self._state.loaded:
+            self._state.load_at_once(self._store().read)
 
     @overload
     def get(self, key: SessionKey[T]) -> T | None: ...
@@ -110,9 +128,11 @@ class Session(_SessionBase[SyncStore]):
     def get(self, key: str | SessionKey[Any], default: Any = None) -> Any:
         """The value of ``key``, or ``default`` when it is absent or expired."""
         name = key if type(key) is str else key_name(key)
-        value = self._state.known_value(name, default)
+        state = self._state
+        value = state.known_value(name, default)
         if value is UNKNOWN:  # the first read of the request: read, then answer
-            value = self._run(self._state.value_after_read(name, default))
+            state.load_at_once(self._store().read)
+            value = state.known_value(name, default)
         return value
 
     def has(self, key: str | SessionKey[Any]) -> bool:
@@ -183,7 +203,14 @@ class Session(_SessionBase[SyncStore]):
 
     def save(self) -> None:
         """Write pending changes now (the middleware does this when the response starts)."""
-        self._run(self._state.save())
+        state = self._state
+        if not state.dirty:  # (no store built for a save with nothing to write)
+            return
+        # A plain save's one conditional write is made directly; a conflict hands the rest
+        # of the save (re-read, replay, retry) to the program, as does any other save.
+        program = state.save_at_once(self._store().write)
+        if program is not None:
+            self._run(program)
 
 
 _ABSENT: Any = object()  # has(): what get() returns for a key that holds nothing

@@ -644,6 +644,17 @@ class SessionState:
         session is not loaded; None once it is, or when there is nothing to load."""
         return None if self._loaded else self._claimed_id
 
+    def load_at_once(self, read_now: Callable[[str], Record | None]) -> None:
+        """:meth:`load_current`, for a shell whose store answers at once (every sync store;
+        under ASGI the memory driver): its one read is ``read_now(key)`` (a store's
+        ``read``), called here with no program or step; nothing when the session is loaded
+        already. Afterwards it is loaded. Raises what ``read_now`` raises, the state then
+        still not loaded, as :meth:`load_current` would leave it."""
+        if not self._loaded:
+            key = self._claimed_id
+            assert key is not None  # a state that is not loaded has a cookie's ID to read
+            self.take_record(key, read_now(key))
+
     def take_record(self, key: str, record: Record | None) -> None:
         """Take in the record read for :meth:`key_to_load` (None: there is none), as
         :meth:`load_current` does with its :class:`Read`'s result. For a shell whose store

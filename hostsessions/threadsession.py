@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from .drivers.base import Record
 from .session import AsyncSession, Session
 from .state import Program
-from .storage import AsyncStore
+from .storage import AsyncStore, SyncStore
 
 __all__ = ["OnLoop", "ThreadSession", "thread_session", "worker_thread_session"]
 
@@ -81,15 +81,26 @@ class ThreadSession(Session):
         get_async_store = session._get_store
         super().__init__(session.state, lambda: _OnLoopStore(get_async_store(), on_loop))
 
+    def _store(self) -> SyncStore:
+        # Every storage call waits for the event loop: on the loop's own thread it would
+        # wait forever. (A first read or a plain save calls the store directly.)
+        if _on_an_event_loop():
+            raise _on_loop_error()
+        return super()._store()
+
     def _run(self, program: Program[T]) -> T:
         if _on_an_event_loop():
             program.close()
-            raise RuntimeError(
-                "the synchronous session is for code in a worker thread ('def' endpoints); "
-                "in an 'async def' endpoint use the AsyncSession (get_session(request), "
-                "hostsessions.fastapi.SessionDep) and await its methods"
-            )
+            raise _on_loop_error()
         return super()._run(program)
+
+
+def _on_loop_error() -> RuntimeError:
+    return RuntimeError(
+        "the synchronous session is for code in a worker thread ('def' endpoints); "
+        "in an 'async def' endpoint use the AsyncSession (get_session(request), "
+        "hostsessions.fastapi.SessionDep) and await its methods"
+    )
 
 
 def _on_an_event_loop() -> bool:

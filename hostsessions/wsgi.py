@@ -59,7 +59,7 @@ class SessionMiddleware:
                 return start_response(status, headers)  # a session the app never used
             if state.dirty:
                 try:
-                    session.run_program(state.save())
+                    session.save()
                 except SessionGoneError:
                     body.replace_with(GONE_BODY)
                     write = start_response(f"{GONE_STATUS} {GONE_REASON}", _GONE_HEADERS)
@@ -133,4 +133,4 @@ class _ClosingBody:
             state = self._session.state
             if state.dirty:
                 warn_if_cookie_lost(state)
-                self._session.run_program(state.save())
+                self._session.save()

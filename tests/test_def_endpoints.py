@@ -4,6 +4,7 @@ session the middleware saves, through each framework's test client and uvicorn."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,10 +19,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from hostsessions import SessionConfig, drivers
+from hostsessions import AsyncSession, Session, SessionConfig, drivers
 from hostsessions.asgi import SessionMiddleware, get_session, get_sync_session
+from hostsessions.state import SessionState
+from hostsessions.storage import async_store, sync_store
 from hostsessions.testing import holds_no_session
 from hostsessions.testing.server import serve_asgi
+from hostsessions.threadsession import ThreadSession
 
 from .helpers import CountingDriver, asgi_client
 
@@ -87,6 +91,35 @@ def test_starlette_def_endpoints_get_values(client: httpx.Client, driver: Counti
 def test_get_sync_session_on_the_event_loop_says_what_to_use(driver: CountingDriver) -> None:
     with TestClient(starlette_app(driver)) as client, pytest.raises(RuntimeError, match="def"):
         client.get("/wrong")
+
+
+def test_a_sync_session_on_the_event_loop_refuses_storage_before_any_call() -> None:
+    # The first read and a plain save call the store directly (no program): on the loop's
+    # own thread such a call would wait for the loop forever, so it is refused first.
+    driver = CountingDriver()
+    writer = Session(SessionState(None), lambda: sync_store(driver))
+    writer.set("n", 1)
+    writer.save()
+    assert writer.id is not None
+    driver.reset()
+    waited: list[Any] = []
+
+    def on_loop(function: Any) -> Any:
+        waited.append(function)
+        raise AssertionError("a storage call reached the event loop from its own thread")
+
+    async def in_async_code() -> None:
+        session = AsyncSession(SessionState(writer.id), lambda: async_store(driver))
+        sync = ThreadSession(session, on_loop)
+        with pytest.raises(RuntimeError, match="worker thread"):
+            sync.get("n")
+        sync.set("n", 2)
+        with pytest.raises(RuntimeError, match="worker thread"):
+            sync.save()
+
+    asyncio.run(in_async_code())
+    assert waited == []
+    assert driver.calls == {}
 
 
 def litestar_app() -> Litestar:

@@ -9,6 +9,7 @@ same faults through a TCP proxy and the cloud emulators are in tests/test_lost_r
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 from collections import Counter
 from typing import Any
@@ -215,80 +216,121 @@ def test_the_stored_token_history_keeps_the_newest_writes_and_no_more() -> None:
     assert len(chains[-1]) == TOKEN_HISTORY
 
 
-# The async shell writes a plain save to a store that answers at once (the memory driver)
-# without a program (SessionState.save_at_once); a conflict hands the save to the program
-# at that point. The same outcomes, and the same store calls, as the program's.
+# A plain save makes its one write without a program (SessionState.save_at_once): the async
+# shell for a store that answers at once (the memory driver), the sync shell for every
+# store (a sync store has answered when its call returns). A conflict hands the save to the
+# program at that point. The same outcomes, and the same store calls, as the program's.
+
+SHELLS = ["async", "sync"]
 
 
-def _async_set_and_save(driver: MemoryDriver, session_id: str, **values: Any) -> None:
-    async def scenario() -> None:
-        store = async_store(driver)
-        assert store.immediate is not None, "the direct path is the one under test"
-        session = AsyncSession(SessionState(session_id), lambda: store)
-        await session.get("n")
-        for key, value in values.items():
-            session.set(key, value)
-        await session.save()
+class _Request:
+    """One request's session through either shell, driven call by call."""
 
-    asyncio.run(scenario())
+    def __init__(self, shell: str, driver: MemoryDriver, session_id: str) -> None:
+        if shell == "sync":
+            self.session: Session | AsyncSession = Session(
+                SessionState(session_id), lambda: sync_store(driver)
+            )
+        else:
+            store = async_store(driver)
+            assert store.immediate is not None, "the direct path is the one under test"
+            self.session = AsyncSession(SessionState(session_id), lambda: store)
+
+    def get(self, key: str) -> Any:
+        return _settle(self.session.get(key))
+
+    def set(self, key: str, value: Any) -> None:
+        self.session.set(key, value)
+
+    def destroy(self) -> None:
+        self.session.destroy()
+
+    def save(self) -> None:
+        _settle(self.session.save())
+
+    @property
+    def dirty(self) -> bool:
+        return self.session.state.dirty
 
 
+def _settle(result: Any) -> Any:
+    """An async session's awaitable, awaited (a sync session's result as it is)."""
+    if not inspect.isawaitable(result):
+        return result
+
+    async def wait() -> Any:
+        return await result
+
+    return asyncio.run(wait())
+
+
+def _set_and_save(shell: str, driver: MemoryDriver, session_id: str, **values: Any) -> None:
+    request = _Request(shell, driver, session_id)
+    request.get("n")
+    for key, value in values.items():
+        request.set(key, value)
+    request.save()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
 @pytest.mark.parametrize("returns_current", [True, False], ids=["conflict-with-record", "read"])
-def test_an_async_save_whose_reply_was_lost_is_written_once(returns_current: bool) -> None:
+def test_a_save_made_at_once_whose_reply_was_lost_is_written_once(
+    shell: str, returns_current: bool
+) -> None:
     driver = LostReplies(returns_current=returns_current)
     session_id = _stored_session(driver, n=41)
-    _async_set_and_save(driver, session_id, n=42)
+    _set_and_save(shell, driver, session_id, n=42)
     assert _n(driver, session_id) == 42
     assert driver.calls["write"] == 1, "its own write, found by its token: not written again"
 
 
-def test_an_async_save_whose_reply_was_lost_under_others_writes_keeps_theirs() -> None:
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_save_made_at_once_whose_reply_was_lost_under_others_writes_keeps_theirs(
+    shell: str,
+) -> None:
     driver = LostReplies(others=TOKEN_HISTORY - 1, returns_current=False)
     session_id = _stored_session(driver, n=0)
-    _async_set_and_save(driver, session_id, seen=True)
+    _set_and_save(shell, driver, session_id, seen=True)
     state = Session(SessionState(session_id), lambda: sync_store(_Plain(driver)))
     assert state.get("seen") is True
     assert state.get("n") == TOKEN_HISTORY - 1, "the other requests' increments stay"
     assert driver.calls["write"] == 1
 
 
-def test_an_async_save_that_meets_a_newer_record_replays_on_it_in_one_more_write() -> None:
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_save_made_at_once_that_meets_a_newer_record_replays_on_it_in_one_more_write(
+    shell: str,
+) -> None:
     driver = LostReplies(lose=0)
     session_id = _stored_session(driver, n=0, a=1)
-
-    async def scenario() -> None:
-        store = async_store(driver)
-        first = AsyncSession(SessionState(session_id), lambda: store)
-        second = AsyncSession(SessionState(session_id), lambda: store)
-        await first.get("n")
-        await second.get("n")
-        first.set("a", 2)
-        await first.save()
-        driver.calls.clear()
-        second.set("b", 3)
-        await second.save()
-
-    asyncio.run(scenario())
+    first = _Request(shell, driver, session_id)
+    second = _Request(shell, driver, session_id)
+    first.get("n")
+    second.get("n")
+    first.set("a", 2)
+    first.save()
+    driver.calls.clear()
+    second.set("b", 3)
+    second.save()
     assert driver.calls == {"write": 2}, "the conflict, then one write: no read"
     session = Session(SessionState(session_id), lambda: sync_store(_Plain(driver)))
     assert (session.get("a"), session.get("b"), session.get("n")) == (2, 3, 0)
 
 
-def test_an_async_save_after_another_request_destroyed_the_session_raises_gone() -> None:
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_save_made_at_once_after_another_request_destroyed_the_session_raises_gone(
+    shell: str,
+) -> None:
     driver = MemoryDriver()
     session_id = _stored_session(driver, n=1)
-
-    async def scenario() -> None:
-        store = async_store(driver)
-        late = AsyncSession(SessionState(session_id), lambda: store)
-        assert await late.get("n") == 1
-        ender = AsyncSession(SessionState(session_id), lambda: store)
-        ender.destroy()
-        await ender.save()
-        late.set("n", 2)
-        with pytest.raises(SessionGoneError):
-            await late.save()
-        assert not late.state.dirty, "the changes it could not write are dropped"
-
-    asyncio.run(scenario())
+    late = _Request(shell, driver, session_id)
+    assert late.get("n") == 1
+    ender = _Request(shell, driver, session_id)
+    ender.destroy()
+    ender.save()
+    late.set("n", 2)
+    with pytest.raises(SessionGoneError):
+        late.save()
+    assert not late.dirty, "the changes it could not write are dropped"
     assert Session(SessionState(session_id), lambda: sync_store(driver)).get("n") is None
