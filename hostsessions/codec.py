@@ -502,6 +502,33 @@ def stringify_entries(
     are written straight as JSON text; only the other values go through the general
     writer, and the JSON encoder then writes only their slots.
     """
+    if len(entries) == 1:  # the usual session of one key (a counter, a user's ID): no memos
+        ((key, entry),) = entries.items()
+        data = entry.stored
+        expires = entry.expires_ms
+        kind = _class_of(data)
+        if kind is str:
+            value = _quote(data) if data != key else None  # (equal to the key: one slot)
+        elif kind is int:
+            value = (
+                int.__repr__(data)
+                if -_MAX_SAFE_INTEGER <= data <= _MAX_SAFE_INTEGER and data != expires
+                else None
+            )
+        elif kind is bool:
+            value = "true" if data else "false"
+        elif data is None:
+            value = "null"
+        else:
+            value = None  # a float, an Encoded...: the general text writer
+        if value is not None and _class_of(key) is str:
+            if expires is None:
+                return _escaped(f'[["Map",1,2],{_quote(key)},{{"data":3}},{value}]', max_length)
+            if _class_of(expires) is int and -_MAX_SAFE_INTEGER <= expires <= _MAX_SAFE_INTEGER:
+                return _escaped(
+                    f'[["Map",1,2],{_quote(key)},{{"data":3,"expires":4}},{value},{expires}]',
+                    max_length,
+                )
     text = _record_text(entries, max_depth)
     if text is None:
         return stringify_record(

@@ -391,3 +391,22 @@ def test_an_expiry_equal_to_an_int_but_of_another_type_gets_a_slot_of_its_own() 
         "d": Entry("z", [5]),  # type: ignore[arg-type]
     }
     assert codec.stringify_entries(entries) == general_writer(entries)
+
+
+ONE_ENTRY_VALUES: list[Any] = [*EDGE_STRINGS, *EDGE_INTS, *EDGE_FLOATS, 5, 1_800_000_000_000,
+                               True, False, None, UNDEFINED]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "expires", [None, 0, 1, 5, -1, 1_800_000_000_000, MAX_SAFE_INTEGER, MAX_SAFE_INTEGER + 1]
+)
+@pytest.mark.parametrize("key", ["n", "1", "true", "null", "<", "é", ""])
+def test_a_record_of_one_entry_is_written_as_the_general_writer_writes_it(
+    key: str, expires: int | None
+) -> None:
+    # The usual session (one key) has a writer of its own: the same bytes, value and
+    # expiry sharing a slot (or the key) when equal, as the general writer shares them.
+    for value in [*ONE_ENTRY_VALUES, key]:
+        for stored in (value, codec.encode(value)):
+            entries = {key: Entry(stored, expires)}
+            assert codec.stringify_entries(entries) == general_writer(entries), (value, stored)
