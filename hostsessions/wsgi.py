@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from .checks import is_dict
 from .config import SessionConfig
@@ -42,82 +42,94 @@ class SessionMiddleware:
     def __init__(self, app: WSGIApp, config: SessionConfig | None = None) -> None:
         self.app = app
         self.manager = SessionManager(config)
+        self._get_store = self.manager.sync_store  # bound once, not per request
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        manager = self.manager
-        state = manager.state_from_cookie(environ.get("HTTP_COOKIE"))
-        session = Session(state, manager.sync_store)
+        state = self.manager.state_from_cookie(environ.get("HTTP_COOKIE"))
+        session = Session(state, self._get_store)
         environ[ENVIRON_KEY] = session
-        body: _ClosingBody
-
-        def start_with_session(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Callable[[bytes], object]:
-            if exc_info is not None:
-                return start_response(status, headers, exc_info)
-            if not state.touched:
-                return start_response(status, headers)  # a session the app never used
-            if state.dirty:
-                try:
-                    session.save()
-                except SessionGoneError:
-                    body.replace_with(GONE_BODY)
-                    write = start_response(f"{GONE_STATUS} {GONE_REASON}", _GONE_HEADERS)
-                    return lambda data: None if body.replaced else write(data)
-            headers = list(headers)
-            decision = manager.cookie_decision(state)
-            if decision is not None:
-                set_cookie = manager.cookie_header(
-                    decision,
-                    environ.get("wsgi.url_scheme", "http"),
-                    environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
-                    x_forwarded_proto=environ.get("HTTP_X_FORWARDED_PROTO"),
-                    forwarded=environ.get("HTTP_FORWARDED"),
-                )
-                headers.append(("Set-Cookie", set_cookie))
-            headers.append(("Vary", "Cookie"))
-            return start_response(status, headers)
-
-        body = _ClosingBody(session)
-        body.wrap(self.app(environ, start_with_session))
-        return body
+        response = _Response(self.manager, environ, session, start_response)
+        response.body = self.app(environ, response.start)
+        return response
 
 
+_VARY_COOKIE = ("Vary", "Cookie")
 _GONE_HEADERS = [
     ("Content-Type", "text/plain; charset=utf-8"),
     ("Content-Length", str(len(GONE_BODY))),
     ("Cache-Control", "no-store"),
-    ("Vary", "Cookie"),
+    _VARY_COOKIE,
 ]
 
 
-class _ClosingBody:
-    """The app's body, unchanged; its close() also saves changes made while streaming.
+class _Response:
+    """One request's response. Its :meth:`start` is the ``start_response`` the app gets:
+    it saves the session (before any byte is sent, so the client's next request reads what
+    this one wrote) and adds the cookie and ``Vary: Cookie``. As the body it is the app's
+    body, unchanged, and its ``close()`` also saves changes made while streaming.
 
-    If the save at the start of the response found the session gone (see ``GONE_STATUS``),
-    the app's body is replaced by the 409 response's.
+    If the save at the start found the session gone (see ``GONE_STATUS``), the app's
+    response is replaced by the 409's. (One object with slots, not a closure over the
+    request and a body wrapper besides.)
     """
 
-    __slots__ = ("_body", "_session", "replaced")
+    __slots__ = ("body", "environ", "manager", "replaced", "session", "start_response", "state")
 
-    def __init__(self, session: Session) -> None:
-        self._body: Iterable[bytes] = ()
-        self._session = session
+    def __init__(
+        self,
+        manager: SessionManager,
+        environ: dict[str, Any],
+        session: Session,
+        start_response: StartResponse,
+    ) -> None:
+        self.manager = manager
+        self.environ = environ
+        self.session = session
+        self.state = session.state
+        self.start_response = start_response
+        self.body: Iterable[bytes] = ()
         self.replaced: bytes | None = None
 
-    def wrap(self, body: Iterable[bytes]) -> None:
-        self._body = body
-
-    def replace_with(self, content: bytes) -> None:
-        self.replaced = content
+    def start(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], object]:
+        if exc_info is not None:
+            return self.start_response(status, headers, exc_info)
+        state = self.state
+        if not state.touched:
+            return self.start_response(status, headers)  # a session the app never used
+        if state.dirty:
+            try:
+                self.session.save()
+            except SessionGoneError:
+                self.replaced = GONE_BODY
+                self.start_response(f"{GONE_STATUS} {GONE_REASON}", _GONE_HEADERS)
+                return _discard  # the app's own body is not sent
+        decision = self.manager.cookie_decision(state)
+        if decision is None:  # the usual response of a known session: Vary only
+            return self.start_response(status, [*headers, _VARY_COOKIE])
+        environ = self.environ
+        set_cookie = self.manager.cookie_header(
+            decision,
+            environ.get("wsgi.url_scheme", "http"),
+            environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
+            x_forwarded_proto=environ.get("HTTP_X_FORWARDED_PROTO"),
+            forwarded=environ.get("HTTP_FORWARDED"),
+        )
+        return self.start_response(status, [*headers, ("Set-Cookie", set_cookie), _VARY_COOKIE])
 
     def __iter__(self) -> Iterator[bytes]:
         if self.replaced is not None:
             return iter((self.replaced,))
+        body = self.body
+        if type(body) is list:
+            # The app called start_response before it returned a list, and iterating a list
+            # runs none of its code: nothing can replace the response from here on.
+            return iter(cast("list[bytes]", body))
         return self._chunks()
 
     def _chunks(self) -> Iterator[bytes]:
-        for chunk in self._body:
+        for chunk in self.body:
             if self.replaced is not None:  # start_response was called while iterating
                 break
             yield chunk
@@ -126,11 +138,17 @@ class _ClosingBody:
 
     def close(self) -> None:
         try:
-            close = getattr(self._body, "close", None)
+            close = getattr(self.body, "close", None)
             if close is not None:
                 close()
         finally:
-            state = self._session.state
-            if state.dirty:
+            state = self.state
+            # (Every change the app makes touches the state first: an untouched state is
+            # clean, and that test is cheaper than dirty's.)
+            if state.touched and state.dirty:
                 warn_if_cookie_lost(state)
-                self._session.save()
+                self.session.save()
+
+
+def _discard(data: bytes) -> None:
+    """The ``write`` of a response replaced by the 409: the app's bytes go nowhere."""
