@@ -1259,6 +1259,23 @@ def parse_entries(
     """
     loaded: Any = _MISSING
     if _class_of(text) is str and len(text) <= max_length:
+        if text.startswith(_ONE_ENTRY_START) and max_depth >= 2:
+            # the usual session of one key, as stringify_entries writes it: one regex, no scan
+            match = _ONE_ENTRY.fullmatch(text)
+            if match is not None:
+                key, expiring, number, string, word, expires_text = match.groups()
+                if (expiring is None) is (expires_text is None):  # ("expires" <-> slot 4)
+                    if number is not None:
+                        data: Any = int(number)
+                    elif string is not None:
+                        data = string
+                    else:
+                        data = _WORDS[word]
+                    expires_ms = None if expires_text is None else int(expires_text)
+                    if (number is None or -_MAX_SAFE_INTEGER <= data <= _MAX_SAFE_INTEGER) and (
+                        expires_ms is None or -_MAX_SAFE_INTEGER <= expires_ms <= _MAX_SAFE_INTEGER
+                    ):
+                        return {key: entry(data, None, expires_ms)}
         try:
             scanned, end = _scan_json(text, 0)
         except (StopIteration, ValueError, RecursionError):
@@ -1290,6 +1307,19 @@ def parse_entries(
             return None
         entries[key] = entry(item["data"], encoded.get(key), expires_ms)
     return entries
+
+
+# A record of one entry whose key and value share no slot, as stringify_entries writes it:
+# the key and a str value are JSON strings with nothing to unescape (no quote, backslash or
+# control character), the value may also be an int or a JSON word, the expiry an int. A
+# record that does not match (escapes, a float, shared slots...) is read by the scanner.
+_ONE_ENTRY_START: Final = '[["Map",1,2],"'
+_INTEGER = r"-?(?:0|[1-9][0-9]{0,15})"
+_ONE_ENTRY: Final = re.compile(
+    r'\[\["Map",1,2\],"([^"\\\x00-\x1f]*)",\{"data":3(,"expires":4)?\},'
+    rf'(?:({_INTEGER})|"([^"\\\x00-\x1f]*)"|(true|false|null))(?:,({_INTEGER}))?\]'
+)
+_WORDS: Final = {"true": True, "false": False, "null": None}
 
 
 def _entries_in_one_pass(

@@ -300,6 +300,28 @@ RECORDS = [
     '[["Map",1,2],"n",{"data":3},5]]',
     "",
     "-1",
+    # records of one entry, near what the one-entry reader takes
+    '[["Map",1,2],"n",{"data":3},1,5]',  # a slot no entry uses: no expiry
+    '[["Map",1,2],"n",{"data":3,"expires":4},1]',  # an expiry slot that is not there
+    '[["Map",1,2],"n",{"data":3},9007199254740991]',
+    '[["Map",1,2],"n",{"data":3},9007199254740992]',  # a JS double past 2**53
+    '[["Map",1,2],"n",{"data":3},-9007199254740992]',
+    '[["Map",1,2],"n",{"data":3},12345678901234567]',
+    '[["Map",1,2],"n",{"data":3,"expires":4},1,9007199254740992]',
+    '[["Map",1,2],"n",{"data":3,"expires":4},1,9999999999999999]',  # as a double: 1e16
+    '[["Map",1,2],"n",{"data":3},-9999999999999999]',
+    '[["Map",1,2],"n",{"data":3,"expires":4},"x",-5]',
+    '[["Map",1,2],"n",{"data":3},-0]',
+    '[["Map",1,2],"n",{"data":3},01]',
+    '[["Map",1,2],"n",{"data":3},1.5]',
+    '[["Map",1,2],"n",{"data":3},true]',
+    '[["Map",1,2],"n",{"data":3,"expires":4},null,0]',
+    '[["Map",1,2],"n",{"data":3},"a\\"b"]',
+    '[["Map",1,2],"n",{"data":3},"a\x01"]',  # a raw control character: refused
+    '[["Map",1,2],"\\u006e",{"data":3},1]',
+    '[["Map",1,2],"n",{"data":3},"\u2028é"]',
+    '[["Map",1,2],"n",{"data":1}]',  # the value is the key
+    '[["Map",1,2],"n",{"data":3,"expires":3},5]',  # the expiry is the value
 ]
 
 
