@@ -37,7 +37,7 @@ import os
 import random
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
@@ -154,19 +154,20 @@ TOKEN_HISTORY = 8
 
 def new_write_token() -> str:
     """A token no other write of any process makes: this process's random prefix and a
-    count. Tokens only tell writes apart (only the core writes them, next to a record), so
-    they need to be unique, not unguessable; a count costs a tenth of fresh random bytes."""
-    return next(_tokens)
+    count (in hex). Tokens only tell writes apart (only the core writes them, next to a
+    record), so they need to be unique, not unguessable; a count costs a tenth of fresh
+    random bytes."""
+    return _token_prefix + hex(next(_token_count))
 
 
 def _new_token_prefix() -> None:
-    global _tokens
-    prefix = secrets.token_urlsafe(12)  # 96 random bits per process (no braces: base64url)
-    # The tokens, one per next(): the prefix and a count in hex, made in C
-    _tokens = map(f"{prefix}{{:x}}".format, itertools.count())
+    global _token_prefix, _token_count
+    _token_prefix = secrets.token_urlsafe(12)  # 96 random bits per process
+    _token_count = itertools.count()
 
 
-_tokens: Iterator[str] = iter(())
+_token_prefix = ""
+_token_count = itertools.count()
 _new_token_prefix()
 if hasattr(os, "register_at_fork"):  # a forked worker must not repeat its parent's tokens
     os.register_at_fork(after_in_child=_new_token_prefix)
@@ -175,7 +176,7 @@ if hasattr(os, "register_at_fork"):  # a forked worker must not repeat its paren
 def _new_token_chain(previous: str | None) -> str:
     """A new write token (:func:`new_write_token`), then the newest tokens of ``previous``:
     TOKEN_HISTORY in all. The new token is the chain's first word."""
-    token = next(_tokens)  # new_write_token(), made in C
+    token = _token_prefix + hex(next(_token_count))  # new_write_token(), written out
     if not previous:
         return token
     spaces = previous.count(" ")
