@@ -24,7 +24,9 @@ __all__ = [
     "decode_entries",
     "encode_entries",
     "encode_value",
+    "entries_from_kept",
     "fresh_copy",
+    "kept_form",
     "latest_expiry",
     "single_entry_payload",
 ]
@@ -82,6 +84,48 @@ class Slot:
         twin = Slot(self._value, None, expires_ms)
         twin.stored = self.stored
         return twin
+
+
+#: What :func:`kept_form` makes: key, value, expires_ms of each entry, one after another.
+Kept = tuple[Any, ...]
+
+
+def kept_form(entries: dict[str, Slot]) -> Kept | None:
+    """What a store that keeps objects (:class:`~hostsessions.drivers.base.KeepsObjects`)
+    holds next to the payload of ``entries``, so that reading it back needs no decode: the
+    key, the value and the expiry (epoch ms or None) of each entry in one flat tuple,
+    when every value is a primitive that is its own stored form; None otherwise (such a
+    record is decoded when read).
+
+    Only immutable atoms, so no request can change anything in it, the garbage collector
+    stops tracking it (and the store's record holding it) as it does a record of strings
+    alone, and a read touches one object more than the payload, not one per entry.
+    """
+    if len(entries) == 1:  # the usual session of one key: no list
+        ((key, slot),) = entries.items()
+        value = slot._value  # pyright: ignore[reportPrivateUsage]  (this module's class)
+        if slot.stored is value and type(value) in PRIMITIVES:
+            return (key, value, slot.expires_ms)
+        return None
+    kept: list[Any] = []
+    for key, slot in entries.items():
+        value = slot._value  # pyright: ignore[reportPrivateUsage]  (this module's class)
+        if slot.stored is not value or type(value) not in PRIMITIVES:
+            return None
+        kept += (key, value, slot.expires_ms)
+    return tuple(kept)
+
+
+def entries_from_kept(kept: Kept) -> dict[str, Slot]:
+    """The entries :func:`kept_form` was made from: fresh slots, as decoding the payload
+    gives them."""
+    if len(kept) == 3:
+        return {kept[0]: Slot(kept[1], None, kept[2])}
+    entries: dict[str, Slot] = {}
+    fields = iter(kept)
+    for key, value, expires_ms in zip(fields, fields, fields, strict=True):
+        entries[key] = Slot(value, None, expires_ms)
+    return entries
 
 
 def encode_value(key: str, value: Any) -> codec.Encoded:

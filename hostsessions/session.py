@@ -312,9 +312,14 @@ class AsyncSession(_SessionBase[AsyncStore]):
         state = self._state
         if not state.dirty:  # (no store built for a save with nothing to write)
             return None
-        immediate = self._get_store().immediate
+        store = self._get_store()
+        immediate = store.immediate
         # A store that answers at once takes a plain save's one write directly (no program).
-        program = state.save() if immediate is None else state.save_at_once(immediate.write)
+        program: Program[None] | None
+        if immediate is None:
+            program = state.save()
+        else:
+            program = state.save_at_once(immediate.write, keep=store.keeps_objects)
         return None if program is None else Running(self._await_program(program))
 
     def _await_save(self) -> Generator[Any, None, None]:

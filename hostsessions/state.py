@@ -50,7 +50,9 @@ from ._payload import (
     decode_entries,
     encode_entries,
     encode_value,
+    entries_from_kept,
     fresh_copy,
+    kept_form,
     latest_expiry,
     single_entry_payload,
 )
@@ -661,7 +663,11 @@ class SessionState:
         :meth:`load_current` does with its :class:`Read`'s result. For a shell whose store
         answers at once, which may make that one read itself instead of running a program
         (the rules are all here and in :meth:`known_value`)."""
-        entries = None if record is None else decode_entries(record.payload)
+        if record is None:
+            entries = None
+        else:  # a record this process wrote to a store that keeps objects: no decode
+            kept = record.kept
+            entries = decode_entries(record.payload) if kept is None else entries_from_kept(kept)
         self._loaded = True
         # the usual case: a live session (_is_tombstone written out)
         if entries is not None and (GONE_KEY not in entries or len(entries) != 1):
@@ -766,7 +772,9 @@ class SessionState:
             return
         yield from self._finish_save(None)
 
-    def save_at_once(self, write_now: Callable[..., str]) -> Program[None] | None:
+    def save_at_once(
+        self, write_now: Callable[..., str], *, keep: bool = False
+    ) -> Program[None] | None:
         """:meth:`save`, for a shell whose store answers at once (the memory driver).
 
         A plain save (changes made to a loaded session with ``set``/``delete``/``update``;
@@ -776,6 +784,11 @@ class SessionState:
         Returns None when the save is done; otherwise the program that finishes it (after
         a write conflict, or for any other save), to run as :meth:`save` is run. Raises
         what :meth:`save` raises, with the same rules: it is the same save.
+
+        ``keep=True``, for a store that keeps objects
+        (:class:`~hostsessions.drivers.base.KeepsObjects`): ``write_now`` is also given
+        ``kept=``, the written entries in the form :meth:`take_record` reads back without
+        decoding the payload.
         """
         if not self.dirty:
             return None
@@ -793,9 +806,19 @@ class SessionState:
                 return None
             key, payload, expires_at, expected, chain, entries = planned
             try:
-                version = write_now(
-                    key, payload, expires_at=expires_at, expected_version=expected, token=chain
-                )
+                if keep:
+                    version = write_now(
+                        key,
+                        payload,
+                        expires_at=expires_at,
+                        expected_version=expected,
+                        token=chain,
+                        kept=kept_form(entries),
+                    )
+                else:
+                    version = write_now(
+                        key, payload, expires_at=expires_at, expected_version=expected, token=chain
+                    )
             except WriteConflict as conflict:
                 write = Write(key, payload, expires_at, expected, chain)
                 return self._finish_save((write, entries, conflict))

@@ -22,6 +22,7 @@ from .drivers.base import (
     HasAsyncTwin,
     Record,
     VersionedDriver,
+    keeps_objects,
 )
 from .errors import SessionConfigError
 
@@ -55,6 +56,9 @@ UNVERSIONED = ""
 
 class SyncStore(Protocol):
     versioned: bool
+    # Whether ``write`` takes ``kept=`` (drivers.base.KeepsObjects): False for every store
+    # but one that keeps in-process objects.
+    keeps_objects: bool
 
     @property
     def driver(self) -> AnyDriver:
@@ -87,6 +91,8 @@ class AsyncStore(Protocol):
     # The same store to call directly, when none of its calls ever waits on I/O (the
     # memory driver): the shell then skips the awaits. None for every other store.
     immediate: SyncStore | None
+    # Whether ``immediate.write`` takes ``kept=`` (see SyncStore.keeps_objects).
+    keeps_objects: bool
 
     async def read(self, key: str) -> Record | None: ...
 
@@ -147,6 +153,7 @@ class _MinimalAsVersioned:
     """Presents a minimal sync driver as versioned: reads carry no version, writes always win."""
 
     versioned = False
+    keeps_objects = False
 
     def __init__(self, driver: Driver) -> None:
         self.driver = driver
@@ -174,6 +181,7 @@ class _MinimalAsVersioned:
 class _AsyncMinimalAsVersioned:
     versioned = False
     immediate: SyncStore | None = None
+    keeps_objects = False
 
     def __init__(self, driver: AsyncDriver) -> None:
         self.driver = driver
@@ -227,9 +235,9 @@ class _Versioned:
     def __init__(self, driver: VersionedDriver) -> None:
         self.driver = driver
         self.read, self.delete = driver.read, driver.delete
-        self.write: Callable[..., str] = (
-            driver.write if takes_tokens(driver) else _without_token(driver.write)
-        )
+        tokens = takes_tokens(driver)
+        self.write: Callable[..., str] = driver.write if tokens else _without_token(driver.write)
+        self.keeps_objects = tokens and keeps_objects(driver)
 
 
 class _AsyncVersioned:
@@ -238,6 +246,7 @@ class _AsyncVersioned:
 
     versioned = True
     immediate: SyncStore | None = None
+    keeps_objects = False
 
     def __init__(self, driver: AsyncVersionedDriver) -> None:
         self.driver = driver
@@ -291,6 +300,8 @@ class _LoopThread:
 
 
 class _AsyncAsSync:
+    keeps_objects = False
+
     def __init__(self, store: AsyncStore, runner: _LoopThread) -> None:
         self._store = store
         self._run = runner.run
@@ -372,6 +383,7 @@ class _SyncAsAsync:
         self.driver = store.driver
         self._store = store
         self.immediate: SyncStore | None = None if blocking or blocking_reads else store
+        self.keeps_objects = self.immediate is not None and store.keeps_objects
         self._read = (_in_thread if blocking_reads else _immediate)(store.read)
         wrap = _in_thread if blocking else _immediate
         self._write = wrap(store.write)

@@ -30,6 +30,8 @@ class _OnLoopStore:
     """A :class:`~hostsessions.storage.SyncStore` whose calls run an async store's on the
     event loop, waited for in the calling thread."""
 
+    keeps_objects = False  # (what the core keeps goes to an in-process store only directly)
+
     def __init__(self, store: AsyncStore, on_loop: OnLoop) -> None:
         self._store = store
         self._on_loop = on_loop

@@ -51,7 +51,7 @@ class Counter(dict[str, int]):
 #: What a driver may declare about itself (``drivers.base``: the blocking and expiry hints,
 #: its name in errors): a counting wrapper declares the same, so the core takes the path it
 #: takes for the inner driver.
-CAPABILITIES = ("blocking", "blocking_reads", "reports_expiry", "store_name")
+CAPABILITIES = ("blocking", "blocking_reads", "keeps_objects", "reports_expiry", "store_name")
 
 
 def _declare_as(wrapper: object, inner: Any) -> None:
@@ -63,7 +63,8 @@ def _declare_as(wrapper: object, inner: Any) -> None:
 
 class CountingDriver:
     """Counts the calls that reach ``inner``; declares what ``inner`` declares (its
-    ``blocking`` and ``blocking_reads`` flags, ``reports_expiry``, ``store_name``) and keeps
+    ``blocking`` and ``blocking_reads`` flags, ``keeps_objects``, ``reports_expiry``,
+    ``store_name``), hands the core's ``kept`` object on, and keeps
     its async face (``to_async``, the filesystem driver's), and hands the core's write token
     on, so the core takes the very path it takes for ``inner`` itself (the memory and
     filesystem drivers keep write tokens)."""
@@ -90,11 +91,22 @@ class CountingDriver:
         expires_at: float | None,
         expected_version: str | None,
         token: str | None = None,
+        kept: Any = None,
     ) -> str:
         self.counter["write"] += 1
-        version: str = self.inner.write(
-            key, payload, expires_at=expires_at, expected_version=expected_version, token=token
-        )
+        if kept is None:  # (the core passes it only when ``inner`` keeps objects)
+            version: str = self.inner.write(
+                key, payload, expires_at=expires_at, expected_version=expected_version, token=token
+            )
+        else:
+            version = self.inner.write(
+                key,
+                payload,
+                expires_at=expires_at,
+                expected_version=expected_version,
+                token=token,
+                kept=kept,
+            )
         return version
 
     def _write_without_token(

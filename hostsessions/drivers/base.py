@@ -16,19 +16,21 @@ and ``delete``. The base derives the rest:
 
 Optional capabilities are declared as small protocols: :class:`HasAsyncTwin`
 (``to_async``), :class:`BlockingHints` (``blocking``, ``blocking_reads``),
-:class:`ExpiryHints` (``reports_expiry``), :class:`AsyncClosable` (``aclose``),
-:class:`Closable` (``close``) and :class:`SweepableDriver` (``sweep(*, now=None)``).
+:class:`ExpiryHints` (``reports_expiry``), :class:`KeepsObjects` (``keeps_objects``),
+:class:`AsyncClosable` (``aclose``), :class:`Closable` (``close``) and
+:class:`SweepableDriver` (``sweep(*, now=None)``).
 ``docs/writing-a-driver.md`` describes each.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from ..errors import SessionTooLargeError
@@ -47,6 +49,7 @@ __all__ = [
     "DriverBase",
     "ExpiryHints",
     "HasAsyncTwin",
+    "KeepsObjects",
     "Record",
     "SweepableDriver",
     "VersionedDriver",
@@ -54,6 +57,7 @@ __all__ = [
     "check_size",
     "check_version",
     "is_expired",
+    "keeps_objects",
     "live",
     "make_record",
     "reports_expiry",
@@ -89,13 +93,16 @@ class Record:
     """One stored session as a versioned driver returns it.
 
     ``token`` is the write token stored with the record (see
-    :meth:`VersionedDriver.write`), or None for a driver that keeps none.
+    :meth:`VersionedDriver.write`), or None for a driver that keeps none. ``kept`` is
+    what a driver that keeps in-process objects (:class:`KeepsObjects`) was given with
+    the write of this very record, or None; it takes no part in equality or ``repr``.
     """
 
     payload: str
     version: str
     expires_at: float | None = None
     token: str | None = None
+    kept: Any = field(default=None, compare=False, repr=False)
 
 
 _new_object = object.__new__
@@ -104,12 +111,17 @@ _set_payload = _record_slots["payload"].__set__
 _set_version = _record_slots["version"].__set__
 _set_expires_at = _record_slots["expires_at"].__set__
 _set_token = _record_slots["token"].__set__
+_set_kept = _record_slots["kept"].__set__
 
 
 def make_record(
-    payload: str, version: str, expires_at: float | None = None, token: str | None = None
+    payload: str,
+    version: str,
+    expires_at: float | None = None,
+    token: str | None = None,
+    kept: Any = None,
 ) -> Record:
-    """``Record(payload, version, expires_at, token)`` at about half the cost, for a
+    """``Record(payload, version, expires_at, token, kept)`` at about half the cost, for a
     driver's read path: a frozen dataclass's ``__init__`` sets each field through
     ``object.__setattr__``; this sets the slots directly (``Record`` has nothing else to
     run at construction)."""
@@ -118,6 +130,7 @@ def make_record(
     _set_version(record, version)
     _set_expires_at(record, expires_at)
     _set_token(record, token)
+    _set_kept(record, kept)
     return record
 
 
@@ -239,6 +252,34 @@ class BlockingHints(Protocol):
 
     blocking: bool
     blocking_reads: bool
+
+
+@runtime_checkable
+class KeepsObjects(Protocol):
+    """A driver that holds its records as objects in this process (the memory driver) and
+    keeps one more object of the core's next to each payload.
+
+    ``keeps_objects = True`` and a ``write(..., kept=None)`` parameter: the driver stores
+    ``kept`` with the record it writes, as it is (never copied, never looked into), and
+    hands it back as :attr:`Record.kept` on every read of that same record (and in a
+    :class:`WriteConflict`'s ``current``); a write without it leaves the new record
+    with none. The core keeps there the entries it encoded the payload from, so that
+    reading the record back costs no decode. The core passes ``kept`` only to a driver
+    that declares this and whose ``write`` takes it (:func:`keeps_objects`).
+    """
+
+    keeps_objects: bool
+
+
+def keeps_objects(driver: object) -> bool:
+    """Whether the core may hand ``driver.write`` a ``kept`` object (see :class:`KeepsObjects`)."""
+    if getattr(driver, "keeps_objects", False) is not True:
+        return False
+    try:
+        parameters = inspect.signature(driver.write).parameters  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return "kept" in parameters
 
 
 @runtime_checkable

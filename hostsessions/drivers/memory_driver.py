@@ -24,7 +24,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import ClassVar, Final, TypeAlias
+from typing import Any, ClassVar, Final, TypeAlias
 
 from ..checks import is_whole_number
 from .base import (
@@ -46,10 +46,11 @@ DEFAULT_MAX_SESSIONS: Final = 10_000
 #: How often, at most, a store call first drops every expired record (seconds).
 DEFAULT_SWEEP_INTERVAL: Final = 60.0
 
-# A held record: payload, version, expires_at, token. A tuple of atomic values, not a
-# Record: the cyclic garbage collector untracks such tuples, so a full collection does
-# not walk every held session, and a use touches one object fewer.
-_Entry: TypeAlias = "tuple[str, str, float | None, str | None]"
+# A held record: payload, version, expires_at, token, kept (the core's object, see
+# drivers.base.KeepsObjects). A tuple of atomic values, not a Record: the cyclic garbage
+# collector untracks such tuples (the core keeps only a tuple of atoms there), so a full
+# collection does not walk every held session, and a use touches one object fewer.
+_Entry: TypeAlias = "tuple[str, str, float | None, str | None, Any]"
 # Evicting takes the first record in the dict's order, which means stepping over the
 # slots that earlier evictions emptied, until the dict is rebuilt compact. A rebuild costs
 # about as much as stepping over max_sessions slots, so rebuilding after about
@@ -75,6 +76,8 @@ class MemoryDriver(DriverBase):
     """
 
     store_name: ClassVar[str] = "memory"
+    #: Records are held as objects in this process: the core may keep its own next to one.
+    keeps_objects: ClassVar[bool] = True
     #: Calls never wait on I/O, so the ASGI shell may call them on the event loop directly.
     blocking: ClassVar[bool] = False
     blocking_reads: ClassVar[bool] = False
@@ -131,8 +134,10 @@ class MemoryDriver(DriverBase):
         expires_at: float | None,
         expected_version: str | None,
         token: str | None = None,
+        kept: Any = None,
     ) -> str:
-        """Store ``payload`` (and the write ``token``) if the stored version is
+        """Store ``payload`` (and the write ``token``, and ``kept``, handed back as
+        :attr:`Record.kept` by reads of this record) if the stored version is
         ``expected_version``; return the new one. A conflict carries the current record."""
         if self.max_payload_bytes is not None:
             check_size(self.store_name, utf8_length(payload), self.max_payload_bytes)
@@ -149,7 +154,7 @@ class MemoryDriver(DriverBase):
                 raise WriteConflict(key, expected_version, current=known)
             version = str(next(self._versions))
             records.pop(key, None)  # a rewrite is a use: to the end of the use order
-            records[key] = (payload, version, expires_at, token)
+            records[key] = (payload, version, expires_at, token, kept)
             bound = self.max_sessions
             if bound is not None and len(records) > bound:
                 self._evict(len(records) - bound, bound)
