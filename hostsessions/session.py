@@ -208,7 +208,8 @@ class Session(_SessionBase[SyncStore]):
             return
         # A plain save's one conditional write is made directly; a conflict hands the rest
         # of the save (re-read, replay, retry) to the program, as does any other save.
-        program = state.save_at_once(self._store().write)
+        store = self._store()
+        program = state.save_at_once(store.write, keep=store.keeps_objects)
         if program is not None:
             self._run(program)
 
