@@ -289,14 +289,13 @@ class AsyncSession(_SessionBase[AsyncStore]):
 
     def _await_load(self) -> Generator[Any, None, None]:
         state = self._state
-        key = state.key_to_load()
-        if key is None:
+        if state.loaded:  # (no store built for a session known without a read)
             return
         store = self._get_store().immediate
         if store is None:
             yield from self._await_program(state.load_current())
         else:
-            state.take_record(key, store.read(key))
+            state.load_at_once(store.read)
 
     def run_save(self) -> Awaitable[None]:
         """Write the session's changes (await it): :meth:`save` for integrations (the
@@ -464,12 +463,11 @@ class _PendingGet(PendingCall[Any]):
         value = state.known_value(name, default)
         if value is UNKNOWN:  # the first read of the request: read, then answer
             store = self._get_store().immediate
-            key = state.key_to_load()
-            if store is None or key is None:
+            if store is None:
                 program = state.value_after_read(name, default)
                 return (yield from self._session.run_program(program).__await__())
             # A store that answers at once (memory): the program's one Read, made here.
-            state.take_record(key, store.read(key))
+            state.load_at_once(store.read)
             value = state.known_value(name, default)
         return value
 

@@ -728,7 +728,11 @@ class SessionState:
         """The payload to store (the stored data, with this request's changes), the record's
         expiry (the latest of its keys'; None when a key never expires) and its entries."""
         now_ms = int(self.clock() * 1000)
-        entries = _unexpired(self._base_entries, now_ms)
+        base = self._base_entries
+        entries = base.copy()  # _unexpired(base, now_ms), written out: one call fewer
+        for key, held in base.items():
+            if held.expires_ms is not None and held.expires_ms <= now_ms:
+                del entries[key]
         for op in self._ops:
             if op.touch:
                 entries = _restamped(entries, op.result, self._own_lifetime)
@@ -790,7 +794,7 @@ class SessionState:
         ``kept=``, the written entries in the form :meth:`take_record` reads back without
         decoding the payload.
         """
-        if not self.dirty:
+        if not self._ops and not self.dirty:  # (the usual save has ops: one test)
             return None
         if (
             not self._loaded
