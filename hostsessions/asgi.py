@@ -141,7 +141,6 @@ class SessionMiddleware:
             raise ValueError(f"scope_key must be a non-empty string other than {SCOPE_KEY!r}")
         self.app = app
         self.manager = SessionManager(config)
-        self._get_store = self.manager.async_store  # bound once, not per request
         self.scope_key = scope_key
         self.dict_session = dict_session
 
@@ -154,7 +153,7 @@ class SessionMiddleware:
             return
         manager = self.manager
         state = manager.state_from_cookie(_cookie_header(scope))
-        session = AsyncSession(state, self._get_store)
+        session = AsyncSession(state, manager.get_async_store)
         scope[SCOPE_KEY] = session
         scope[_LOOP_KEY] = asyncio.get_running_loop()
         view: SessionMapping | None = None

@@ -522,13 +522,15 @@ def stringify_entries(
         else:
             value = None  # a float, an Encoded...: the general text writer
         if value is not None and _class_of(key) is str:
+            text: str | None = None
             if expires is None:
-                return _escaped(f'[["Map",1,2],{_quote(key)},{{"data":3}},{value}]', max_length)
-            if _class_of(expires) is int and -_MAX_SAFE_INTEGER <= expires <= _MAX_SAFE_INTEGER:
-                return _escaped(
-                    f'[["Map",1,2],{_quote(key)},{{"data":3,"expires":4}},{value},{expires}]',
-                    max_length,
-                )
+                text = f'[["Map",1,2],{_quote(key)},{{"data":3}},{value}]'
+            elif _class_of(expires) is int and -_MAX_SAFE_INTEGER <= expires <= _MAX_SAFE_INTEGER:
+                text = f'[["Map",1,2],{_quote(key)},{{"data":3,"expires":4}},{value},{expires}]'
+            if text is not None:
+                if "<" in text or not text.isascii() or len(text) > max_length:
+                    return _escaped(text, max_length)
+                return text  # nothing to escape (_escaped, written out)
     text = _record_text(entries, max_depth)
     if text is None:
         return stringify_record(

@@ -6,7 +6,7 @@ import ipaddress
 from typing import Literal, NamedTuple
 
 from .config import CookieOptions
-from .ids import is_valid_session_id
+from .ids import ID_PATTERN, is_valid_session_id
 
 __all__ = [
     "DEVELOPMENT_HOSTS",
@@ -46,8 +46,8 @@ def session_id_from_cookie_header(header: str | None, name: str) -> str | None:
             value = value.strip()
             if len(value) >= 2 and value[0] == value[-1] == '"':
                 value = value[1:-1]
-            if is_valid_session_id(value):
-                return value
+            if ID_PATTERN.fullmatch(value) is not None or is_valid_session_id(value):
+                return value  # (an ID as the core issues them: checked without a call)
     return None
 
 

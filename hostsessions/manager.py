@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from .adapters import DriverChoice, build_driver, choose_driver
@@ -61,6 +62,9 @@ class SessionManager:
         self._async_driver: AnyDriver | None = None  # its async twin, if it has one
         self._sync_store: SyncStore | None = None
         self._async_store: AsyncStore | None = None
+        #: :meth:`async_store` as a callable for the ASGI shell: once the store is built, a
+        #: C-level call that hands it out (no Python frame on each request's two uses).
+        self.get_async_store: Callable[[], AsyncStore] = self.async_store
         #: Whether the cookie has a lifetime of its own (``Max-Age``), so that it is sent
         #: again after each save, its lifetime rolling: :meth:`cookie_decision`'s
         #: ``refresh`` when no ``max_age`` stands in.
@@ -86,6 +90,7 @@ class SessionManager:
             store = async_store(self.driver())
             self._async_driver = store.driver  # the async twin, when the driver has one
             self._async_store = store
+            self.get_async_store = itertools.repeat(store).__next__
         return self._async_store
 
     async def aclose(self) -> None:

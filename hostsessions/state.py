@@ -673,7 +673,17 @@ class SessionState:
         if entries is not None and (GONE_KEY not in entries or len(entries) != 1):
             assert record is not None
             self._id = key
-            self._adopt(record, entries)
+            # _adopt(record, entries), written out (the first read of every request)
+            self._base_version = record.version
+            self._base_token = record.token
+            self._base_entries = entries
+            now_ms = int(self.clock() * 1000)
+            view = entries.copy()  # _unexpired(entries, now_ms)
+            for name, slot in entries.items():
+                if slot.expires_ms is not None and slot.expires_ms <= now_ms:
+                    del view[name]
+            self._view = view
+            self._restamp_due = MISSING
             if self._ops:
                 self._replay()
             return
