@@ -204,6 +204,12 @@ _PlannedWrite: TypeAlias = "tuple[str, str, float | None, str | None, str, dict[
 GONE_KEY = "hostsessions:gone"
 GONE_SECONDS = 60.0
 
+# What a state holds before it has read anything: shared, so never changed in place (the
+# state replaces its stored entries, it never edits them; tests/test_state_programs.py
+# checks these stay empty).
+_NO_ENTRIES: dict[str, Slot] = {}
+_NO_KEYS: frozenset[str] = frozenset()
+
 
 @dataclass(slots=True)
 class _Op:
@@ -272,23 +278,25 @@ class SessionState:
         self._loaded = self._claimed_id is None  # no cookie: known to be empty, no read needed
         self._base_version: str | None = None  # None: the record does not exist yet
         self._base_token: str | None = None  # the write tokens stored with the record
-        self._base_entries: dict[str, Slot] = {}  # the stored record, decoded once
+        self._base_entries: dict[str, Slot] = _NO_ENTRIES  # the stored record, decoded once
         self._view: dict[str, Slot] = {}
         # touch() restamps the view lazily: the expiry (epoch ms, None: never) the view's
         # keys take before anything next reads or changes it; MISSING: none due.
         self._restamp_due: Any = MISSING
         self._ops: list[_Op] = []
-        self._pending_deletes: list[tuple[str, str | None]] = []
+        # (the rare containers start as shared empty immutables and are replaced, never
+        # changed in place: a request makes none of them)
+        self._pending_deletes: tuple[tuple[str, str | None], ...] = ()
         # regenerate(): the record the session moves away from, and the version read
         self._moved_from: tuple[str, str] | None = None
         # destroy(): records to replace by tombstones, with the version read (MISSING: none)
-        self._destroying: list[tuple[str, Any]] = []
+        self._destroying: tuple[tuple[str, Any], ...] = ()
         self._force_write = False
         self._forget_cookie = False
         # Another request destroyed or regenerated the session after this one's cookie
         # named it: changes cannot be saved and the cookie is not this response's to touch.
         self._gone = False
-        self._own_lifetime: set[str] = set()  # keys set with their own ttl (see touch)
+        self._own_lifetime: frozenset[str] = _NO_KEYS  # keys set with their own ttl (see touch)
         # touch() operations not recorded because they changed nothing: the op list they
         # belong to, their place in it, their expiry (see touch and _take_held_touches)
         self._touches_held: list[tuple[list[_Op], int, int]] | None = None  # made when needed
@@ -445,16 +453,18 @@ class SessionState:
 
     def _note_lifetime(self, key: str, ttl: float | None) -> None:
         if ttl is None:
-            self._own_lifetime.discard(key)
+            if key in self._own_lifetime:
+                self._own_lifetime = self._own_lifetime - {key}
         else:
-            self._own_lifetime.add(key)
+            self._own_lifetime = self._own_lifetime | {key}
 
     def delete(self, key: str) -> None:
         self.touched = True
         if self._restamp_due is not MISSING:
             self._restamp_view()
         self._ops.append(_Op(key, None))
-        self._own_lifetime.discard(key)
+        if key in self._own_lifetime:
+            self._own_lifetime = self._own_lifetime - {key}
         if self._loaded:
             self._view.pop(key, None)
 
@@ -462,12 +472,15 @@ class SessionState:
         self.touched = True
         if self._moved_from is not None:
             # regenerated in this request, then destroyed: the old record goes too
-            self._destroying.append(self._moved_from)
+            self._destroying = (*self._destroying, self._moved_from)
             self._moved_from = None
         target = self._id or self._claimed_id
         if target is not None:
             version = self._base_version if target == self._id and self._loaded else None
-            self._destroying.append((target, MISSING if version is None else version))
+            self._destroying = (
+                *self._destroying,
+                (target, MISSING if version is None else version),
+            )
         self._id = self._claimed_id = None
         self._reset(loaded=True)
         self._forget_cookie = True
@@ -475,13 +488,13 @@ class SessionState:
     def _reset(self, *, loaded: bool) -> None:
         self._loaded = loaded
         self._base_version = self._base_token = None
-        self._base_entries = {}
+        self._base_entries = _NO_ENTRIES
         self._view = {}
         self._restamp_due = MISSING
         self._ops = []
         self._force_write = False
         self._gone = False
-        self._own_lifetime = set()
+        self._own_lifetime = _NO_KEYS
 
     # ---- programs: operations that may need storage ----------------------------------------
 
@@ -693,7 +706,7 @@ class SessionState:
                 "starts empty",
                 key[:8],
             )
-            self._pending_deletes.append((key, record.version))
+            self._pending_deletes = (*self._pending_deletes, (key, record.version))
         # No record, an undecodable one, or a tombstone: never adopt an ID the store does
         # not know.
         tombstone = entries is not None
@@ -704,7 +717,7 @@ class SessionState:
         else:
             self._forget_cookie = record is None or tombstone
         self._base_version = self._base_token = None
-        self._base_entries = {}
+        self._base_entries = _NO_ENTRIES
         self._view = {}
         self._restamp_due = MISSING  # the replay restamps
         self._replay()
@@ -859,7 +872,7 @@ class SessionState:
                 # A conflict means the old record changed since; it will expire on its own.
                 with contextlib.suppress(WriteConflict):
                     yield Delete(key, version)
-            self._pending_deletes = []
+            self._pending_deletes = ()
 
     def _next_write(self) -> _PlannedWrite | None:
         """The conditional write a save of the loaded session makes next (a :class:`Write`'s
@@ -935,7 +948,7 @@ class SessionState:
         if self._destroying:
             for key, version in self._destroying:
                 yield from self._retire_destroyed(key, version, deadline)
-            self._destroying = []
+            self._destroying = ()
 
     def _current_after(
         self, conflict: WriteConflict, token: str, payload: str, deadline: float, attempt: int
@@ -1051,7 +1064,7 @@ class SessionState:
         write, so that nothing writes them again (the caller may answer the error itself)."""
         self._ops = []
         self._force_write = False
-        self._destroying = []
+        self._destroying = ()
         if self._moved_from is not None:
             if self._base_version is None:
                 # The new record was never written: the session stays where it was.
@@ -1097,7 +1110,9 @@ def _unexpired(entries: dict[str, Slot], now_ms: int) -> dict[str, Slot]:
     return live
 
 
-def _restamped(entries: dict[str, Slot], expires_ms: int | None, keep: set[str]) -> dict[str, Slot]:
+def _restamped(
+    entries: dict[str, Slot], expires_ms: int | None, keep: frozenset[str]
+) -> dict[str, Slot]:
     """``entries`` expiring at ``expires_ms``, except the keys in ``keep``."""
     return {
         key: slot if key in keep else slot.with_expiry(expires_ms) for key, slot in entries.items()

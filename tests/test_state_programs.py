@@ -148,3 +148,34 @@ def test_destroy_deletes_the_record_it_knew() -> None:
         isinstance(s, Delete | Write) and s.key == session_id for s in steps
     ), f"destroy must remove (or retire) the record; the program asked for {steps}"
     assert state.cookie_action() == ("expire", None)
+
+
+def test_the_shared_empty_entries_stay_empty_whatever_requests_do() -> None:
+    # A state that has read nothing shares one empty dict for its stored entries: any code
+    # path that changed it in place would leak keys into every new session.
+    from hostsessions import Session
+    from hostsessions import state as state_module
+    from hostsessions.drivers import MemoryDriver
+    from hostsessions.storage import sync_store
+
+    store = sync_store(MemoryDriver())
+
+    def request(session_id: str | None) -> Session:
+        return Session(SessionState(session_id, default_ttl=60), lambda: store)
+
+    for act in (
+        lambda s: s.set("a", [1]),
+        lambda s: s.delete("n"),
+        lambda s: s.update("n", lambda n: (n or 0) + 1),
+        lambda s: s.regenerate(),
+        lambda s: s.destroy(),
+        lambda s: s.state.touch(None),
+    ):
+        stored = request(None)
+        stored.set("n", 1, ttl=5)
+        stored.save()
+        for session in (request(None), request(stored.id)):
+            act(session)
+            session.save()
+            assert state_module._NO_ENTRIES == {}
+    assert request(None).state._base_entries is state_module._NO_ENTRIES
