@@ -89,15 +89,11 @@ class Session(_SessionBase[SyncStore]):
 
     __slots__ = ()
 
-    def _store(self) -> SyncStore:
-        """The store, for a call made directly (built at the first call that needs it)."""
-        return self._get_store()
-
     def _execute(self, step: Step) -> Any:
         if isinstance(step, Sleep):
             time.sleep(step.seconds)
             return None
-        return _execute_on(self._store(), step)
+        return _execute_on(self._get_store(), step)
 
     def _run(self, program: Program[T]) -> T:
         return run_sync(program, self._execute)
@@ -111,7 +107,7 @@ class Session(_SessionBase[SyncStore]):
         """Read the stored session now, once: ``run_program(state.load_current())`` for
         integrations that need it loaded (Django's ``load()``), made directly."""
         if not self._state.loaded:
-            self._state.load_at_once(self._store().read)
+            self._state.load_at_once(self._get_store().read)
 
     @overload
     def get(self, key: SessionKey[T]) -> T | None: ...
@@ -131,7 +127,7 @@ class Session(_SessionBase[SyncStore]):
         state = self._state
         value = state.known_value(name, default)
         if value is UNKNOWN:  # the first read of the request: read, then answer
-            state.load_at_once(self._store().read)
+            state.load_at_once(self._get_store().read)
             value = state.known_value(name, default)
         return value
 
@@ -206,15 +202,30 @@ class Session(_SessionBase[SyncStore]):
         state = self._state
         if not state.dirty:  # (no store built for a save with nothing to write)
             return
+        try:
+            store = self._get_store()
+        except Exception as error:
+            # No store to write to (its driver failed to build): the save fails as the
+            # program's first storage step would fail it, its changes dropped.
+            run_sync(state.save(), _raise(error))
+            return  # (a save that ended up needing no write does not fail)
         # A plain save's one conditional write is made directly; a conflict hands the rest
         # of the save (re-read, replay, retry) to the program, as does any other save.
-        store = self._store()
         program = state.save_at_once(store.write, keep=store.keeps_objects)
         if program is not None:
             self._run(program)
 
 
 _ABSENT: Any = object()  # has(): what get() returns for a key that holds nothing
+
+
+def _raise(error: Exception) -> Callable[[Step], Any]:
+    """A step performer whose every step fails with ``error``."""
+
+    def fail(step: Step) -> Any:
+        raise error
+
+    return fail
 
 
 def _execute_on(store: SyncStore, step: Step) -> Any:

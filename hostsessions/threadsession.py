@@ -81,20 +81,27 @@ class ThreadSession(Session):
 
     def __init__(self, session: AsyncSession, on_loop: OnLoop) -> None:
         get_async_store = session._get_store
-        super().__init__(session.state, lambda: _OnLoopStore(get_async_store(), on_loop))
 
-    def _store(self) -> SyncStore:
-        # Every storage call waits for the event loop: on the loop's own thread it would
-        # wait forever. (A first read or a plain save calls the store directly.)
-        if _on_an_event_loop():
-            raise _on_loop_error()
-        return super()._store()
+        def get_store() -> SyncStore:
+            # Every storage call waits for the event loop: on the loop's own thread it would
+            # wait forever. (A first read or a plain save calls the store directly.)
+            if _on_an_event_loop():
+                raise _on_loop_error()
+            return _OnLoopStore(get_async_store(), on_loop)
+
+        super().__init__(session.state, get_store)
 
     def _run(self, program: Program[T]) -> T:
         if _on_an_event_loop():
             program.close()
             raise _on_loop_error()
         return super()._run(program)
+
+    def save(self) -> None:
+        # Refused before the save starts, so that its changes stay for the middleware's save.
+        if _on_an_event_loop():
+            raise _on_loop_error()
+        super().save()
 
 
 def _on_loop_error() -> RuntimeError:

@@ -116,6 +116,7 @@ def test_a_sync_session_on_the_event_loop_refuses_storage_before_any_call() -> N
         sync.set("n", 2)
         with pytest.raises(RuntimeError, match="worker thread"):
             sync.save()
+        assert session.state.dirty, "the change stays, for the middleware's save"
 
     asyncio.run(in_async_code())
     assert waited == []

@@ -403,6 +403,32 @@ def test_save_that_runs_out_of_retry_budget_fails_visibly(driver: CountingDriver
     assert busy.calls["write"] > 1, "conflicts are retried before giving up"
 
 
+def test_a_save_whose_store_cannot_be_built_fails_and_drops_its_changes() -> None:
+    # The sync shell looks its store up before a save made at once: a driver that fails to
+    # build then fails the save as the save's first write would, its changes dropped (the
+    # WSGI middleware's save at the end of the body does not write them again).
+    def broken_store() -> Any:
+        raise SessionStorageError("the store cannot be reached")
+
+    session = Session(SessionState(None), broken_store)
+    session.set("n", 1)
+    with pytest.raises(SessionStorageError, match="cannot be reached"):
+        session.save()
+    assert not session.state.dirty
+    assert session.id is None, "nothing was stored under it: no cookie for it"
+
+
+def test_a_save_that_ends_up_writing_nothing_needs_no_store() -> None:
+    def broken_store() -> Any:
+        raise SessionStorageError("the store cannot be reached")
+
+    session = Session(SessionState(None), broken_store)
+    session.set("n", 1)
+    session.delete("n")  # a new session that ends up empty is not stored
+    session.save()
+    assert session.id is None
+
+
 def test_in_place_change_to_a_got_value_is_not_saved_without_set(driver: CountingDriver) -> None:
     session_id = make_stored_session(driver, cart=["book"], n=1)
     session = open_session(driver, session_id)
