@@ -323,7 +323,13 @@ class AsyncSession(_SessionBase[AsyncStore]):
         state = self._state
         if not state.dirty:  # (no store built for a save with nothing to write)
             return None
-        store = self._get_store()
+        try:
+            store = self._get_store()
+        except Exception:
+            # A store that cannot be had fails the save as its first write would: the
+            # program meets the same error there and drops the changes (and a save that
+            # ends up writing nothing needs no store at all).
+            return Running(self._await_program(state.save()))
         immediate = store.immediate
         # A store that answers at once takes a plain save's one write directly (no program).
         program: Program[None] | None

@@ -475,3 +475,34 @@ def test_update_replay_starts_from_an_unchanged_default(driver: CountingDriver) 
     # second's write conflicts and its function runs again on the default
     assert second.update("cart", lambda cart: cart.append("tea") or cart, default=[]) == ["tea"]
     assert open_session(driver, session_id).get("cart") == ["tea"]
+
+
+def test_an_async_save_whose_store_cannot_be_built_fails_and_drops_its_changes() -> None:
+    # The async shell looks its store up before a save made at once, too: the same rule.
+    def broken_store() -> Any:
+        raise SessionStorageError("the store cannot be reached")
+
+    async def scenario() -> AsyncSession:
+        session = AsyncSession(SessionState(None), broken_store)
+        session.set("n", 1)
+        with pytest.raises(SessionStorageError, match="cannot be reached"):
+            await session.save()
+        return session
+
+    session = asyncio.run(scenario())
+    assert not session.state.dirty
+    assert session.id is None, "nothing was stored under it: no cookie for it"
+
+
+def test_an_async_save_that_ends_up_writing_nothing_needs_no_store() -> None:
+    def broken_store() -> Any:
+        raise SessionStorageError("the store cannot be reached")
+
+    async def scenario() -> AsyncSession:
+        session = AsyncSession(SessionState(None), broken_store)
+        session.set("n", 1)
+        session.delete("n")  # a new session that ends up empty is not stored
+        await session.save()
+        return session
+
+    assert asyncio.run(scenario()).id is None
