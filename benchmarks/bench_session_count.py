@@ -12,7 +12,8 @@ written all over (the worst case for every cache: in real traffic the sessions i
 any moment are a small part of those stored). A third row (``--active``, default 10)
 sends the requests of the large store to only 10 of its sessions: the same working set as
 the small store, so that what remains between the two is the cost of the store's size
-alone, apart from the cost of touching many different sessions.
+alone, apart from the cost of touching many different sessions. ``--active 10,1000``
+adds a row per count: how the cost grows with the number of sessions in use.
 
 Each request's scope and ``Cookie`` header are built just before it, outside the timed
 part, from a list of the picked sessions' IDs encoded once in order, the same for every
@@ -20,8 +21,10 @@ store: a real request's headers are fresh bytes off the socket, and a pre-built 
 request would be one more object to fetch from memory in the timed part.
 
 Blocks of requests alternate between the stores over interleaved rounds; the table shows
-the median per-request time of each and its ratio to the small store (the bar: the large
-store within 1.1x of the small one), the median of the per-round ratios with their range.
+the median per-request time of each, its ratio to the small store (the bar: the large
+store within 1.1x of the small one), the median of the per-round ratios with their range,
+and the same difference in microseconds (the median of the per-round differences): what
+reaching one session among many costs, apart from what the rest of the request costs.
 A block's figure is the median of its requests, so a garbage collection or a page-cache
 flush landing in one request does not move it; the filling's garbage is collected before
 the first timed request.
@@ -215,9 +218,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=1_000)
     parser.add_argument(
         "--active",
-        type=int,
-        default=10,
-        help="also time the large store with requests to only this many of its sessions (0: not)",
+        default="10",
+        help="also time the large store with requests to only this many of its sessions; "
+        "comma-separated for several rows (0: none)",
     )
     parser.add_argument("--dir", default=None, help="where the filesystem stores are made")
     parser.add_argument("--quick", action="store_true", help="n=4000, 5 rounds")
@@ -239,18 +242,15 @@ def main() -> int:
             small = Store(kind, args.small, base, sample)
             large = Store(kind, args.large, base, sample)
             stores = [small, large]
-            if args.active:
-                stores.append(Store(kind, args.large, base, sample, active=args.active, of=large))
+            for active in [int(count) for count in args.active.split(",") if count.strip()]:
+                if active:
+                    stores.append(Store(kind, args.large, base, sample, active=active, of=large))
             gc.collect()
             asyncio.run(measure(stores, args.n, args.rounds, args.warmup))
             for store in stores:
                 median = statistics.median(store.round_medians)
-                ratios = [
-                    mine / theirs
-                    for mine, theirs in zip(
-                        store.round_medians, stores[0].round_medians, strict=True
-                    )
-                ]
+                pairs = list(zip(store.round_medians, stores[0].round_medians, strict=True))
+                ratios = [mine / theirs for mine, theirs in pairs]
                 results.append(
                     {
                         "driver": kind,
@@ -260,6 +260,9 @@ def main() -> int:
                         "us_per_request": median,
                         "ratio_to_small": statistics.median(ratios),
                         "ratio_range": [min(ratios), max(ratios)],
+                        "us_more_than_small": statistics.median(
+                            mine - theirs for mine, theirs in pairs
+                        ),
                         "round_medians_us": store.round_medians,
                         "fill_seconds": store.fill_seconds,
                     }
@@ -269,14 +272,15 @@ def main() -> int:
 
     print(
         "| driver | stored sessions | sessions requested | us/request (median of rounds) "
-        "| ratio to the small store [range over rounds] |"
+        "| ratio to the small store [range over rounds] | us more than the small store |"
     )
-    print("| --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for row in results:
         low, high = row["ratio_range"]
         print(
             f"| {row['driver']} | {row['sessions']:,} | {row['active']:,} | "
-            f"{row['us_per_request']:.1f} | {row['ratio_to_small']:.3f} [{low:.3f}-{high:.3f}] |"
+            f"{row['us_per_request']:.1f} | {row['ratio_to_small']:.3f} [{low:.3f}-{high:.3f}] "
+            f"| {row['us_more_than_small']:+.2f} |"
         )
     print(f"\nloadavg after {loadavg()}")
     if args.json:

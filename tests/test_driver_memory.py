@@ -11,7 +11,7 @@ import pytest
 
 from hostsessions import SessionConfig, SessionTooLargeError
 from hostsessions.asgi import SessionMiddleware
-from hostsessions.drivers.base import Record, make_record
+from hostsessions.drivers.base import Record, WriteConflict, make_record
 from hostsessions.drivers.memory_driver import (
     DEFAULT_MAX_SESSIONS,
     DEFAULT_SWEEP_INTERVAL,
@@ -271,3 +271,65 @@ def test_the_fast_record_is_the_same_record(
     assert repr(made) == repr(built)
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.payload = "changed"  # type: ignore[misc]
+
+
+# The use order through reads and rewrites; what the core keeps.
+
+
+def test_a_rewrite_after_reads_of_other_records_moves_it_to_the_end() -> None:
+    driver = MemoryDriver(max_sessions=2)
+    driver.write(key_of(0), "a", expires_at=None, expected_version=None)
+    second = driver.write(key_of(1), "b", expires_at=None, expected_version=None)
+    assert driver.read(key_of(1)) is not None
+    assert driver.read(key_of(0)) is not None  # 0 is now the most recently used...
+    driver.write(key_of(1), "b2", expires_at=None, expected_version=second)  # ...then 1
+
+    driver.write(key_of(2), "c", expires_at=None, expected_version=None)
+
+    assert driver.get_item(key_of(0)) is None, "0 was the least recently used"
+    assert [driver.get_item(key_of(n)) for n in (1, 2)] == ["b2", "c"]
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [None, (), ("n", 1, 1_700_000_000_000), ("a", "x", None, "b", 2.5, None), frozenset({1})],
+)
+def test_what_the_core_kept_comes_back_with_the_record(kept: Any) -> None:
+    """What a write is given comes back with every read of that record, and with the record
+    a conflict carries."""
+    driver = MemoryDriver()
+    version = driver.write(key_of(0), "p", expires_at=None, expected_version=None, kept=kept)
+
+    record = driver.read(key_of(0))
+    assert record is not None
+    assert record.kept == kept
+    assert type(record.kept) is type(kept)
+    with pytest.raises(WriteConflict) as caught:
+        driver.write(key_of(0), "q", expires_at=None, expected_version=None, kept=("other",))
+    assert caught.value.current is not None
+    assert caught.value.current.kept == kept
+    assert caught.value.current.version == version
+
+
+def test_a_write_without_kept_leaves_the_new_record_none() -> None:
+    driver = MemoryDriver()
+    version = driver.write(key_of(0), "p", expires_at=None, expected_version=None, kept=("n", 1))
+    driver.write(key_of(0), "q", expires_at=None, expected_version=version)
+    record = driver.read(key_of(0))
+    assert record is not None
+    assert record.kept is None
+
+
+def test_held_records_are_not_tracked_by_the_garbage_collector() -> None:
+    """Full collections do not keep walking every held session: each is a tuple of atoms
+    (which the collector stops tracking once it has seen it, and what it holds, once)."""
+    import gc
+
+    driver = MemoryDriver()
+    for n in range(100):
+        driver.write(
+            key_of(n), "p", expires_at=1e10, expected_version=None, token="t", kept=("n", n, 5)
+        )
+    gc.collect()
+    gc.collect()
+    assert not any(gc.is_tracked(entry) for entry in driver._records.values())
