@@ -10,11 +10,14 @@ record removes it, and at most every ``sweep_interval`` seconds a store call fir
 removes every expired record (a scan, so its cost is spread over all the calls of that
 interval; nothing runs while the store is idle, when nothing can grow either).
 
-A request costs the same whether the store holds ten sessions or a hundred thousand
-(``benchmarks/bench_session_count.py``): the records live in a plain dict whose insertion
-order is the use order (a use re-inserts the record at the end), each record is one
-tuple of strings and a float, which the garbage collector stops tracking, and eviction
-takes the first record in that order.
+The records live in a plain dict whose insertion order is the use order (a use
+re-inserts the record at the end), each record is one tuple of strings, a float and what
+the core keeps next to the payload (atoms only, so the garbage collector stops tracking
+it), and eviction takes the first record in that order. The store's size itself costs a
+request nothing; a request to one session among many in use costs a few microseconds
+more than one among a few, the price of reaching a session's objects once they have left
+the processor's caches (``benchmarks/bench_session_count.py``; figures and what was tried
+in docs/performance.md, "Flat in the number of sessions").
 """
 
 from __future__ import annotations
