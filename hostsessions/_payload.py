@@ -63,25 +63,26 @@ class Slot:
     its encoded form).
     """
 
-    __slots__ = ("_value", "expires_ms", "stored")
+    __slots__ = ("expires_ms", "held", "stored")
 
     def __init__(self, value: Any, encoded: codec.Encoded | None, expires_ms: int | None) -> None:
-        self._value = value
+        #: The value as decoded so far: MISSING until :attr:`value` first decodes it.
+        self.held = value
         self.stored: Any = value if encoded is None else encoded
         self.expires_ms = expires_ms
 
     @property
     def value(self) -> Any:
-        if self._value is MISSING:
-            self._value = codec.decode(self.stored)
-        return self._value
+        if self.held is MISSING:
+            self.held = codec.decode(self.stored)
+        return self.held
 
     def expired(self, now_ms: int) -> bool:
         return self.expires_ms is not None and self.expires_ms <= now_ms
 
     def with_expiry(self, expires_ms: int | None) -> Slot:
         """The same value, expiring at ``expires_ms``."""
-        twin = Slot(self._value, None, expires_ms)
+        twin = Slot(self.held, None, expires_ms)
         twin.stored = self.stored
         return twin
 
@@ -103,13 +104,13 @@ def kept_form(entries: dict[str, Slot]) -> Kept | None:
     """
     if len(entries) == 1:  # the usual session of one key: no list
         ((key, slot),) = entries.items()
-        value = slot._value  # pyright: ignore[reportPrivateUsage]  (this module's class)
+        value = slot.held
         if slot.stored is value and type(value) in PRIMITIVES:
             return (key, value, slot.expires_ms)
         return None
     kept: list[Any] = []
     for key, slot in entries.items():
-        value = slot._value  # pyright: ignore[reportPrivateUsage]  (this module's class)
+        value = slot.held
         if slot.stored is not value or type(value) not in PRIMITIVES:
             return None
         kept += (key, value, slot.expires_ms)

@@ -522,7 +522,8 @@ class SessionState:
             slot.expires_ms is not None and slot.expires_ms <= int(self.clock() * 1000)
         ):
             return default
-        return slot.value
+        value = slot.held  # (decoded already, the usual case: no property call)
+        return slot.value if value is MISSING else value
 
     def get(self, key: str, default: Any) -> Program[Any]:
         """The live value of ``key``, or ``default``.
