@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
 from ._payload import (
-    EMPTY_PAYLOAD,
     IMMUTABLE,
     MISSING,
     PRIMITIVES,
@@ -175,17 +174,9 @@ if hasattr(os, "register_at_fork"):  # a forked worker must not repeat its paren
     os.register_at_fork(after_in_child=_new_token_prefix)
 
 
-def _new_token_chain(previous: str | None) -> str:
-    """A new write token (:func:`new_write_token`), then the newest tokens of ``previous``:
-    TOKEN_HISTORY in all. The new token is the chain's first word."""
-    token = _token_prefix + hex(next(_token_count))  # new_write_token(), written out
-    if not previous:
-        return token
-    spaces = previous.count(" ")
-    if spaces < TOKEN_HISTORY - 1:  # room for one more: no split, no join
-        return f"{token} {previous}"
-    if spaces == TOKEN_HISTORY - 1:  # full, as the core writes it: the oldest token goes
-        return f"{token} {previous[: previous.rindex(' ')]}"
+def _new_token_chain(previous: str, token: str) -> str:
+    """``token``, then the newest tokens of ``previous``: TOKEN_HISTORY in all, whatever
+    ``previous`` holds (SessionState._next_write takes the usual cases itself)."""
     return " ".join([token, *previous.split()[: TOKEN_HISTORY - 1]])
 
 
@@ -748,35 +739,6 @@ class SessionState:
 
     # ---- saving ----------------------------------------------------------------------------
 
-    def _compose(self) -> tuple[str, float | None, dict[str, Slot]]:
-        """The payload to store (the stored data, with this request's changes), the record's
-        expiry (the latest of its keys'; None when a key never expires) and its entries."""
-        now_ms = int(self.clock() * 1000)
-        base = self._base_entries
-        entries = base.copy()  # _unexpired(base, now_ms), written out: one call fewer
-        for key, held in base.items():
-            if held.expires_ms is not None and held.expires_ms <= now_ms:
-                del entries[key]
-        for op in self._ops:
-            if op.touch:
-                entries = _restamped(entries, op.result, self._own_lifetime)
-                continue
-            slot = op.slot
-            if slot is None or (slot.expires_ms is not None and slot.expires_ms <= now_ms):
-                entries.pop(op.key, None)
-            else:
-                entries[op.key] = slot
-        if not entries:
-            ttl_ms = self._expiry_ms(None)
-            return encode_entries(entries), None if ttl_ms is None else ttl_ms / 1000, entries
-        latest = 0
-        for slot in entries.values():
-            if slot.expires_ms is None:
-                return encode_entries(entries), None, entries
-            if slot.expires_ms > latest:
-                latest = slot.expires_ms
-        return encode_entries(entries), latest / 1000, entries
-
     def _is_own_write(self, current: Record | None, token: str, payload: str) -> bool:
         """Whether ``current``, met by a conflict, is this request's own write (landed, its
         reply lost) or a write made on top of it."""
@@ -888,13 +850,53 @@ class SessionState:
         if self._id is None:  # nothing left to create
             self._ops = []
             return None
-        payload, expires_at, entries = self._compose()
-        if self._base_version is None and not self._force_write and payload == EMPTY_PAYLOAD:
-            self._ops = []  # a new session that ended up empty is not worth a record
-            self._id = None
-            return None
-        chain = _new_token_chain(self._base_token)
-        return self._id, payload, expires_at, self._base_version, chain, entries
+        # The entries to store: the stored data, with this request's changes on top
+        now_ms = int(self.clock() * 1000)
+        base = self._base_entries
+        entries = base.copy()  # _unexpired(base, now_ms), written out: one call fewer
+        for key, held in base.items():
+            if held.expires_ms is not None and held.expires_ms <= now_ms:
+                del entries[key]
+        for op in self._ops:
+            if op.touch:
+                entries = _restamped(entries, op.result, self._own_lifetime)
+                continue
+            slot = op.slot
+            if slot is None or (slot.expires_ms is not None and slot.expires_ms <= now_ms):
+                entries.pop(op.key, None)
+            else:
+                entries[op.key] = slot
+        # The record's expiry: the latest of its keys' (None when a key never expires)
+        expires_at: float | None = None
+        if not entries:
+            if self._base_version is None and not self._force_write:
+                self._ops = []  # a new session that ended up empty is not worth a record
+                self._id = None
+                return None
+            ttl_ms = self._expiry_ms(None)
+            expires_at = None if ttl_ms is None else ttl_ms / 1000
+        else:
+            latest = 0
+            for slot in entries.values():
+                if slot.expires_ms is None:
+                    break  # a key that never expires: nor does the record
+                if slot.expires_ms > latest:
+                    latest = slot.expires_ms
+            else:
+                expires_at = latest / 1000
+        # A new write token, then the newest tokens of the stored record's chain:
+        # TOKEN_HISTORY in all, the new one first (_new_token_chain, written out)
+        chain = _token_prefix + hex(next(_token_count))
+        previous = self._base_token
+        if previous:
+            spaces = previous.count(" ")
+            if spaces < TOKEN_HISTORY - 1:  # room for one more: no split, no join
+                chain = f"{chain} {previous}"
+            elif spaces == TOKEN_HISTORY - 1:  # full, as the core writes it: the oldest goes
+                chain = f"{chain} {previous[: previous.rindex(' ')]}"
+            else:
+                chain = _new_token_chain(previous, chain)
+        return self._id, encode_entries(entries), expires_at, self._base_version, chain, entries
 
     def _saved(self, chain: str, entries: dict[str, Slot], version: str) -> None:
         """The write of ``entries`` with the tokens ``chain`` landed as ``version``: it is
