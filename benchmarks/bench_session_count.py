@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import json
 import os
 import random
@@ -61,7 +62,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from hostsessions import SessionConfig
 from hostsessions.asgi import SessionMiddleware
-from hostsessions.drivers import FsDriver, MemoryDriver
+from hostsessions.drivers import FsDriver, MemoryDriver, Record, WriteConflict
+from hostsessions.drivers.base import make_record
 from hostsessions.state import SessionState
 
 try:  # the core keeps its decoded entries next to the payload in a store that allows it
@@ -85,6 +87,46 @@ async def counter_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     session.set("n", n + 1)
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"ok"})
+
+
+class BareDictDriver:
+    """A reference for the benchmark only: a versioned store that is a bare dict."""
+
+    store_name = "dict"
+    blocking = False
+    blocking_reads = False
+    keeps_objects = True
+
+    def __init__(self) -> None:
+        self._records: dict[str, tuple[str, str, float | None, str | None, Any]] = {}
+        self._versions = itertools.count(1)
+
+    def read(self, key: str) -> Record | None:
+        entry = self._records.get(key)
+        return None if entry is None else make_record(*entry)
+
+    def write(
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
+        kept: Any = None,
+    ) -> str:
+        current = self._records.get(key)
+        if (None if current is None else current[1]) != expected_version:
+            raise WriteConflict(key, expected_version, current=None)
+        version = str(next(self._versions))
+        self._records[key] = (payload, version, expires_at, token, kept)
+        return version
+
+    def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        self._records.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._records)
 
 
 def fill(driver: Any, count: int) -> list[str]:
@@ -129,6 +171,8 @@ class Store:
         else:
             if kind == "memory":
                 driver = MemoryDriver(max_sessions=max(count, 10) * 2)
+            elif kind == "dict":
+                driver = BareDictDriver()
             else:
                 driver = FsDriver(os.path.join(base, f"fs-{count}"))
             started = time.perf_counter()
@@ -212,7 +256,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", type=int, default=10, help="sessions in the small store")
     parser.add_argument("--large", type=int, default=100_000, help="sessions in the large store")
-    parser.add_argument("--drivers", default="memory,fs", help="comma-separated: memory,fs")
+    parser.add_argument(
+        "--drivers",
+        default="memory,fs",
+        help="comma-separated: memory,fs,dict (dict: the bare-dict reference, see above)",
+    )
     parser.add_argument("--n", type=int, default=20_000, help="timed requests per store")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=1_000)
@@ -256,7 +304,7 @@ def main() -> int:
                         "driver": kind,
                         "sessions": store.count,
                         "active": store.active or store.count,
-                        "held": len(store.driver) if kind == "memory" else store.count,
+                        "held": store.count if kind == "fs" else len(store.driver),
                         "us_per_request": median,
                         "ratio_to_small": statistics.median(ratios),
                         "ratio_range": [min(ratios), max(ratios)],
