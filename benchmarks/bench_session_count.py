@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import itertools
 import json
@@ -129,6 +130,65 @@ class BareDictDriver:
         return len(self._records)
 
 
+class BareFilesDriver:
+    """A reference for the benchmark only: one file per session, no lock, no atomicity."""
+
+    store_name = "files"
+    blocking = False
+    blocking_reads = False
+
+    def __init__(self, base: str) -> None:
+        os.makedirs(base)
+        self.base = base
+        self._versions = itertools.count(1)
+
+    def _current(self, key: str) -> list[str] | None:
+        """The file's version, write token and payload, and its length."""
+        try:
+            fd = os.open(os.path.join(self.base, key), os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            data = os.read(fd, 1 << 20)
+        finally:
+            os.close(fd)
+        return [*data.decode().split("\n", 2), str(len(data))]
+
+    def read(self, key: str) -> Record | None:
+        current = self._current(key)
+        if current is None:
+            return None
+        version, token, payload, _ = current
+        return make_record(payload, version, None, token or None)
+
+    def write(
+        self,
+        key: str,
+        payload: str,
+        *,
+        expires_at: float | None,
+        expected_version: str | None,
+        token: str | None = None,
+    ) -> str:
+        current = self._current(key)
+        if (None if current is None else current[0]) != expected_version:
+            raise WriteConflict(key, expected_version, current=None)
+        version = str(next(self._versions))
+        data = f"{version}\n{token or ''}\n{payload}".encode()
+        fd = os.open(os.path.join(self.base, key), os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, data)
+            if current is not None and len(data) < int(current[3]):
+                os.ftruncate(fd, len(data))
+        finally:
+            os.close(fd)
+        return version
+
+    def delete(self, key: str, *, expected_version: str | None = None) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(self.base, key))
+
+
 def fill(driver: Any, count: int) -> list[str]:
     """``count`` sessions {"n": 1, "user": ...} with a TTL, each made and saved by the core
     as the ASGI middleware saves a new session (``save_at_once`` with the store's write)."""
@@ -173,12 +233,14 @@ class Store:
                 driver = MemoryDriver(max_sessions=max(count, 10) * 2)
             elif kind == "dict":
                 driver = BareDictDriver()
+            elif kind == "files":
+                driver = BareFilesDriver(os.path.join(base, f"files-{count}"))
             else:
                 driver = FsDriver(os.path.join(base, f"fs-{count}"))
             started = time.perf_counter()
             ids = fill(driver, count)
             self.fill_seconds = time.perf_counter() - started
-            if kind == "fs":
+            if kind in ("fs", "files"):
                 # Let the kernel write the filled store out now, not during the timed rounds.
                 os.sync()
         self.driver: Any = driver
@@ -259,7 +321,7 @@ def main() -> int:
     parser.add_argument(
         "--drivers",
         default="memory,fs",
-        help="comma-separated: memory,fs,dict (dict: the bare-dict reference, see above)",
+        help="comma-separated: memory,fs,dict,files (dict, files: bare references, see above)",
     )
     parser.add_argument("--n", type=int, default=20_000, help="timed requests per store")
     parser.add_argument("--rounds", type=int, default=10)
@@ -304,7 +366,7 @@ def main() -> int:
                         "driver": kind,
                         "sessions": store.count,
                         "active": store.active or store.count,
-                        "held": store.count if kind == "fs" else len(store.driver),
+                        "held": len(store.driver) if kind in ("memory", "dict") else store.count,
                         "us_per_request": median,
                         "ratio_to_small": statistics.median(ratios),
                         "ratio_range": [min(ratios), max(ratios)],

@@ -29,12 +29,12 @@ def test_the_script_times_every_driver_on_small_stores(tmp_path: Path) -> None:
     out = tmp_path / "count.json"
     command = [sys.executable, str(SCRIPT), "--small", "3", "--large", "40", "--n", "40"]
     command += ["--rounds", "2", "--warmup", "5", "--active", "2"]
-    command += ["--drivers", "dict,memory,fs", "--dir", str(tmp_path), "--json", str(out)]
+    command += ["--drivers", "dict,memory,fs,files", "--dir", str(tmp_path), "--json", str(out)]
     subprocess.run(command, check=True, capture_output=True, timeout=120)
     rows = json.loads(out.read_text())["results"]
     assert [(row["driver"], row["sessions"], row["active"]) for row in rows] == [
         (driver, sessions, active)
-        for driver in ("dict", "memory", "fs")
+        for driver in ("dict", "memory", "fs", "files")
         for sessions, active in ((3, 3), (40, 40), (40, 2))
     ]
     assert all(row["held"] == row["sessions"] for row in rows)
