@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from .checks import is_mapping, is_nonempty_text
 from .config import SessionConfig
+from .cookies import CookieDecision
 from .errors import SessionGoneError
 from .manager import GONE_BODY, GONE_STATUS, SessionManager, warn_if_cookie_lost
 from .mapping import SessionMapping, loaded_session
@@ -152,7 +153,14 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         manager = self.manager
-        state = manager.state_from_cookie(_cookie_header(scope))
+        # The request's Cookie header, read alone since every request needs it (an HTTP/2
+        # client may split it into several fields, RFC 9113 8.2.3: they are joined)
+        cookie: str | None = None
+        for name, value in scope.get("headers") or ():
+            if name == b"cookie":
+                text = value.decode("latin-1")
+                cookie = text if cookie is None else f"{cookie}; {text}"
+        state = manager.state_from_cookie(cookie)
         session = AsyncSession(state, manager.get_async_store)
         scope[SCOPE_KEY] = session
         scope[_LOOP_KEY] = asyncio.get_running_loop()
@@ -241,7 +249,13 @@ class _Sending:
                     await self.send_next(_gone_response_start())
                     await self.send_next({"type": "http.response.body", "body": GONE_BODY})
                     return
-                message = self._with_cookie(message, state)
+                decision = state.cookie_action(refresh=self.manager.rolling)
+                if decision is None:  # the usual response of a known session: Vary only
+                    if state.touched:
+                        headers = [*(message.get("headers") or ()), _VARY_COOKIE]
+                        message = {**message, "headers": headers}
+                else:
+                    message = self._with_cookie(message, decision)
         elif (
             (kind == "http.response.body" and not message.get("more_body", False))
             or kind == "websocket.close"
@@ -251,14 +265,10 @@ class _Sending:
             await _late_save(self.session, view)
         await self.send_next(message)
 
-    def _with_cookie(self, message: Message, state: SessionState) -> Message:
-        """The start of the response, the session saved: with its Set-Cookie, if the
-        cookie must change, and ``Vary: Cookie``, if the session was used."""
-        decision = state.cookie_action(refresh=self.manager.rolling)
-        if decision is None and not state.touched:
-            return message
-        if decision is None:  # the usual response of a known session: Vary only
-            return {**message, "headers": [*(message.get("headers") or ()), _VARY_COOKIE]}
+    def _with_cookie(self, message: Message, decision: CookieDecision) -> Message:
+        """The start of the response, the session saved and the cookie to change: with its
+        Set-Cookie and ``Vary: Cookie``. (A response whose cookie stays gets ``Vary`` alone,
+        in :meth:`send`.)"""
         scope = self.scope
         request = _request_headers(scope)
         set_cookie = self.manager.cookie_header(
@@ -294,17 +304,6 @@ async def _late_save(session: AsyncSession, view: SessionMapping | None) -> None
     if state.dirty:
         warn_if_cookie_lost(state)
         await session.run_save()
-
-
-def _cookie_header(scope: Scope) -> str | None:
-    """The request's Cookie header, read alone since every request needs it (an HTTP/2
-    client may split it into several fields, RFC 9113 8.2.3: they are joined)."""
-    cookie: str | None = None
-    for name, value in scope.get("headers") or ():
-        if name == b"cookie":
-            text = value.decode("latin-1")
-            cookie = text if cookie is None else f"{cookie}; {text}"
-    return cookie
 
 
 class _RequestHeaders(NamedTuple):

@@ -114,11 +114,11 @@ class SessionManager:
 
     def state_from_cookie(self, cookie_header: str | None) -> SessionState:
         """A request's state from its Cookie header: the ID is read, and checked, once."""
-        cookie_id = session_id_from_cookie_header(cookie_header, self.config.cookie.name)
+        config = self.config
         return SessionState(
-            cookie_id,
-            default_ttl=self.config.ttl,
-            retry_budget=self.config.retry_budget,
+            session_id_from_cookie_header(cookie_header, config.cookie.name),
+            default_ttl=config.ttl,
+            retry_budget=config.retry_budget,
             id_checked=True,
         )
 
