@@ -168,15 +168,18 @@ class DriverView:
         expires_at: float | None,
         expected_version: str | None,
         token: str | None = None,
+        kept: Any = None,
     ) -> str:
-        tokens = {} if token is None else {"token": token}
+        extras: dict[str, Any] = {} if token is None else {"token": token}
+        if kept is not None:
+            extras["kept"] = kept
         version = await self.call(
             "write",
             key,
             payload,
             expires_at=expires_at,
             expected_version=expected_version,
-            **tokens,
+            **extras,
         )
         assert isinstance(version, str), (
             f"write() must return the new version as a str, not {version!r}"
@@ -817,6 +820,39 @@ class _VersionedChecks(_PayloadChecks):
         )
         if missing.current_known:
             assert missing.current is None, "a conflict on a missing record carries current=None"
+
+    # What the core keeps next to a record (optional: drivers.base.KeepsObjects).
+
+    def _require_keeps_objects(self, store: DriverView) -> None:
+        from ..drivers.base import keeps_objects
+
+        if not keeps_objects(store.driver):
+            pytest.skip("the driver keeps no objects (keeps_objects is not True)")
+
+    @_conformance_test
+    async def test_what_the_core_keeps_comes_back_with_its_record(self, store: DriverView) -> None:
+        self._require_keeps_objects(store)
+        key = _new_key()
+        kept = ("n", 1, None, "user", "ada", 1_800_000_000_000)
+        first = await store.write(key, "one", expires_at=None, expected_version=None, kept=kept)
+        record = await store.read(key)
+        assert record is not None, "write() stored nothing"
+        assert record.kept == kept, (
+            f"read() after write(kept={kept!r}) gave kept={record.kept!r}: it must come back"
+        )
+        conflict = await _expect_conflict(
+            store.write(key, "two", expires_at=None, expected_version=None, kept=("x", 2, None)),
+            "write() creating a record that exists must fail",
+        )
+        if conflict.current_known:
+            assert conflict.current is not None
+            assert conflict.current.kept == kept, "a conflict's record carries what was kept"
+        await store.write(key, "three", expires_at=None, expected_version=first)
+        record = await store.read(key)
+        assert record is not None, "write() stored nothing"
+        assert record.kept is None, (
+            f"a write without `kept` must not keep the old one; read() gave {record.kept!r}"
+        )
 
     # Sweeping.
 
