@@ -187,7 +187,10 @@ class Session(_SessionBase[SyncStore]):
         updates (counters, carts) never lose a change, and the value returned is the one
         stored. ``fn`` may therefore run more than once: keep it free of side effects.
         """
-        return self._run(self._state.update(key_name(key), fn, default, ttl))
+        state = self._state
+        if not state.loaded:  # its one read made directly: the program starts loaded
+            state.load_at_once(self._get_store().read)
+        return self._run(state.update(key_name(key), fn, default, ttl))
 
     def regenerate(self) -> None:
         """Give the session a new ID (after a login), keeping its data."""
