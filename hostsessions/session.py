@@ -137,15 +137,18 @@ class Session(_SessionBase[SyncStore]):
 
     def keys(self) -> list[str]:
         """The live keys."""
-        return [key for key, _ in self._run(self._state.live_items())]
+        return [key for key, _ in self.items()]
 
     def values(self) -> list[Any]:
         """The live values."""
-        return [value for _, value in self._run(self._state.live_items())]
+        return [value for _, value in self.items()]
 
     def items(self) -> list[tuple[str, Any]]:
         """The live (key, value) pairs."""
-        return self._run(self._state.live_items())
+        state = self._state
+        if not state.loaded:  # its one read made directly: the program then needs no step
+            state.load_at_once(self._get_store().read)
+        return self._run(state.live_items())
 
     @overload
     def update(
