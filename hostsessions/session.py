@@ -80,11 +80,12 @@ class Session(_SessionBase[SyncStore]):
     """A request's session under WSGI: every method is synchronous.
 
     A sync store's call has answered when it returns, whatever the store (memory, files,
-    Redis, an async driver run on the loop thread): so the first read and a plain save
-    make their one store call directly (:meth:`SessionState.load_at_once`,
-    :meth:`SessionState.save_at_once`), as the async shell does for a store that never
-    waits. The call is the very one the program's step would make; everything else (a
-    conflict's retries and their pauses, regenerate, destroy, update) runs as a program.
+    Redis, an async driver run on the loop thread): so the first read (of ``get``,
+    ``update``, ``keys``, ``values``, ``items``) and a plain save make their one store call
+    directly (:meth:`SessionState.load_at_once`, :meth:`SessionState.save_at_once`), as the
+    async shell does for a store that never waits. The call is the very one the program's
+    step would make; everything else (a conflict's retries and their pauses, ``update``'s
+    own save, ``regenerate``, ``destroy``, ``load``) runs as a program.
     """
 
     __slots__ = ()
