@@ -105,8 +105,9 @@ class Session(_SessionBase[SyncStore]):
         return self._run(program)
 
     def run_load(self) -> None:
-        """Read the stored session now, once: ``run_program(state.load_current())`` for
-        integrations that need it loaded (Django's ``load()``), made directly."""
+        """Read the stored session now, once: ``run_program(state.load_current())`` made
+        directly (``items``, ``update`` and integrations that need it loaded, such as
+        Django's ``load()``); nothing when it is loaded already."""
         if not self._state.loaded:
             self._state.load_at_once(self._get_store().read)
 
@@ -146,10 +147,8 @@ class Session(_SessionBase[SyncStore]):
 
     def items(self) -> list[tuple[str, Any]]:
         """The live (key, value) pairs."""
-        state = self._state
-        if not state.loaded:  # its one read made directly: the program then needs no step
-            state.load_at_once(self._get_store().read)
-        return self._run(state.live_items())
+        self.run_load()  # its one read made directly: the program then needs no step
+        return self._run(self._state.live_items())
 
     @overload
     def update(
@@ -191,10 +190,8 @@ class Session(_SessionBase[SyncStore]):
         updates (counters, carts) never lose a change, and the value returned is the one
         stored. ``fn`` may therefore run more than once: keep it free of side effects.
         """
-        state = self._state
-        if not state.loaded:  # its one read made directly: the program starts loaded
-            state.load_at_once(self._get_store().read)
-        return self._run(state.update(key_name(key), fn, default, ttl))
+        self.run_load()  # its one read made directly: the program starts loaded
+        return self._run(self._state.update(key_name(key), fn, default, ttl))
 
     def regenerate(self) -> None:
         """Give the session a new ID (after a login), keeping its data."""

@@ -647,11 +647,6 @@ class SessionState:
         record = yield Read(key)
         self.take_record(key, record)
 
-    def key_to_load(self) -> str | None:
-        """The key :meth:`load_current` reads (the record the cookie names) while the stored
-        session is not loaded; None once it is, or when there is nothing to load."""
-        return None if self._loaded else self._claimed_id
-
     def load_at_once(self, read_now: Callable[[str], Record | None]) -> None:
         """:meth:`load_current`, for a shell whose store answers at once (every sync store;
         under ASGI the memory driver): its one read is ``read_now(key)`` (a store's
@@ -664,31 +659,17 @@ class SessionState:
             self.take_record(key, read_now(key))
 
     def take_record(self, key: str, record: Record | None) -> None:
-        """Take in the record read for :meth:`key_to_load` (None: there is none), as
-        :meth:`load_current` does with its :class:`Read`'s result. For a shell whose store
-        answers at once, which may make that one read itself instead of running a program
-        (the rules are all here and in :meth:`known_value`)."""
-        if record is None:
-            entries = None
-        else:  # a record this process wrote to a store that keeps objects: no decode
-            kept = record.kept
-            entries = decode_entries(record.payload) if kept is None else entries_from_kept(kept)
+        """Take in the record read for the cookie's key ``key`` (None: there is none), as
+        :meth:`load_current` does with its :class:`Read`'s result (and
+        :meth:`load_at_once` with its store's answer): the rules are all here and in
+        :meth:`known_value`."""
+        entries = _decoded_entries(record)
         self._loaded = True
         # the usual case: a live session (_is_tombstone written out)
         if entries is not None and (GONE_KEY not in entries or len(entries) != 1):
             assert record is not None
             self._id = key
-            # _adopt(record, entries), written out (the first read of every request)
-            self._base_version = record.version
-            self._base_token = record.token
-            self._base_entries = entries
-            now_ms = int(self.clock() * 1000)
-            view = entries.copy()  # _unexpired(entries, now_ms)
-            for name, slot in entries.items():
-                if slot.expires_ms is not None and slot.expires_ms <= now_ms:
-                    del view[name]
-            self._view = view
-            self._restamp_due = MISSING
+            self._adopt(record, entries)
             if self._ops:
                 self._replay()
             return
@@ -1080,10 +1061,13 @@ class SessionState:
 
 
 def _decoded_entries(record: Record | None) -> dict[str, Slot] | None:
-    """The decoded entries of ``record``; None when there is no record or it is undecodable."""
+    """The decoded entries of ``record``; None when there is no record or it is undecodable.
+    A record this process wrote to a store that keeps objects is not decoded: its entries
+    are rebuilt from what the core kept with it (fresh slots, as decoding gives them)."""
     if record is None:
         return None
-    return decode_entries(record.payload)
+    kept = record.kept
+    return decode_entries(record.payload) if kept is None else entries_from_kept(kept)
 
 
 def _is_tombstone(entries: dict[str, Slot]) -> bool:
