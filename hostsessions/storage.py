@@ -23,6 +23,7 @@ from .drivers.base import (
     Record,
     VersionedDriver,
     keeps_objects,
+    write_parameters,
 )
 from .errors import SessionConfigError
 
@@ -208,9 +209,8 @@ class _AsyncMinimalAsVersioned:
 
 def takes_tokens(driver: object) -> bool:
     """Whether the driver's ``write`` accepts the core's write token (``token=``)."""
-    try:
-        parameters = inspect.signature(driver.write).parameters  # type: ignore[attr-defined]
-    except (TypeError, ValueError):
+    parameters = write_parameters(driver)
+    if parameters is None:
         return False
     return "token" in parameters or any(
         parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values()

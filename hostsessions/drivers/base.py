@@ -29,7 +29,7 @@ import inspect
 import math
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
 
@@ -275,11 +275,17 @@ def keeps_objects(driver: object) -> bool:
     """Whether the core may hand ``driver.write`` a ``kept`` object (see :class:`KeepsObjects`)."""
     if getattr(driver, "keeps_objects", False) is not True:
         return False
+    parameters = write_parameters(driver)
+    return parameters is not None and "kept" in parameters
+
+
+def write_parameters(driver: object) -> Mapping[str, inspect.Parameter] | None:
+    """The parameters of ``driver.write`` (what the core may pass it); None when it has no
+    ``write`` or its signature cannot be read."""
     try:
-        parameters = inspect.signature(driver.write).parameters  # type: ignore[attr-defined]
+        return inspect.signature(driver.write).parameters  # type: ignore[attr-defined]
     except (AttributeError, TypeError, ValueError):
-        return False
-    return "kept" in parameters
+        return None
 
 
 @runtime_checkable
